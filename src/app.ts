@@ -1,0 +1,163 @@
+// createApp composes plugins and modules. It never listens: index.ts does, and
+// tests drive app.handle() on a fresh database.
+import { Elysia } from 'elysia'
+import type { Server } from 'bun'
+import type { Config } from './config'
+import type { Db } from './db/client'
+import { migrationStatus } from './db/migrate'
+import { authenticate, authPlugin } from './http/auth'
+import { createClientIp } from './http/client-ip'
+import { AppError, RequestValidationError, toFieldErrors } from './http/errors'
+import { docsPlugin } from './http/openapi'
+import { createLogger, type Logger } from './lib/log'
+import { authModule } from './modules/auth'
+import { createAuthService } from './modules/auth/service'
+import { createTokenService } from './modules/auth/tokens'
+import { healthModule } from './modules/health'
+import { createSessionService } from './modules/sessions/service'
+import { usersModule, versionedUsersModule } from './modules/users'
+import { createUserService, newUserHooks } from './modules/users/service'
+
+export interface AppDeps {
+  config: Config
+  db: Db
+  secret: string
+  logger?: Logger
+}
+
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+interface RequestMeta {
+  id: string
+  start: number
+  /** Set by onError: its Response does not pass through `set.status`. */
+  status?: number
+}
+
+const jsonResponse = (status: number, body: unknown, headers?: Record<string, string>) =>
+  new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers }
+  })
+
+export function createServices(deps: AppDeps) {
+  const { config, db } = deps
+  const hooks = newUserHooks()
+  const users = createUserService(db, hooks)
+  const tokens = createTokenService(deps.secret, config.accessTokenExpireMinutes)
+  const sessions = createSessionService(db, { refreshTokenExpireDays: config.refreshTokenExpireDays })
+  const auth = createAuthService(users)
+  return { users, tokens, sessions, auth, hooks }
+}
+
+export type Services = ReturnType<typeof createServices>
+
+export function createApp(deps: AppDeps, services: Services = createServices(deps)) {
+  const { config, db } = deps
+  const logger = deps.logger ?? createLogger(config.logLevel)
+  const { users, tokens, sessions, auth } = services
+
+  let server: Server<unknown> | null = null
+  const clientIp = createClientIp(() => server, config.trustProxy)
+  const meta = new WeakMap<Request, RequestMeta>()
+  const logRequests = logger.enabled('info')
+
+  const authP = authPlugin(tokens, users)
+  const optionalActor = async (request: Request) => {
+    const header = request.headers.get('authorization')
+    if (!header) return undefined
+    const u = await authenticate(header, tokens, users)
+    return { id: u.id, role: u.role }
+  }
+
+  const app = new Elysia({ name: 'roster' })
+    .onStart(({ server: s }) => {
+      server = s ?? null
+    })
+    .onRequest(({ request, set }) => {
+      const sent = request.headers.get('x-request-id')
+      const id = sent && SANE_REQUEST_ID.test(sent) ? sent : crypto.randomUUID()
+      meta.set(request, { id, start: performance.now() })
+      set.headers['x-request-id'] = id
+    })
+    // JSON bodies are parsed here rather than by Elysia: a body that is not a
+    // JSON object must be reported as such (Elysia turns `[1,2]` into `{}`
+    // before validating it).
+    .onParse(async ({ request, contentType }) => {
+      if (!contentType.startsWith('application/json')) return
+      const text = await request.text()
+      let value: unknown
+      try {
+        value = JSON.parse(text)
+      } catch {
+        throw new RequestValidationError([{ field: 'body', message: 'Body is not valid JSON', type: 'json_invalid' }])
+      }
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        throw new RequestValidationError([{ field: 'body', message: 'Input should be a valid object', type: 'model_attributes_type' }])
+      }
+      return value
+    })
+    // One place turns every failure into the contract's {"detail": ...}. Only
+    // `request`, `code`, `error` and `set` are touched: destructuring params or
+    // body here would make Elysia parse them on every request.
+    .onError(({ code, error, request, set }) => {
+      const m = meta.get(request)
+      const requestId = m?.id ?? ''
+      const base = { 'x-request-id': requestId }
+      const json = (status: number, body: unknown, headers?: Record<string, string>) => {
+        if (m) m.status = status
+        return jsonResponse(status, body, headers)
+      }
+      if (error instanceof AppError) return json(error.status, { detail: error.detail }, { ...base, ...error.headers })
+      if (error instanceof RequestValidationError) return json(422, { detail: error.errors }, base)
+      switch (code) {
+        case 'VALIDATION': {
+          const location = error.type === 'property' ? 'params' : error.type
+          const items = toFieldErrors(location, error.all as never, error.value)
+          return json(422, { detail: items.length ? items : [{ field: location === 'params' ? 'path' : 'body', message: 'Invalid input', type: 'value_error' }] }, base)
+        }
+        case 'PARSE':
+          return json(422, { detail: [{ field: 'body', message: 'Body is not valid JSON', type: 'json_invalid' }] }, base)
+        case 'NOT_FOUND':
+          return json(404, { detail: 'Not Found' }, base)
+      }
+      const status = typeof set.status === 'number' && set.status >= 400 && set.status < 500 ? set.status : 500
+      if (status === 500) {
+        // The class name only: messages can hold SQL text, paths or values.
+        const name = error instanceof Error ? error.name : typeof error
+        const sqliteCode = (error as { code?: unknown })?.code
+        logger.error('unhandled error', {
+          request_id: requestId,
+          method: request.method,
+          error: name,
+          code: typeof sqliteCode === 'string' ? sqliteCode : undefined
+        })
+        return json(500, { detail: 'Internal server error' }, base)
+      }
+      return json(status, { detail: 'Bad request' }, base)
+    })
+    .onAfterResponse(({ request, route, set }) => {
+      if (!logRequests) return
+      const m = meta.get(request)
+      logger.info('request', {
+        method: request.method,
+        route: route || 'unmatched',
+        status: m?.status ?? (typeof set.status === 'number' ? set.status : 200),
+        duration_ms: m ? Math.round((performance.now() - m.start) * 100) / 100 : undefined,
+        request_id: m?.id
+      })
+    })
+    .use(docsPlugin())
+    .use(healthModule(() => {
+      db.$client.query('SELECT 1').get()
+      const s = migrationStatus(db)
+      return s.applied >= s.known
+    }))
+    .use(authModule({ auth, tokens, startSession: sessions.start, clientIp }))
+    .use(usersModule({ users, auth: authP, allowSignup: config.allowSignup, optionalActor }))
+    .use(versionedUsersModule({ users, auth: authP }))
+
+  return app
+}
+
+export type App = ReturnType<typeof createApp>

@@ -1,0 +1,31 @@
+import { Database } from 'bun:sqlite'
+import { drizzle, type BunSQLiteDatabase } from 'drizzle-orm/bun-sqlite'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import * as schema from './schema'
+
+export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database }
+
+export const DB_FILE = 'roster.db'
+
+/**
+ * Opens the database with the settings every connection needs.
+ *
+ * WAL lets readers run beside the writer. synchronous=FULL: every commit that
+ * returned survives a process crash (kill -9) and also a power loss or kernel
+ * panic; NORMAL would be faster on writes but may lose the last commits on power
+ * loss, and "nothing acknowledged is ever lost" is the promise (see README).
+ */
+export function openDatabase(path: string): Db {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+  const sqlite = new Database(path, { create: true, strict: true })
+  sqlite.run('PRAGMA journal_mode = WAL')
+  sqlite.run('PRAGMA synchronous = FULL')
+  sqlite.run('PRAGMA foreign_keys = ON')
+  // Writers wait for each other instead of failing with SQLITE_BUSY; the mail
+  // worker and the CLI's backup share the file with the server.
+  sqlite.run('PRAGMA busy_timeout = 5000')
+  sqlite.run('PRAGMA cache_size = -16000')
+  sqlite.run('PRAGMA temp_store = MEMORY')
+  return drizzle({ client: sqlite, schema }) as Db
+}

@@ -1,0 +1,144 @@
+// The whole data model. Every table the features need is declared here so that
+// migrations stay one linear history (drizzle-kit generates them into ../../drizzle).
+//
+// Times: users keep RFC 3339 text (returned to clients as is, no conversion on the
+// hot path); machine-only times (expiry, retry schedules) are integer milliseconds
+// since the epoch, which compare and index cheaply.
+import { sql } from 'drizzle-orm'
+import {
+  index,
+  integer,
+  sqliteTable,
+  text,
+  uniqueIndex
+} from 'drizzle-orm/sqlite-core'
+
+export const users = sqliteTable(
+  'users',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    username: text('username').notNull(),
+    // Stored lower-cased: e-mail addresses are compared case-insensitively.
+    email: text('email').notNull(),
+    hashedPassword: text('hashed_password').notNull(),
+    age: integer('age'),
+    role: text('role', { enum: ['user', 'admin'] })
+      .notNull()
+      .default('user'),
+    isActive: integer('is_active', { mode: 'boolean' }).notNull().default(true),
+    // Bumped on password change, deactivation and reset: every access token carries
+    // the version it was issued under, so one UPDATE revokes them all.
+    tokenVersion: integer('token_version').notNull().default(0),
+    createdAt: text('created_at').notNull(),
+    updatedAt: text('updated_at').notNull()
+  },
+  (t) => [
+    // Case-insensitive so that "Alice" cannot register next to "alice".
+    uniqueIndex('users_username_lower_uq').on(sql`lower(${t.username})`),
+    uniqueIndex('users_email_uq').on(t.email),
+    // Listing active users ordered by id (v1, /users, v2 keyset pages).
+    index('users_active_id_idx').on(t.isActive, t.id)
+  ]
+)
+
+export const sessions = sqliteTable(
+  'sessions',
+  {
+    // Random, public identifier (shown in GET /auth/sessions); not a secret.
+    id: text('id').primaryKey(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    // sha256 of the current refresh token; the token itself is never stored.
+    tokenHash: text('token_hash').notNull(),
+    // The token that was rotated away last, accepted for a short grace window so
+    // that two tabs refreshing at once do not trip reuse detection.
+    previousTokenHash: text('previous_token_hash'),
+    rotatedAt: integer('rotated_at'),
+    createdAt: integer('created_at').notNull(),
+    lastUsedAt: integer('last_used_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    userAgent: text('user_agent'),
+    ip: text('ip'),
+    revokedAt: integer('revoked_at')
+  },
+  (t) => [
+    uniqueIndex('sessions_token_hash_uq').on(t.tokenHash),
+    index('sessions_previous_token_hash_idx').on(t.previousTokenHash),
+    index('sessions_user_idx').on(t.userId)
+  ]
+)
+
+export const passwordResetTokens = sqliteTable(
+  'password_reset_tokens',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    tokenHash: text('token_hash').notNull(),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    usedAt: integer('used_at')
+  },
+  (t) => [
+    uniqueIndex('password_reset_tokens_hash_uq').on(t.tokenHash),
+    index('password_reset_tokens_user_idx').on(t.userId, t.createdAt)
+  ]
+)
+
+// Durable e-mail outbox: rows are written in the same transaction as the change
+// that causes them and delivered by the mail worker.
+export const emailOutbox = sqliteTable(
+  'email_outbox',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    kind: text('kind').notNull(),
+    toAddress: text('to_address').notNull(),
+    subject: text('subject').notNull(),
+    textBody: text('text_body').notNull(),
+    htmlBody: text('html_body').notNull(),
+    status: text('status', { enum: ['queued', 'sending', 'sent', 'dead'] })
+      .notNull()
+      .default('queued'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: integer('next_attempt_at').notNull(),
+    // Set when a worker claims the row; a claim older than the lease returns the
+    // row to the queue (the worker died mid-send).
+    claimedAt: integer('claimed_at'),
+    lastError: text('last_error'),
+    createdAt: integer('created_at').notNull(),
+    sentAt: integer('sent_at')
+  },
+  (t) => [
+    index('email_outbox_due_idx').on(t.status, t.nextAttemptAt),
+    index('email_outbox_sent_idx').on(t.status, t.sentAt)
+  ]
+)
+
+export const files = sqliteTable(
+  'files',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    ownerId: integer('owner_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    // Generated name under DATA_DIR/uploads; the client's name is metadata only.
+    storageName: text('storage_name').notNull(),
+    filename: text('filename').notNull(),
+    contentType: text('content_type').notNull(),
+    size: integer('size').notNull(),
+    sha256: text('sha256').notNull(),
+    createdAt: text('created_at').notNull()
+  },
+  (t) => [
+    uniqueIndex('files_storage_name_uq').on(t.storageName),
+    index('files_owner_idx').on(t.ownerId, t.id)
+  ]
+)
+
+export type UserRow = typeof users.$inferSelect
+export type NewUserRow = typeof users.$inferInsert
+export type FileRow = typeof files.$inferSelect
+export type SessionRow = typeof sessions.$inferSelect
+export type EmailRow = typeof emailOutbox.$inferSelect

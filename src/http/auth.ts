@@ -1,0 +1,41 @@
+// The auth macro: `{ auth: true }` or `{ auth: 'admin' }` on a route resolves the
+// caller once per request and exposes it as `user`.
+import { Elysia } from 'elysia'
+import type { UserRow } from '../db/schema'
+import type { TokenService } from '../modules/auth/tokens'
+import type { UserService } from '../modules/users/service'
+import { Forbidden, Unauthorized } from './errors'
+
+export async function authenticate(
+  header: string | null,
+  tokens: TokenService,
+  users: UserService
+): Promise<UserRow> {
+  if (!header || header.length > 4096) throw Unauthorized()
+  const space = header.indexOf(' ')
+  if (space < 0 || header.slice(0, space).toLowerCase() !== 'bearer') throw Unauthorized()
+  const claims = await tokens.verify(header.slice(space + 1).trim())
+  if (!claims) throw Unauthorized()
+  const user = users.getById(claims.userId)
+  // A password change, deactivation or reset bumps token_version; deleted users
+  // have no row. Either way every earlier token stops here.
+  if (!user || !user.isActive || user.tokenVersion !== claims.version) throw Unauthorized()
+  return user
+}
+
+export function authPlugin(tokens: TokenService, users: UserService) {
+  return new Elysia({ name: 'roster.auth' }).macro({
+    auth(level: true | 'admin') {
+      return {
+        async resolve({ request }) {
+          const user = await authenticate(request.headers.get('authorization'), tokens, users)
+          if (level === 'admin' && user.role !== 'admin') throw Forbidden()
+          return { user }
+        },
+        detail: {
+          security: [{ bearerAuth: [] }]
+        }
+      }
+    }
+  })
+}

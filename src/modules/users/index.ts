@@ -1,0 +1,194 @@
+// Users controller: routes only. Queries live in service.ts.
+import { Elysia, t } from 'elysia'
+import type { authPlugin } from '../../http/auth'
+import { Forbidden, RequestValidationError } from '../../http/errors'
+import { querySpec } from '../../http/query'
+import { errorResponses } from '../../http/schemas'
+import { PasswordChange, UserCreate, UserIdParams, UserResponse, UserUpdate, V1List, V2List } from './model'
+import { decodeCursor, MAX_SKIP, toUserResponse, type Actor, type UserService } from './service'
+
+const listQuery = querySpec({
+  skip: { type: 'integer', min: 0, max: MAX_SKIP, default: 0, description: `Rows to skip (O(skip); at most ${MAX_SKIP})` },
+  limit: { type: 'integer', min: 1, max: 100, default: 10, description: 'Page size, 1 to 100' }
+})
+
+const v2Query = querySpec({
+  skip: { type: 'integer', min: 0, max: MAX_SKIP, default: 0, description: `Rows to skip (O(skip); at most ${MAX_SKIP}); prefer after` },
+  limit: { type: 'integer', min: 1, max: 100, default: 10, description: 'Page size, 1 to 100' },
+  include_inactive: { type: 'boolean', default: false, description: 'List deactivated users too' },
+  after: { type: 'string', maxLength: 64, description: 'next_cursor of the previous page (keyset pagination)' }
+})
+
+const actorOf = (u: { id: number; role: 'user' | 'admin' }): Actor => ({ id: u.id, role: u.role })
+
+function assertSelfOrAdmin(actor: Actor, targetId: number): void {
+  if (actor.id !== targetId && actor.role !== 'admin') throw Forbidden()
+}
+
+interface Deps {
+  users: UserService
+  auth: ReturnType<typeof authPlugin>
+  allowSignup: boolean
+  /** Resolves the caller when a token is sent; signup must know whether an admin asks. */
+  optionalActor: (request: Request) => Promise<Actor | undefined>
+}
+
+export function usersModule({ users, auth, allowSignup, optionalActor }: Deps) {
+  return new Elysia({ name: 'roster.users' })
+    .use(auth)
+    .post(
+      '/users',
+      async ({ body, request, set }) => {
+        const actor = await optionalActor(request)
+        if (!allowSignup && actor?.role !== 'admin') throw Forbidden('Signup is disabled')
+        const row = await users.create(body, actor)
+        set.status = 201
+        return toUserResponse(row)
+      },
+      {
+        body: UserCreate,
+        response: { 201: UserResponse, ...errorResponses(400, 401, 403, 422) },
+        detail: {
+          tags: ['users'],
+          summary: 'Create a user (sign up)',
+          description:
+            'Open to anyone while ALLOW_SIGNUP is true; admins can always create users and may set role and is_active. Queues a welcome e-mail in the same transaction.'
+        }
+      }
+    )
+    .get(
+      '/users',
+      ({ query }) => {
+        const q = listQuery.parse(query)
+        return users.list(q.skip, q.limit).map(toUserResponse)
+      },
+      {
+        auth: true,
+        response: { 200: t.Array(UserResponse), ...errorResponses(401, 422) },
+        detail: { tags: ['users'], summary: 'List active users, ordered by id', parameters: listQuery.parameters }
+      }
+    )
+    .get('/users/me', ({ user }) => toUserResponse(user), {
+      auth: true,
+      response: { 200: UserResponse, ...errorResponses(401) },
+      detail: { tags: ['users'], summary: 'The caller' }
+    })
+    .put(
+      '/users/me/password',
+      async ({ user, body, set }) => {
+        await users.changePassword(user.id, body.current_password, body.new_password)
+        set.status = 204
+      },
+      {
+        auth: true,
+        body: PasswordChange,
+        response: { 204: t.Void({ description: 'Password changed; every earlier token is revoked' }), ...errorResponses(400, 401, 422) },
+        detail: { tags: ['users'], summary: "Change the caller's password" }
+      }
+    )
+    .get('/users/:user_id', ({ params, user }) => toUserResponse(users.getVisible(params.user_id, actorOf(user))), {
+      auth: true,
+      params: UserIdParams,
+      response: { 200: UserResponse, ...errorResponses(401, 404, 422) },
+      detail: { tags: ['users'], summary: 'Get a user by id' }
+    })
+    .put(
+      '/users/:user_id',
+      async ({ params, body, user }) => {
+        assertSelfOrAdmin(actorOf(user), params.user_id)
+        return toUserResponse(await users.update(params.user_id, body, actorOf(user), true))
+      },
+      {
+        auth: true,
+        params: UserIdParams,
+        body: UserCreate,
+        response: { 200: UserResponse, ...errorResponses(400, 401, 403, 404, 422) },
+        detail: {
+          tags: ['users'],
+          summary: 'Replace a user (self or admin)',
+          description: 'A full UserCreate; an omitted age becomes null. A new password revokes every earlier token.'
+        }
+      }
+    )
+    .patch(
+      '/users/:user_id',
+      async ({ params, body, user }) => {
+        assertSelfOrAdmin(actorOf(user), params.user_id)
+        if (Object.keys(body).length === 0) {
+          throw new RequestValidationError([{ field: 'body', message: 'At least one field is required', type: 'missing' }])
+        }
+        return toUserResponse(await users.update(params.user_id, body, actorOf(user), false))
+      },
+      {
+        auth: true,
+        params: UserIdParams,
+        body: UserUpdate,
+        response: { 200: UserResponse, ...errorResponses(400, 401, 403, 404, 422) },
+        detail: {
+          tags: ['users'],
+          summary: 'Update some fields (self or admin)',
+          description: 'role and is_active only by an admin. Deactivating a user or setting a password revokes every earlier token.'
+        }
+      }
+    )
+    .delete(
+      '/users/:user_id',
+      ({ params, user, set }) => {
+        assertSelfOrAdmin(actorOf(user), params.user_id)
+        users.delete(params.user_id)
+        set.status = 204
+      },
+      {
+        auth: true,
+        params: UserIdParams,
+        response: { 204: t.Void({ description: 'Deleted with their sessions and files' }), ...errorResponses(400, 401, 403, 404, 422) },
+        detail: { tags: ['users'], summary: 'Delete a user (self or admin)' }
+      }
+    )
+}
+
+export function versionedUsersModule({ users, auth }: Pick<Deps, 'users' | 'auth'>) {
+  return new Elysia({ name: 'roster.users.versioned' })
+    .use(auth)
+    .get(
+      '/api/v1/users',
+      ({ query }) => {
+        const q = listQuery.parse(query)
+        return { version: '1.0' as const, users: users.list(q.skip, q.limit).map(toUserResponse) }
+      },
+      {
+        auth: true,
+        response: { 200: V1List, ...errorResponses(401, 422) },
+        detail: { tags: ['v1'], summary: 'List active users (v1)', parameters: listQuery.parameters }
+      }
+    )
+    .get(
+      '/api/v2/users',
+      ({ query }) => {
+        const q = v2Query.parse(query)
+        let after: number | undefined
+        if (q.after !== undefined) {
+          after = decodeCursor(q.after)
+          if (after === undefined) throw new RequestValidationError([{ field: 'query.after', message: 'Invalid cursor', type: 'value_error' }])
+          if (q.skip > 0) throw new RequestValidationError([{ field: 'query.skip', message: 'Use either skip or after, not both', type: 'value_error' }])
+        }
+        const page = users.page({ after, skip: q.skip, limit: q.limit, includeInactive: q.include_inactive })
+        return {
+          version: '2.0' as const,
+          users: page.rows.map(toUserResponse),
+          includes_inactive: q.include_inactive,
+          next_cursor: page.nextCursor
+        }
+      },
+      {
+        auth: true,
+        response: { 200: V2List, ...errorResponses(401, 422) },
+        detail: {
+          tags: ['v2'],
+          summary: 'List users (v2) with keyset pagination',
+          description: 'Follow next_cursor with `after` for pages whose cost does not grow with depth. `skip` is O(skip) and capped.',
+          parameters: v2Query.parameters
+        }
+      }
+    )
+}

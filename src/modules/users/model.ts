@@ -1,0 +1,95 @@
+// The users feature's schemas, defined once and used for validation, responses
+// and the OpenAPI document. Body integers use TypeBox's own Integer: Elysia's
+// t.Integer would coerce "30" to 30 in a JSON body.
+import { t } from 'elysia'
+import { FormatRegistry, Type, type Static } from '@sinclair/typebox'
+
+// Python's str.isalnum(): Unicode letters and digits, nothing else.
+FormatRegistry.Set('alnum', (v) => /^[\p{L}\p{N}]+$/u.test(v))
+FormatRegistry.Set('strong-password', (v) => /\p{Nd}/u.test(v) && /\p{Lu}/u.test(v))
+
+export const Username = t.String({
+  minLength: 3,
+  maxLength: 50,
+  format: 'alnum',
+  description: '3 to 50 letters or digits',
+  examples: ['alice']
+})
+export const Email = t.String({
+  format: 'email',
+  maxLength: 254,
+  description: 'Stored and compared case-insensitively',
+  examples: ['alice@example.com']
+})
+export const Password = t.String({
+  minLength: 8,
+  maxLength: 128,
+  format: 'strong-password',
+  description: '8 to 128 characters with at least one digit and one uppercase letter',
+  examples: ['Secret123']
+})
+export const Age = Type.Union([Type.Integer({ minimum: 0, maximum: 150 }), Type.Null()], {
+  description: 'Optional, 0 to 150'
+})
+export const Role = t.Union([t.Literal('user'), t.Literal('admin')])
+
+export const UserCreate = t.Object(
+  {
+    username: Username,
+    email: Email,
+    password: Password,
+    age: t.Optional(Age),
+    // Honoured only when an admin creates the user; ignored otherwise.
+    role: t.Optional(Role),
+    is_active: t.Optional(t.Boolean())
+  },
+  { description: 'role and is_active are applied only when the caller is an admin' }
+)
+export type UserCreate = Static<typeof UserCreate>
+
+export const UserUpdate = t.Object(
+  {
+    username: t.Optional(Username),
+    email: t.Optional(Email),
+    password: t.Optional(Password),
+    age: t.Optional(Age),
+    role: t.Optional(Role),
+    is_active: t.Optional(t.Boolean())
+  },
+  { description: 'Any subset of the fields; role and is_active only by an admin' }
+)
+export type UserUpdate = Static<typeof UserUpdate>
+
+export const PasswordChange = t.Object({
+  current_password: t.String({ minLength: 1, maxLength: 1024 }),
+  new_password: Password
+})
+
+export const UserResponse = t.Object(
+  {
+    id: Type.Integer(),
+    username: t.String(),
+    email: t.String(),
+    age: Type.Union([Type.Integer(), Type.Null()]),
+    role: Role,
+    is_active: t.Boolean(),
+    created_at: t.String({ format: 'date-time' })
+  },
+  { additionalProperties: false }
+)
+export type UserResponse = Static<typeof UserResponse>
+
+// Path values are strings on the wire, so here Elysia's coercing t.Integer is right.
+export const UserIdParams = t.Object({
+  user_id: t.Integer({ description: 'User id' })
+})
+
+export const V1List = t.Object({ version: t.Literal('1.0'), users: t.Array(UserResponse) })
+export const V2List = t.Object({
+  version: t.Literal('2.0'),
+  users: t.Array(UserResponse),
+  includes_inactive: t.Boolean(),
+  next_cursor: Type.Union([t.String(), Type.Null()], {
+    description: 'Pass as `after` to get the next page; null on the last page'
+  })
+})

@@ -1,0 +1,302 @@
+// Users: plain functions over the database. No HTTP types here; failures are
+// thrown as AppError and mapped to the contract's bodies by the app's onError.
+import { and, asc, eq, gt, sql } from 'drizzle-orm'
+import type { Db } from '../../db/client'
+import { users, type UserRow } from '../../db/schema'
+import { AppError, BadRequest, NotFound } from '../../http/errors'
+import { hashPassword, verifyPassword } from '../../lib/password'
+import type { UserResponse } from './model'
+
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
+export type Role = 'user' | 'admin'
+
+/**
+ * Extension points for other features, called inside the same transaction as
+ * the change so that nothing is kept without the other (a welcome e-mail without
+ * its user, sessions that outlive a password change).
+ */
+export interface UserHooks {
+  /** A user row was inserted. */
+  created: ((tx: Tx, user: UserRow) => void)[]
+  /** Every credential issued so far must stop working (password change, deactivation, deletion). */
+  credentialsRevoked: ((tx: Tx, userId: number) => void)[]
+  /** The user is about to be deleted; may return work to run after the commit (removing files). */
+  deleting: ((tx: Tx, userId: number) => (() => void) | void)[]
+}
+
+export const newUserHooks = (): UserHooks => ({ created: [], credentialsRevoked: [], deleting: [] })
+
+export interface Actor {
+  id: number
+  role: Role
+}
+
+export interface NewUser {
+  username: string
+  email: string
+  password: string
+  age?: number | null
+  role?: Role
+  is_active?: boolean
+}
+
+export type UserChanges = Partial<NewUser>
+
+export const MAX_SKIP = 10_000
+
+export function toUserResponse(u: UserRow): UserResponse {
+  return {
+    id: u.id,
+    username: u.username,
+    email: u.email,
+    age: u.age,
+    role: u.role,
+    is_active: u.isActive,
+    created_at: u.createdAt
+  }
+}
+
+const normalizeEmail = (email: string) => email.trim().toLowerCase()
+
+export function encodeCursor(id: number): string {
+  return Buffer.from(`u:${id}`).toString('base64url')
+}
+
+/** Returns the id inside a cursor, or undefined when it is not one of ours. */
+export function decodeCursor(cursor: string): number | undefined {
+  const m = /^u:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'))
+  return m ? Number(m[1]) : undefined
+}
+
+export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
+  const byId = db.select().from(users).where(eq(users.id, sql.placeholder('id'))).prepare()
+  const byUsername = db
+    .select()
+    .from(users)
+    .where(sql`lower(${users.username}) = lower(${sql.placeholder('username')})`)
+    .prepare()
+  const byEmail = db.select().from(users).where(eq(users.email, sql.placeholder('email'))).prepare()
+  const listActive = db
+    .select()
+    .from(users)
+    .where(eq(users.isActive, true))
+    .orderBy(asc(users.id))
+    .limit(sql.placeholder('limit'))
+    .offset(sql.placeholder('skip'))
+    .prepare()
+  const activeAdmins = db
+    .select({ n: sql<number>`count(*)` })
+    .from(users)
+    .where(and(eq(users.role, 'admin'), eq(users.isActive, true)))
+    .prepare()
+
+  function assertUnique(username: string | undefined, email: string | undefined, exceptId?: number): void {
+    if (username !== undefined) {
+      const other = byUsername.get({ username })
+      if (other && other.id !== exceptId) throw BadRequest('Username already exists')
+    }
+    if (email !== undefined) {
+      const other = byEmail.get({ email })
+      if (other && other.id !== exceptId) throw BadRequest('Email already registered')
+    }
+  }
+
+  /** A UNIQUE violation that slipped past the pre-check (another process wrote first). */
+  function mapUniqueViolation(err: unknown): never {
+    const msg = err instanceof Error ? err.message : ''
+    if (msg.includes('UNIQUE constraint failed')) {
+      if (msg.includes('email')) throw BadRequest('Email already registered')
+      throw BadRequest('Username already exists')
+    }
+    throw err
+  }
+
+  function revokeCredentials(tx: Tx, userId: number): void {
+    tx.update(users)
+      .set({ tokenVersion: sql`${users.tokenVersion} + 1` })
+      .where(eq(users.id, userId))
+      .run()
+    for (const h of hooks.credentialsRevoked) h(tx, userId)
+  }
+
+  /** Refuses a change that would leave no active admin (nobody could administer Roster). */
+  function assertAdminRemains(target: UserRow, next: { role: Role; isActive: boolean } | 'deleted'): void {
+    if (target.role !== 'admin' || !target.isActive) return
+    const stillAdmin = next !== 'deleted' && next.role === 'admin' && next.isActive
+    if (stillAdmin) return
+    const n = activeAdmins.get()?.n ?? 0
+    if (n <= 1) throw BadRequest('Cannot remove the last active admin')
+  }
+
+  return {
+    hooks,
+
+    getById(id: number): UserRow | undefined {
+      return byId.get({ id })
+    },
+
+    /** Login accepts the username or the e-mail address. */
+    findForLogin(identifier: string): UserRow | undefined {
+      const id = identifier.trim()
+      if (id.includes('@')) return byEmail.get({ email: normalizeEmail(id) })
+      return byUsername.get({ username: id })
+    },
+
+    /** Visible to the caller: active users to everyone, inactive ones to admins only. */
+    getVisible(id: number, viewer: Actor): UserRow {
+      const user = byId.get({ id })
+      if (!user || (!user.isActive && viewer.role !== 'admin')) throw NotFound('User not found')
+      return user
+    },
+
+    list(skip: number, limit: number): UserRow[] {
+      return listActive.all({ skip, limit })
+    },
+
+    /** Keyset page: cost independent of depth. */
+    page(opts: { after?: number; skip: number; limit: number; includeInactive: boolean }): { rows: UserRow[]; nextCursor: string | null } {
+      const conditions = [gt(users.id, opts.after ?? 0)]
+      if (!opts.includeInactive) conditions.push(eq(users.isActive, true))
+      const rows = db
+        .select()
+        .from(users)
+        .where(and(...conditions))
+        .orderBy(asc(users.id))
+        .limit(opts.limit + 1)
+        .offset(opts.skip)
+        .all()
+      const more = rows.length > opts.limit
+      if (more) rows.pop()
+      const last = rows[rows.length - 1]
+      return { rows, nextCursor: more && last ? encodeCursor(last.id) : null }
+    },
+
+    async create(input: NewUser, actor: Actor | undefined): Promise<UserRow> {
+      const email = normalizeEmail(input.email)
+      // Cheap check before the expensive hash, repeated inside the transaction.
+      assertUnique(input.username, email)
+      const hashedPassword = await hashPassword(input.password)
+      const now = new Date().toISOString()
+      const isAdmin = actor?.role === 'admin'
+      try {
+        return db.transaction((tx) => {
+          assertUnique(input.username, email)
+          const row = tx
+            .insert(users)
+            .values({
+              username: input.username,
+              email,
+              hashedPassword,
+              age: input.age ?? null,
+              // Mass assignment: only an admin may choose these.
+              role: isAdmin ? (input.role ?? 'user') : 'user',
+              isActive: isAdmin ? (input.is_active ?? true) : true,
+              createdAt: now,
+              updatedAt: now
+            })
+            .returning()
+            .get()
+          for (const h of hooks.created) h(tx, row)
+          return row
+        })
+      } catch (err) {
+        mapUniqueViolation(err)
+      }
+    },
+
+    /**
+     * PUT (replace: true, every UserCreate field) and PATCH (any subset).
+     * Permission to touch this user at all is checked by the caller; here, who
+     * may change role and is_active.
+     */
+    async update(id: number, changes: UserChanges, actor: Actor, replace: boolean): Promise<UserRow> {
+      const target = byId.get({ id })
+      if (!target) throw NotFound('User not found')
+      const isAdmin = actor.role === 'admin'
+      const wantsRole = changes.role !== undefined && changes.role !== target.role
+      const wantsActive = changes.is_active !== undefined && changes.is_active !== target.isActive
+      if ((wantsRole || wantsActive) && !isAdmin) throw new AppError(403, 'Not enough permissions')
+
+      const email = changes.email !== undefined ? normalizeEmail(changes.email) : undefined
+      assertUnique(changes.username, email, id)
+      const hashedPassword = changes.password !== undefined ? await hashPassword(changes.password) : undefined
+
+      const set: Partial<UserRow> = { updatedAt: new Date().toISOString() }
+      if (changes.username !== undefined) set.username = changes.username
+      if (email !== undefined) set.email = email
+      if (hashedPassword !== undefined) set.hashedPassword = hashedPassword
+      if (changes.age !== undefined) set.age = changes.age
+      else if (replace) set.age = null
+      if (isAdmin && changes.role !== undefined) set.role = changes.role
+      if (isAdmin && changes.is_active !== undefined) set.isActive = changes.is_active
+
+      try {
+        return db.transaction((tx) => {
+          // Re-read inside the transaction: the hash above yielded the event loop.
+          const current = tx.select().from(users).where(eq(users.id, id)).get()
+          if (!current) throw NotFound('User not found')
+          assertUnique(changes.username, email, id)
+          assertAdminRemains(current, { role: set.role ?? current.role, isActive: set.isActive ?? current.isActive })
+          const row = tx.update(users).set(set).where(eq(users.id, id)).returning().get()
+          if (hashedPassword !== undefined || set.isActive === false) revokeCredentials(tx, id)
+          return row ?? current
+        })
+      } catch (err) {
+        mapUniqueViolation(err)
+      }
+    },
+
+    async changePassword(id: number, current: string, next: string): Promise<void> {
+      const user = byId.get({ id })
+      if (!user) throw NotFound('User not found')
+      if (!(await verifyPassword(current, user.hashedPassword))) throw BadRequest('Incorrect password')
+      const hashedPassword = await hashPassword(next)
+      db.transaction((tx) => {
+        tx.update(users)
+          .set({ hashedPassword, updatedAt: new Date().toISOString() })
+          .where(eq(users.id, id))
+          .run()
+        revokeCredentials(tx, id)
+      })
+    },
+
+    /** Sets a new password without the old one (reset flow); revokes every credential. */
+    async setPassword(tx: Tx, id: number, hashedPassword: string): Promise<void> {
+      tx.update(users)
+        .set({ hashedPassword, updatedAt: new Date().toISOString() })
+        .where(eq(users.id, id))
+        .run()
+      revokeCredentials(tx, id)
+    },
+
+    /** Stores a hash made with the current parameters (after a successful login). */
+    rehash(id: number, hashedPassword: string): void {
+      db.update(users).set({ hashedPassword }).where(eq(users.id, id)).run()
+    },
+
+    delete(id: number): void {
+      const after: (() => void)[] = []
+      db.transaction((tx) => {
+        const target = tx.select().from(users).where(eq(users.id, id)).get()
+        if (!target) throw NotFound('User not found')
+        assertAdminRemains(target, 'deleted')
+        for (const h of hooks.deleting) {
+          const done = h(tx, id)
+          if (done) after.push(done)
+        }
+        for (const h of hooks.credentialsRevoked) h(tx, id)
+        tx.delete(users).where(eq(users.id, id)).run()
+      })
+      for (const fn of after) fn()
+    },
+
+    /** Creates the configured admin at start-up when no user has that name or e-mail. */
+    async ensureAdmin(admin: { username: string; email: string; password: string }): Promise<'created' | 'exists'> {
+      if (byUsername.get({ username: admin.username }) || byEmail.get({ email: normalizeEmail(admin.email) })) return 'exists'
+      await this.create({ ...admin, role: 'admin', is_active: true }, { id: 0, role: 'admin' })
+      return 'created'
+    }
+  }
+}
+
+export type UserService = ReturnType<typeof createUserService>

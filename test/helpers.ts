@@ -1,0 +1,127 @@
+// Test harness: every test gets its own app on a fresh database in a temp
+// folder, with migrations applied, and a logger whose lines are kept for leak
+// checks. Tests talk HTTP through app.handle().
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, expect } from 'bun:test'
+import { createApp, createServices } from '../src/app'
+import { parseConfig, type Config } from '../src/config'
+import { DB_FILE, openDatabase, type Db } from '../src/db/client'
+import { runMigrations } from '../src/db/migrate'
+import { createLogger } from '../src/lib/log'
+
+export const SECRET = 'test-secret-key-that-is-long-enough-0123456789'
+export const PASSWORD = 'Secret123'
+
+const cleanups: (() => void)[] = []
+afterEach(() => {
+  while (cleanups.length) cleanups.pop()!()
+})
+
+export function tempDir(prefix = 'roster-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+export interface TestApp {
+  app: ReturnType<typeof createApp>
+  services: ReturnType<typeof createServices>
+  db: Db
+  config: Config
+  logs: string[]
+  dataDir: string
+}
+
+export function makeApp(env: Record<string, string> = {}): TestApp {
+  const dataDir = tempDir()
+  const config = parseConfig({ DATA_DIR: dataDir, SECRET_KEY: SECRET, LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0', ...env })
+  const db = openDatabase(join(dataDir, DB_FILE))
+  runMigrations(db)
+  const logs: string[] = []
+  const logger = createLogger(config.logLevel, (l) => logs.push(l))
+  const deps = { config, db, secret: SECRET, logger }
+  const services = createServices(deps)
+  const app = createApp(deps, services)
+  cleanups.push(() => db.$client.close())
+  return { app, services, db, config, logs, dataDir }
+}
+
+export interface Res {
+  status: number
+  headers: Headers
+  text: string
+  json: any
+}
+
+export interface ReqOptions {
+  token?: string
+  body?: unknown
+  /** Sent as-is (for invalid JSON and other raw bodies). */
+  raw?: string
+  form?: Record<string, string>
+  headers?: Record<string, string>
+}
+
+export async function req(t: TestApp, method: string, path: string, opts: ReqOptions = {}): Promise<Res> {
+  const headers: Record<string, string> = { ...opts.headers }
+  let body: string | undefined
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`
+  if (opts.body !== undefined) {
+    headers['content-type'] ??= 'application/json'
+    body = JSON.stringify(opts.body)
+  } else if (opts.raw !== undefined) {
+    headers['content-type'] ??= 'application/json'
+    body = opts.raw
+  } else if (opts.form) {
+    headers['content-type'] = 'application/x-www-form-urlencoded'
+    body = new URLSearchParams(opts.form).toString()
+  }
+  const res = await t.app.handle(new Request(`http://localhost${path}`, { method, headers, body }))
+  const text = await res.text()
+  let json: unknown
+  try {
+    json = text ? JSON.parse(text) : undefined
+  } catch {
+    json = undefined
+  }
+  return { status: res.status, headers: res.headers, text, json }
+}
+
+export function userBody(username: string, extra: Record<string, unknown> = {}) {
+  return { username, email: `${username}@example.com`, password: PASSWORD, ...extra }
+}
+
+export async function signup(t: TestApp, username: string, extra: Record<string, unknown> = {}) {
+  const res = await req(t, 'POST', '/users', { body: userBody(username, extra) })
+  expect(res.status).toBe(201)
+  return res.json as { id: number; username: string; email: string; role: string }
+}
+
+export async function login(t: TestApp, username: string, password = PASSWORD): Promise<string> {
+  const res = await req(t, 'POST', '/auth/login', { body: { username, password } })
+  expect(res.status).toBe(200)
+  return res.json.access_token as string
+}
+
+/** An admin created through the service (as ADMIN_* bootstrap does) and its token. */
+export async function admin(t: TestApp, username = 'root'): Promise<{ id: number; token: string }> {
+  const row = await t.services.users.create(
+    { username, email: `${username}@example.com`, password: PASSWORD, role: 'admin' },
+    { id: 0, role: 'admin' }
+  )
+  return { id: row.id, token: await login(t, username) }
+}
+
+export async function userWithToken(t: TestApp, username: string) {
+  const u = await signup(t, username)
+  return { ...u, token: await login(t, username) }
+}
+
+/** Nothing secret may appear in a response body or a log line. */
+export function expectNoSecrets(text: string, extra: string[] = []) {
+  for (const needle of ['$argon2', 'hashed_password', 'hashedPassword', PASSWORD, SECRET, 'SQLITE', 'sqlite', 'at /', ...extra]) {
+    expect(text).not.toContain(needle)
+  }
+}
