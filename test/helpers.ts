@@ -125,3 +125,9 @@ export function expectNoSecrets(text: string, extra: string[] = []) {
     expect(text).not.toContain(needle)
   }
 }
+
+/** Request log lines are written after the response is handed back; let them land. */
+export async function settledLogs(t: TestApp): Promise<string[]> {
+  await Bun.sleep(10)
+  return t.logs
+}

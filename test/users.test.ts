@@ -1,7 +1,7 @@
 // Users routes over HTTP: unauthenticated, forbidden, invalid input and success
 // for every route, as tables of scenarios on a fresh database each.
 import { describe, expect, test } from 'bun:test'
-import { admin, expectNoSecrets, login, makeApp, PASSWORD, req, signup, userBody, userWithToken, type TestApp } from './helpers'
+import { admin, expectNoSecrets, login, makeApp, PASSWORD, req, settledLogs, signup, userBody, userWithToken, type TestApp } from './helpers'
 
 interface World {
   t: TestApp
@@ -39,7 +39,7 @@ function scenarios(list: Scenario[]) {
       expectNoSecrets(res.text)
       if (s.status === 401) expect(res.headers.get('www-authenticate')).toBe('Bearer')
       await s.expect?.(res.json, w)
-      for (const line of w.t.logs) expectNoSecrets(line)
+      for (const line of await settledLogs(w.t)) expectNoSecrets(line)
     })
   }
 }

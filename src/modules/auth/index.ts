@@ -29,6 +29,8 @@ export function authModule({ auth, tokens, startSession, clientIp }: Deps) {
       }
     },
     {
+      // JSON, or the OAuth2 password form used by the docs page's Authorize button.
+      parse: ['urlencoded', 'json'],
       body: LoginBody,
       response: { 200: TokenResponse, ...errorResponses(401, 422) },
       detail: {

@@ -46,6 +46,7 @@ export function usersModule({ users, auth, allowSignup, optionalActor }: Deps) {
         return toUserResponse(row)
       },
       {
+        parse: 'json',
         body: UserCreate,
         response: { 201: UserResponse, ...errorResponses(400, 401, 403, 422) },
         detail: {
@@ -81,6 +82,7 @@ export function usersModule({ users, auth, allowSignup, optionalActor }: Deps) {
       },
       {
         auth: true,
+        parse: 'json',
         body: PasswordChange,
         response: { 204: t.Void({ description: 'Password changed; every earlier token is revoked' }), ...errorResponses(400, 401, 422) },
         detail: { tags: ['users'], summary: "Change the caller's password" }
@@ -101,6 +103,7 @@ export function usersModule({ users, auth, allowSignup, optionalActor }: Deps) {
       {
         auth: true,
         params: UserIdParams,
+        parse: 'json',
         body: UserCreate,
         response: { 200: UserResponse, ...errorResponses(400, 401, 403, 404, 422) },
         detail: {
@@ -122,6 +125,7 @@ export function usersModule({ users, auth, allowSignup, optionalActor }: Deps) {
       {
         auth: true,
         params: UserIdParams,
+        parse: 'json',
         body: UserUpdate,
         response: { 200: UserResponse, ...errorResponses(400, 401, 403, 404, 422) },
         detail: {
