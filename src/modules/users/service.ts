@@ -260,8 +260,12 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
       })
     },
 
-    /** Sets a new password without the old one (reset flow); revokes every credential. */
-    async setPassword(tx: Tx, id: number, hashedPassword: string): Promise<void> {
+    /**
+     * Sets a new password without the old one (reset flow); revokes every credential.
+     * Synchronous: it runs inside the caller's bun:sqlite transaction, where an async
+     * function's failure would become a rejected promise after the commit.
+     */
+    setPassword(tx: Tx, id: number, hashedPassword: string): void {
       tx.update(users)
         .set({ hashedPassword, updatedAt: new Date().toISOString() })
         .where(eq(users.id, id))
