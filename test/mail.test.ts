@@ -18,6 +18,7 @@ import {
   enqueueEmail,
   prune,
   recoverOrphans,
+  renewClaim,
   retry,
   type RetryPolicy
 } from '../src/mail/outbox'
@@ -111,6 +112,20 @@ describe('outbox', () => {
     expect(first[0]).toMatchObject({ status: 'sending', claimedAt: now, attempts: 1 })
     expect(claimDue(t.db, now, 60_000)).toEqual([])
     expect(claimDue(t.db, now + 60_000, 120_000).map((r) => r.id)).toEqual([b])
+  })
+
+  test('the claim is renewed before each send, so the lease covers one send, not a batch', () => {
+    const now = Date.now()
+    enqueueEmail(t.db, welcomeMail({ to: 'a@x.test', username: 'a' }), now)
+    enqueueEmail(t.db, welcomeMail({ to: 'b@x.test', username: 'b' }), now)
+    const [first, second] = claimDue(t.db, now, 60_000)
+    // The second row waited 50 s behind a slow first send: renewed, it is not stale.
+    const renewed = renewClaim(t.db, second!, now + 50_000)!
+    expect(renewed.claimedAt).toBe(now + 50_000)
+    // 70 s after the claim only the row that was not renewed counts as abandoned.
+    expect(claimDue(t.db, now + 70_000, 60_000).map((r) => r.id)).toEqual([first!.id])
+    // A claim taken over by someone else is not renewed.
+    expect(renewClaim(t.db, second!, now + 80_000)).toBeUndefined()
   })
 
   test('backoff: full jitter within bounds, ~10 attempts in about an hour', () => {

@@ -1,6 +1,6 @@
 // One pass of the delivery loop, kept out of worker.ts so tests can drive it directly
 // on the main thread with an injected clock.
-import { claimDue, markFailed, markSent, release, sendErrorCode, type MailDb, type OutboxStatus, type RetryPolicy } from './outbox'
+import { claimDue, markFailed, markSent, release, renewClaim, sendErrorCode, type MailDb, type OutboxStatus, type RetryPolicy } from './outbox'
 import type { MailTransport } from './transport'
 
 export type DeliveryEvent =
@@ -25,11 +25,12 @@ export async function deliverDue(o: DeliveryOptions): Promise<number> {
   const now = o.now ?? Date.now
   const rows = claimDue(o.db, now(), o.leaseMs, o.batchSize, o.policy)
   for (let i = 0; i < rows.length; i++) {
-    const row = rows[i]!
     if (o.shouldStop?.()) {
       for (const rest of rows.slice(i)) release(o.db, rest)
       break
     }
+    const row = renewClaim(o.db, rows[i]!, now())
+    if (!row) continue
     try {
       await o.transport.send(row)
     } catch (err) {

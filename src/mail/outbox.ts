@@ -122,6 +122,16 @@ function ownClaim(row: EmailRow) {
   )
 }
 
+/**
+ * Renews the claim just before a send starts, so the lease has to cover one send
+ * (the send timeout), not the whole batch queued behind a slow server. Returns the
+ * row with its new claim, or undefined when the claim was lost (taken over).
+ */
+export function renewClaim(db: MailDb, row: EmailRow, now: number = Date.now()): EmailRow | undefined {
+  if (row.claimedAt === now) return row
+  return db.update(emailOutbox).set({ claimedAt: now }).where(ownClaim(row)).returning().get()
+}
+
 export function markSent(db: MailDb, row: EmailRow, now: number = Date.now()): boolean {
   const res = db
     .update(emailOutbox)
