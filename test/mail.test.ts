@@ -4,7 +4,8 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { join } from 'node:path'
-import { DB_FILE } from '../src/db/client'
+import { DB_FILE, openDatabase } from '../src/db/client'
+import { runMigrations } from '../src/db/migrate'
 import { emailOutbox, users, type EmailRow } from '../src/db/schema'
 import { resolveMailConfig } from '../src/mail/config'
 import { deliverDue, type DeliveryEvent } from '../src/mail/delivery'
@@ -412,6 +413,27 @@ describe('worker thread', () => {
       await mailer.stop()
       await smtp.close()
     }
+  })
+
+  test('a worker thread that dies by itself is restarted and resumes delivery', async () => {
+    const dir = join(t.dataDir, 'later')
+    const events: WorkerEvent[] = []
+    // The database does not exist yet: the thread fails at start, again and again.
+    const mailer = startMailWorker(mailWorkerConfig(t.config, { dbPath: join(dir, DB_FILE), pollIntervalMs: 50 }), {
+      onEvent: (e) => events.push(e),
+      restartDelayMs: 20
+    })
+    try {
+      await until(() => events.filter((e) => e.type === 'error' && e.error === 'WorkerExited').length >= 2)
+      const db = openDatabase(join(dir, DB_FILE))
+      runMigrations(db)
+      const id = enqueueEmail(db, welcomeMail({ to: 'a@x.test', username: 'a' }))
+      await until(() => events.some((e) => e.type === 'sent' && e.id === id), 10_000)
+      db.$client.close()
+    } finally {
+      await mailer.stop()
+    }
+    expect(events.at(-1)).toEqual({ type: 'stopped' })
   })
 
   test('stop lets the current send finish and releases the rest of the batch', async () => {

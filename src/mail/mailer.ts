@@ -23,6 +23,8 @@ export interface StartOptions {
   onEvent?: (e: WorkerEvent) => void
   /** Override of the worker entry (tests, unusual build layouts). */
   workerUrl?: string
+  /** First delay before restarting a worker thread that ended by itself; doubles up to 60 s. */
+  restartDelayMs?: number
 }
 
 /** The worker's settings from the app's configuration (the worker never reads the environment). */
@@ -90,41 +92,64 @@ export function startMailWorker(config: MailWorkerConfig, opts: StartOptions = {
     if (logger) logEvent(logger, e)
     opts.onEvent?.(e)
   }
+  const url = opts.workerUrl ?? defaultWorkerUrl()
+  const restartBaseMs = opts.restartDelayMs ?? 5_000
 
-  const worker = new Worker(opts.workerUrl ?? defaultWorkerUrl())
-  let exited = false
+  let current: Worker | null = null
+  let stopRequested = false
+  let failures = 0
+  let restartTimer: ReturnType<typeof setTimeout> | undefined
   let resolveStopped: () => void = () => {}
   const stopped = new Promise<void>((r) => (resolveStopped = r))
 
-  worker.onmessage = (ev: MessageEvent<WorkerEvent>) => {
-    onEvent(ev.data)
-    if (ev.data.type === 'stopped') finish()
+  // A thread that ends without being asked to (it could not open the database, an
+  // uncaught error) is started again, with a growing delay, so mail resumes by itself.
+  function spawn(): void {
+    const worker = new Worker(url)
+    current = worker
+    let ended = false
+    const end = () => {
+      if (ended) return
+      ended = true
+      worker.terminate()
+      if (current === worker) current = null
+      if (stopRequested) return resolveStopped()
+      const delay = Math.min(60_000, restartBaseMs * 2 ** failures++)
+      onEvent({ type: 'error', error: 'WorkerExited', fatal: true })
+      restartTimer = setTimeout(spawn, delay)
+    }
+    worker.onmessage = (ev: MessageEvent<WorkerEvent>) => {
+      if (ev.data.type === 'ready') failures = 0
+      onEvent(ev.data)
+      if (ev.data.type === 'stopped') end()
+    }
+    worker.addEventListener('error', () => {
+      onEvent({ type: 'error', error: 'WorkerError', fatal: true })
+      end()
+    })
+    worker.addEventListener('close', end)
+    worker.postMessage({ type: 'init', config } satisfies WorkerCommand)
   }
-  worker.addEventListener('error', () => {
-    onEvent({ type: 'error', error: 'WorkerError', fatal: true })
-  })
-  worker.addEventListener('close', () => finish())
-
-  function finish() {
-    if (exited) return
-    exited = true
-    worker.terminate()
-    resolveStopped()
-  }
-
-  const post = (m: WorkerCommand) => {
-    if (!exited) worker.postMessage(m)
-  }
-  post({ type: 'init', config })
+  spawn()
 
   let stopping: Promise<void> | null = null
   return {
-    kick: () => post({ type: 'kick' }),
+    kick: () => current?.postMessage({ type: 'kick' } satisfies WorkerCommand),
     stop() {
       if (stopping) return stopping
-      post({ type: 'stop' })
+      stopRequested = true
+      clearTimeout(restartTimer)
+      const worker = current
+      if (!worker) {
+        resolveStopped()
+        return (stopping = stopped)
+      }
+      worker.postMessage({ type: 'stop' } satisfies WorkerCommand)
       // The current send is bounded by sendTimeoutMs; past that, something is wrong.
-      const deadline = setTimeout(finish, resolved.timeouts.sendTimeoutMs + 5_000)
+      const deadline = setTimeout(() => {
+        worker.terminate()
+        resolveStopped()
+      }, resolved.timeouts.sendTimeoutMs + 5_000)
       stopping = stopped.then(() => clearTimeout(deadline))
       return stopping
     }
