@@ -1,7 +1,7 @@
 // The mail subsystem against a real SMTP server started by the test: outbox in the
 // caller's transaction, delivery and content, retry with backoff after the server
 // comes back, dead after the maximum, lease recovery, timeouts, the worker thread.
-import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { afterEach, beforeEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { join } from 'node:path'
 import { DB_FILE, openDatabase } from '../src/db/client'
@@ -28,6 +28,10 @@ import { createTransport, messageIdFor, parseSmtpUrl, type LoggedMail, type Mail
 import { createLogger } from '../src/lib/log'
 import { makeApp, signup, type TestApp } from './helpers'
 import { startSilentServer, startSmtp, until, type TestSmtp } from './mail-helpers'
+
+// Tests here start SMTP servers and worker threads: 5 s is tight on a loaded machine
+// (bunfig's [test] timeout is not applied by bun test 1.4.5).
+setDefaultTimeout(20_000)
 
 const MAIL_FROM = 'Roster <no-reply@roster.example>'
 const TINY: RetryPolicy = { maxAttempts: 3, minDelayMs: 10, baseDelayMs: 20, maxDelayMs: 100 }
