@@ -201,7 +201,7 @@ describe('transport', () => {
     })
     expect(parseSmtpUrl('smtp://localhost:2525')).toMatchObject({ host: 'localhost', port: 2525, secure: false, user: undefined })
     expect(() => parseSmtpUrl('http://u:secretpw@x')).toThrow()
-    expect(() => parseSmtpUrl('::::secretpw')).toThrow('SMTP_URL is not a valid URL')
+    expect(() => parseSmtpUrl('::::secretpw')).toThrow('SMTP_URL: is not a valid URL')
   })
 
   test('Message-ID derives from the outbox row; domain from MAIL_FROM, else PUBLIC_URL', () => {

@@ -1,6 +1,8 @@
 // Turns an outbox row into a delivered message: SMTP via nodemailer when SMTP_URL is
 // set, otherwise one JSON log line per mail (development, tests, demos).
 import nodemailer from 'nodemailer'
+// A bad SMTP_URL stops the start with one line naming it (index.ts prints ConfigError).
+import { ConfigError } from '../config'
 import type { EmailRow } from '../db/schema'
 
 export interface SmtpTimeouts {
@@ -57,14 +59,14 @@ export function parseSmtpUrl(smtpUrl: string): ParsedSmtpUrl {
     url = new URL(smtpUrl)
   } catch {
     // Do not echo the value: it may contain the password.
-    throw new Error('SMTP_URL is not a valid URL')
+    throw new ConfigError('SMTP_URL', 'is not a valid URL')
   }
   if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
-    throw new Error(`SMTP_URL must start with smtp:// or smtps:// (got ${url.protocol}//)`)
+    throw new ConfigError('SMTP_URL', 'must start with smtp:// or smtps://')
   }
   const secure = url.protocol === 'smtps:'
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1')
-  if (!host) throw new Error('SMTP_URL has no host')
+  if (!host) throw new ConfigError('SMTP_URL', 'has no host')
   const port = url.port ? Number(url.port) : secure ? 465 : 587
   // WHATWG URL keeps userinfo percent-encoded; passwords with @ : / must be encoded there.
   const user = url.username ? decodeURIComponent(url.username) : undefined
