@@ -10,10 +10,15 @@ import { createClientIp } from './http/client-ip'
 import { AppError, RequestValidationError, toFieldErrors } from './http/errors'
 import { docsPlugin } from './http/openapi'
 import { createLogger, type Logger } from './lib/log'
+import { createMailService, type MailKicker } from './mail/service'
+import { welcomeMail } from './mail/templates'
+import { adminModule } from './modules/admin'
 import { authModule } from './modules/auth'
 import { createAuthService } from './modules/auth/service'
 import { createTokenService } from './modules/auth/tokens'
 import { healthModule } from './modules/health'
+import { passwordResetModule } from './modules/password-reset'
+import { createPasswordResetService } from './modules/password-reset/service'
 import { createSessionService } from './modules/sessions/service'
 import { usersModule, versionedUsersModule } from './modules/users'
 import { createUserService, newUserHooks } from './modules/users/service'
@@ -23,6 +28,8 @@ export interface AppDeps {
   db: Db
   secret: string
   logger?: Logger
+  /** The running mail worker (index.ts `serve`); without it mail is only queued. */
+  mailer?: MailKicker
 }
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -47,7 +54,16 @@ export function createServices(deps: AppDeps) {
   const tokens = createTokenService(deps.secret, config.accessTokenExpireMinutes)
   const sessions = createSessionService(db, { refreshTokenExpireDays: config.refreshTokenExpireDays })
   const auth = createAuthService(users)
-  return { users, tokens, sessions, auth, hooks }
+  const logger = deps.logger ?? createLogger(config.logLevel)
+  const mail = createMailService(db, config, deps.mailer)
+  const resets = createPasswordResetService({ db, users, mail, publicUrl: config.publicUrl, logger })
+  // The welcome mail is written in the new user's transaction: both or neither.
+  hooks.created.push((tx, user) => {
+    mail.enqueue(tx, welcomeMail({ to: user.email, username: user.username }))
+  })
+  // A password change, deactivation or reset also kills outstanding reset links.
+  hooks.credentialsRevoked.push((tx, userId) => resets.revokeAll(tx, userId))
+  return { users, tokens, sessions, auth, hooks, mail, resets }
 }
 
 export type Services = ReturnType<typeof createServices>
@@ -55,7 +71,7 @@ export type Services = ReturnType<typeof createServices>
 export function createApp(deps: AppDeps, services: Services = createServices(deps)) {
   const { config, db } = deps
   const logger = deps.logger ?? createLogger(config.logLevel)
-  const { users, tokens, sessions, auth } = services
+  const { users, tokens, sessions, auth, mail, resets } = services
 
   let server: Server<unknown> | null = null
   const clientIp = createClientIp(() => server, config.trustProxy)
@@ -156,6 +172,8 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
     .use(authModule({ auth, tokens, startSession: sessions.start, clientIp }))
     .use(usersModule({ users, auth: authP, allowSignup: config.allowSignup, optionalActor }))
     .use(versionedUsersModule({ users, auth: authP }))
+    .use(passwordResetModule({ resets }))
+    .use(adminModule({ mail, auth: authP }))
 
   return app
 }

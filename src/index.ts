@@ -4,6 +4,7 @@ import { ConfigError, parseConfig, resolveSecret, type Config } from './config'
 import { DB_FILE, openDatabase } from './db/client'
 import { runMigrations } from './db/migrate'
 import { createLogger } from './lib/log'
+import { mailWorkerConfig, startMailWorker } from './mail/mailer'
 import { createUserService } from './modules/users/service'
 import { join } from 'node:path'
 
@@ -21,13 +22,16 @@ async function serve(config: Config) {
     const result = await createUserService(db).ensureAdmin(config.admin)
     logger.info('admin bootstrap', { username: config.admin.username, result })
   }
-  const app = createApp({ config, db, secret, logger })
+  const mailer = startMailWorker(mailWorkerConfig(config), { logger })
+  const app = createApp({ config, db, secret, logger, mailer })
   app.listen({ port: config.port, hostname: config.host })
   logger.info('listening', { url: `http://${config.host}:${app.server?.port}` })
 
   const shutdown = async (signal: string) => {
     logger.info('shutting down', { signal })
     await app.stop()
+    // Lets the message being sent finish (bounded by the SMTP send timeout).
+    await mailer.stop()
     db.$client.run('PRAGMA wal_checkpoint(TRUNCATE)')
     db.$client.close()
     process.exit(0)

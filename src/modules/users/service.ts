@@ -44,6 +44,12 @@ export type UserChanges = Partial<NewUser>
 
 export const MAX_SKIP = 10_000
 
+// Transactions that read before they write take the write lock up front. In WAL
+// mode a deferred transaction whose snapshot is older than another connection's
+// commit (the mail worker, a CLI) cannot upgrade to a writer: SQLite answers
+// SQLITE_BUSY at once, without waiting for busy_timeout.
+const IMMEDIATE = { behavior: 'immediate' } as const
+
 export function toUserResponse(u: UserRow): UserResponse {
   return {
     id: u.id,
@@ -198,7 +204,7 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
             .get()
           for (const h of hooks.created) h(tx, row)
           return row
-        })
+        }, IMMEDIATE)
       } catch (err) {
         mapUniqueViolation(err)
       }
@@ -240,7 +246,7 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
           const row = tx.update(users).set(set).where(eq(users.id, id)).returning().get()
           if (hashedPassword !== undefined || set.isActive === false) revokeCredentials(tx, id)
           return row ?? current
-        })
+        }, IMMEDIATE)
       } catch (err) {
         mapUniqueViolation(err)
       }
@@ -260,8 +266,12 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
       })
     },
 
-    /** Sets a new password without the old one (reset flow); revokes every credential. */
-    async setPassword(tx: Tx, id: number, hashedPassword: string): Promise<void> {
+    /**
+     * Sets a new password without the old one (reset flow); revokes every credential.
+     * Synchronous: it runs inside the caller's bun:sqlite transaction, where an async
+     * function's failure would become a rejected promise after the commit.
+     */
+    setPassword(tx: Tx, id: number, hashedPassword: string): void {
       tx.update(users)
         .set({ hashedPassword, updatedAt: new Date().toISOString() })
         .where(eq(users.id, id))
@@ -286,7 +296,7 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
         }
         for (const h of hooks.credentialsRevoked) h(tx, id)
         tx.delete(users).where(eq(users.id, id)).run()
-      })
+      }, IMMEDIATE)
       for (const fn of after) fn()
     },
 

@@ -1,0 +1,39 @@
+// Password-reset controller: routes only. The work lives in service.ts.
+import { Elysia, t } from 'elysia'
+import { errorResponses } from '../../http/schemas'
+import { RESET_ACCEPTED, ResetAccepted, ResetConfirm, ResetRequest } from './model'
+import type { PasswordResetService } from './service'
+
+export function passwordResetModule({ resets }: { resets: PasswordResetService }) {
+  return new Elysia({ name: 'roster.password-reset' })
+    .post(
+      '/auth/password-reset',
+      ({ body, set }) => {
+        resets.request(body.email)
+        set.status = 202
+        return RESET_ACCEPTED
+      },
+      {
+        body: ResetRequest,
+        response: { 202: ResetAccepted, ...errorResponses(422) },
+        detail: {
+          tags: ['auth'],
+          summary: 'Ask for a password-reset link by e-mail',
+          description:
+            'Answers 202 with the same body, at once, whether or not the address is registered. A registered, active address gets a link valid one hour, at most 3 per hour.'
+        }
+      }
+    )
+    .post(
+      '/auth/password-reset/confirm',
+      async ({ body, set }) => {
+        await resets.confirm(body.token, body.new_password)
+        set.status = 204
+      },
+      {
+        body: ResetConfirm,
+        response: { 204: t.Void({ description: 'Password set; the token, every earlier reset link, every access token and session are revoked' }), ...errorResponses(400, 422) },
+        detail: { tags: ['auth'], summary: 'Set a new password with a reset token' }
+      }
+    )
+}
