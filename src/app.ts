@@ -11,6 +11,8 @@ import { AppError, RequestValidationError, toFieldErrors } from './http/errors'
 import { docsPlugin } from './http/openapi'
 import { createLogger, type Logger } from './lib/log'
 import { authModule } from './modules/auth'
+import { filesModule } from './modules/files'
+import { createFileService } from './modules/files/service'
 import { createAuthService } from './modules/auth/service'
 import { createTokenService } from './modules/auth/tokens'
 import { healthModule } from './modules/health'
@@ -47,7 +49,15 @@ export function createServices(deps: AppDeps) {
   const tokens = createTokenService(deps.secret, config.accessTokenExpireMinutes)
   const sessions = createSessionService(db, { refreshTokenExpireDays: config.refreshTokenExpireDays })
   const auth = createAuthService(users)
-  return { users, tokens, sessions, auth, hooks }
+  const files = createFileService(db, {
+    dataDir: config.dataDir,
+    maxUploadBytes: config.maxUploadBytes,
+    uploadQuotaBytes: config.uploadQuotaBytes,
+    logger: deps.logger
+  })
+  // Rows go with the user by FK cascade; the bytes are removed after the commit.
+  hooks.deleting.push(files.onUserDeleting)
+  return { users, tokens, sessions, auth, files, hooks }
 }
 
 export type Services = ReturnType<typeof createServices>
@@ -55,7 +65,7 @@ export type Services = ReturnType<typeof createServices>
 export function createApp(deps: AppDeps, services: Services = createServices(deps)) {
   const { config, db } = deps
   const logger = deps.logger ?? createLogger(config.logLevel)
-  const { users, tokens, sessions, auth } = services
+  const { users, tokens, sessions, auth, files } = services
 
   let server: Server<unknown> | null = null
   const clientIp = createClientIp(() => server, config.trustProxy)
@@ -156,6 +166,7 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
     .use(authModule({ auth, tokens, startSession: sessions.start, clientIp }))
     .use(usersModule({ users, auth: authP, allowSignup: config.allowSignup, optionalActor }))
     .use(versionedUsersModule({ users, auth: authP }))
+    .use(filesModule({ files, auth: authP, maxUploadBytes: config.maxUploadBytes }))
 
   return app
 }

@@ -5,6 +5,7 @@ import { DB_FILE, openDatabase } from './db/client'
 import { runMigrations } from './db/migrate'
 import { createLogger } from './lib/log'
 import { createUserService } from './modules/users/service'
+import { sweepUploads, uploadBodyLimit } from './modules/files/service'
 import { join } from 'node:path'
 
 function fail(message: string): never {
@@ -21,8 +22,9 @@ async function serve(config: Config) {
     const result = await createUserService(db).ensureAdmin(config.admin)
     logger.info('admin bootstrap', { username: config.admin.username, result })
   }
+  sweepUploads(db, config.dataDir, logger)
   const app = createApp({ config, db, secret, logger })
-  app.listen({ port: config.port, hostname: config.host })
+  app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: uploadBodyLimit(config.maxUploadBytes) })
   logger.info('listening', { url: `http://${config.host}:${app.server?.port}` })
 
   const shutdown = async (signal: string) => {
