@@ -14,6 +14,8 @@ import { createMailService, type MailKicker } from './mail/service'
 import { welcomeMail } from './mail/templates'
 import { adminModule } from './modules/admin'
 import { authModule } from './modules/auth'
+import { filesModule } from './modules/files'
+import { createFileService } from './modules/files/service'
 import { createAuthService } from './modules/auth/service'
 import { createTokenService } from './modules/auth/tokens'
 import { healthModule } from './modules/health'
@@ -63,7 +65,15 @@ export function createServices(deps: AppDeps) {
   })
   // A password change, deactivation or reset also kills outstanding reset links.
   hooks.credentialsRevoked.push((tx, userId) => resets.revokeAll(tx, userId))
-  return { users, tokens, sessions, auth, hooks, mail, resets }
+  const files = createFileService(db, {
+    dataDir: config.dataDir,
+    maxUploadBytes: config.maxUploadBytes,
+    uploadQuotaBytes: config.uploadQuotaBytes,
+    logger: deps.logger
+  })
+  // Rows go with the user by FK cascade; the bytes are removed after the commit.
+  hooks.deleting.push(files.onUserDeleting)
+  return { users, tokens, sessions, auth, hooks, mail, resets, files }
 }
 
 export type Services = ReturnType<typeof createServices>
@@ -71,7 +81,7 @@ export type Services = ReturnType<typeof createServices>
 export function createApp(deps: AppDeps, services: Services = createServices(deps)) {
   const { config, db } = deps
   const logger = deps.logger ?? createLogger(config.logLevel)
-  const { users, tokens, sessions, auth, mail, resets } = services
+  const { users, tokens, sessions, auth, mail, resets, files } = services
 
   let server: Server<unknown> | null = null
   const clientIp = createClientIp(() => server, config.trustProxy)
@@ -174,6 +184,7 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
     .use(versionedUsersModule({ users, auth: authP }))
     .use(passwordResetModule({ resets }))
     .use(adminModule({ mail, auth: authP }))
+    .use(filesModule({ files, auth: authP, maxUploadBytes: config.maxUploadBytes }))
 
   return app
 }

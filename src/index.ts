@@ -6,6 +6,7 @@ import { runMigrations } from './db/migrate'
 import { createLogger } from './lib/log'
 import { mailWorkerConfig, startMailWorker } from './mail/mailer'
 import { createUserService } from './modules/users/service'
+import { sweepUploads, uploadBodyLimit } from './modules/files/service'
 import { join } from 'node:path'
 
 function fail(message: string): never {
@@ -22,9 +23,10 @@ async function serve(config: Config) {
     const result = await createUserService(db).ensureAdmin(config.admin)
     logger.info('admin bootstrap', { username: config.admin.username, result })
   }
+  sweepUploads(db, config.dataDir, logger)
   const mailer = startMailWorker(mailWorkerConfig(config), { logger })
   const app = createApp({ config, db, secret, logger, mailer })
-  app.listen({ port: config.port, hostname: config.host })
+  app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: uploadBodyLimit(config.maxUploadBytes) })
   logger.info('listening', { url: `http://${config.host}:${app.server?.port}` })
 
   const shutdown = async (signal: string) => {

@@ -1,0 +1,311 @@
+// Files: rows in the database, bytes under DATA_DIR/uploads. No HTTP types
+// here; failures are AppErrors mapped to {"detail": ...} by the app's onError.
+//
+// Order of writes, so that a crash at any point leaves nothing half-done that
+// start-up cannot repair: temporary file -> fsync -> rename into place -> fsync
+// the folder -> insert the row. Deletion: delete the row, then the file.
+// sweepUploads() removes temporary files, files without a row and rows without
+// a file.
+import { randomBytes } from 'node:crypto'
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs'
+import { open, rename, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { and, asc, eq, inArray, sql } from 'drizzle-orm'
+import type { Db } from '../../db/client'
+import { files, type FileRow } from '../../db/schema'
+import { AppError, NotFound, RequestValidationError, Unauthorized } from '../../http/errors'
+import type { Logger } from '../../lib/log'
+import type { Actor, Tx } from '../users/service'
+import { normalizeContentType, sanitizeFilename } from './filename'
+import type { FileResponse } from './model'
+import {
+  BodyAbortedError,
+  MalformedMultipartError,
+  NoFilePartError,
+  PartTooLargeError,
+  streamFilePart,
+  type MultipartInput
+} from './multipart'
+
+const MiB = 1024 * 1024
+
+/** Multipart framing and small fields tolerated on top of MAX_UPLOAD_BYTES. */
+export const UPLOAD_OVERHEAD_BYTES = MiB
+
+/**
+ * Bun.serve's maxRequestBodySize for a given MAX_UPLOAD_BYTES. Bun answers an
+ * empty 413 itself over this (before the handler runs when Content-Length says
+ * so), so it sits far enough above our own limit, including Bun's read-ahead of
+ * about 1 MiB on chunked bodies, for `{"detail":"File too large"}` to fire first.
+ */
+export const uploadBodyLimit = (maxUploadBytes: number): number => maxUploadBytes + UPLOAD_OVERHEAD_BYTES + 4 * MiB
+
+export const UPLOADS_DIR = 'uploads'
+const TMP_DIR = '.tmp'
+/** Generated storage names: 128 random bits, hex. Nothing else in the folder is ours. */
+const STORAGE_NAME = /^[0-9a-f]{32}$/
+
+export const uploadsDir = (dataDir: string) => join(dataDir, UPLOADS_DIR)
+
+export interface FileServiceOptions {
+  dataDir: string
+  maxUploadBytes: number
+  /** 0: no quota. */
+  uploadQuotaBytes: number
+  logger?: Logger
+}
+
+const fileTooLarge = () => new AppError(413, 'File too large')
+const quotaExceeded = () => new AppError(413, 'Upload quota exceeded')
+
+export function toFileResponse(f: FileRow): FileResponse {
+  return {
+    id: f.id,
+    owner_id: f.ownerId,
+    filename: f.filename,
+    content_type: f.contentType,
+    size: f.size,
+    sha256: f.sha256,
+    created_at: f.createdAt
+  }
+}
+
+function isCode(err: unknown, code: string): boolean {
+  return (err as { code?: unknown } | null)?.code === code
+}
+
+/** Makes a rename or unlink in `dir` durable. */
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r')
+  try {
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+}
+
+function removeStored(dir: string, names: string[], logger?: Logger): void {
+  let failed = 0
+  for (const name of names) {
+    try {
+      unlinkSync(join(dir, name))
+    } catch (err) {
+      // Gone already is fine; anything else is left to the next start-up sweep.
+      if (!isCode(err, 'ENOENT')) failed++
+    }
+  }
+  if (failed) logger?.warn('stored files not removed', { count: failed })
+  if (names.length > failed) {
+    try {
+      const fd = openSync(dir, 'r')
+      try {
+        fsyncSync(fd)
+      } finally {
+        closeSync(fd)
+      }
+    } catch {
+      // not durable yet; the sweep repairs a file that comes back
+    }
+  }
+}
+
+export interface SweepResult {
+  /** Temporary files of uploads cut short by a crash or restart. */
+  tmpFiles: number
+  /** Rows whose file is missing, deleted. */
+  missingRows: number
+  /** Stored files without a row (crash between rename and insert, or between delete and unlink), deleted. */
+  orphanFiles: number
+}
+
+/**
+ * Start-up repair; run it before serving (it assumes no upload is in flight).
+ * When the uploads folder is missing altogether while rows exist (a volume
+ * that is not mounted, say), rows are kept and a warning is logged instead of
+ * emptying the table.
+ */
+export function sweepUploads(db: Db, dataDir: string, logger?: Logger): SweepResult {
+  const dir = uploadsDir(dataDir)
+  const tmp = join(dir, TMP_DIR)
+  const result: SweepResult = { tmpFiles: 0, missingRows: 0, orphanFiles: 0 }
+  let entries: string[]
+  try {
+    entries = readdirSync(dir)
+  } catch (err) {
+    if (!isCode(err, 'ENOENT')) throw err
+    const rows = db.select({ n: sql<number>`count(*)` }).from(files).get()?.n ?? 0
+    if (rows > 0) logger?.warn('uploads folder missing; file rows kept', { rows })
+    mkdirSync(tmp, { recursive: true, mode: 0o700 })
+    return result
+  }
+
+  mkdirSync(tmp, { recursive: true, mode: 0o700 })
+  for (const name of readdirSync(tmp)) {
+    rmSync(join(tmp, name), { recursive: true, force: true })
+    result.tmpFiles++
+  }
+
+  const onDisk = new Set(entries.filter((e) => STORAGE_NAME.test(e)))
+  const missing: number[] = []
+  for (const row of db.select({ id: files.id, storageName: files.storageName }).from(files).all()) {
+    if (onDisk.has(row.storageName)) onDisk.delete(row.storageName)
+    else missing.push(row.id)
+  }
+  if (missing.length) {
+    db.transaction((tx) => {
+      for (let i = 0; i < missing.length; i += 500) tx.delete(files).where(inArray(files.id, missing.slice(i, i + 500))).run()
+    })
+  }
+  result.missingRows = missing.length
+  removeStored(dir, [...onDisk], logger)
+  result.orphanFiles = onDisk.size
+  if (result.tmpFiles || result.missingRows || result.orphanFiles) logger?.info('uploads swept', { ...result })
+  return result
+}
+
+export function createFileService(db: Db, opts: FileServiceOptions) {
+  const dir = uploadsDir(opts.dataDir)
+  const tmpDir = join(dir, TMP_DIR)
+  mkdirSync(tmpDir, { recursive: true, mode: 0o700 })
+  const { maxUploadBytes, uploadQuotaBytes, logger } = opts
+
+  const byId = db.select().from(files).where(eq(files.id, sql.placeholder('id'))).prepare()
+  const byOwner = db
+    .select()
+    .from(files)
+    .where(eq(files.ownerId, sql.placeholder('owner')))
+    .orderBy(asc(files.id))
+    .limit(sql.placeholder('limit'))
+    .offset(sql.placeholder('skip'))
+    .prepare()
+  const usedBytes = db
+    .select({ n: sql<number>`coalesce(sum(${files.size}), 0)` })
+    .from(files)
+    .where(eq(files.ownerId, sql.placeholder('owner')))
+    .prepare()
+
+  /** Owner or admin; anyone else is told it does not exist. */
+  function getVisible(id: number, actor: Actor): FileRow {
+    const row = byId.get({ id })
+    if (!row || (row.ownerId !== actor.id && actor.role !== 'admin')) throw NotFound('File not found')
+    return row
+  }
+
+  async function receive(input: MultipartInput, limit: number, quotaBound: boolean) {
+    // Over MAX_UPLOAD_BYTES by the client's own account: refuse unread.
+    const declared = input.contentLength !== null && /^\d+$/.test(input.contentLength) ? Number(input.contentLength) : undefined
+    if (declared !== undefined && declared > maxUploadBytes + UPLOAD_OVERHEAD_BYTES) throw fileTooLarge()
+    try {
+      return await streamFilePart(input, { tmpDir, maxBytes: limit, overheadBytes: UPLOAD_OVERHEAD_BYTES })
+    } catch (err) {
+      if (err instanceof PartTooLargeError) throw quotaBound ? quotaExceeded() : fileTooLarge()
+      if (err instanceof NoFilePartError) throw new RequestValidationError([{ field: 'body.file', message: 'Field required', type: 'missing' }])
+      if (err instanceof MalformedMultipartError) throw new AppError(400, 'Malformed multipart body')
+      if (err instanceof BodyAbortedError) {
+        logger?.info('upload aborted', { reason: 'client_gone' })
+        throw new AppError(400, 'Upload aborted')
+      }
+      if (isCode(err, 'ENOSPC') || isCode(err, 'EDQUOT')) {
+        logger?.error('upload failed', { code: (err as { code: string }).code })
+        throw new AppError(507, 'Insufficient storage')
+      }
+      throw err
+    }
+  }
+
+  return {
+    getVisible,
+
+    /**
+     * Streams the `file` part to disk and records it. Resolves once the bytes
+     * and the row are durable; on any failure neither is left behind.
+     */
+    async upload(ownerId: number, input: MultipartInput): Promise<FileRow> {
+      let limit = maxUploadBytes
+      let quotaBound = false
+      if (uploadQuotaBytes > 0) {
+        const remaining = Math.max(0, uploadQuotaBytes - (usedBytes.get({ owner: ownerId })?.n ?? 0))
+        if (remaining < limit) {
+          limit = remaining
+          quotaBound = true
+        }
+      }
+      const part = await receive(input, limit, quotaBound)
+
+      const storageName = randomBytes(16).toString('hex')
+      const finalPath = join(dir, storageName)
+      try {
+        await rename(part.tmpPath, finalPath)
+      } catch (err) {
+        await unlink(part.tmpPath).catch(() => {})
+        throw err
+      }
+      try {
+        await fsyncDir(dir)
+        return db.transaction((tx) => {
+          // Again inside the transaction: other uploads may have finished meanwhile.
+          if (uploadQuotaBytes > 0) {
+            const used = tx.select({ n: sql<number>`coalesce(sum(${files.size}), 0)` }).from(files).where(eq(files.ownerId, ownerId)).get()?.n ?? 0
+            if (used + part.size > uploadQuotaBytes) throw quotaExceeded()
+          }
+          return tx
+            .insert(files)
+            .values({
+              ownerId,
+              storageName,
+              filename: sanitizeFilename(part.filename),
+              contentType: normalizeContentType(part.contentType),
+              size: part.size,
+              sha256: part.sha256,
+              createdAt: new Date().toISOString()
+            })
+            .returning()
+            .get()
+        })
+      } catch (err) {
+        await unlink(finalPath).catch(() => {})
+        // The owner was deleted while the upload streamed.
+        if (err instanceof Error && err.message.includes('FOREIGN KEY constraint failed')) throw Unauthorized()
+        throw err
+      }
+    },
+
+    list(ownerId: number, skip: number, limit: number): FileRow[] {
+      return byOwner.all({ owner: ownerId, skip, limit })
+    },
+
+    /** The row and the path of its bytes, for a download. */
+    open(id: number, actor: Actor): { row: FileRow; path: string } {
+      const row = getVisible(id, actor)
+      const path = join(dir, row.storageName)
+      try {
+        statSync(path)
+      } catch {
+        logger?.warn('stored file missing', { file_id: row.id })
+        throw NotFound('File not found')
+      }
+      return { row, path }
+    },
+
+    delete(id: number, actor: Actor): void {
+      const row = getVisible(id, actor)
+      db.delete(files).where(and(eq(files.id, row.id), eq(files.storageName, row.storageName))).run()
+      removeStored(dir, [row.storageName], logger)
+    },
+
+    /**
+     * UserHooks.deleting: the rows go with the user by FK cascade; their files
+     * are removed once the deletion has committed.
+     */
+    onUserDeleting(tx: Tx, userId: number): (() => void) | void {
+      const names = tx.select({ name: files.storageName }).from(files).where(eq(files.ownerId, userId)).all().map((r) => r.name)
+      if (names.length) return () => removeStored(dir, names, logger)
+    },
+
+    sweep(): SweepResult {
+      return sweepUploads(db, opts.dataDir, logger)
+    }
+  }
+}
+
+export type FileService = ReturnType<typeof createFileService>
