@@ -1,9 +1,10 @@
 // Login protection over HTTP: the failed-login throttle (per account+IP and per
 // IP, before any hash), its reset, its bounded memory, and rehash on login.
+import { createHmac } from 'node:crypto'
 import { afterEach, describe, expect, test } from 'bun:test'
 import { createLoginThrottle } from '../src/modules/auth/throttle'
 import { HASH_PARAMS } from '../src/lib/password'
-import { expectNoSecrets, makeApp, PASSWORD, req, signup, type TestApp } from './helpers'
+import { expectNoSecrets, makeApp, PASSWORD, req, SECRET, signup, type TestApp } from './helpers'
 
 const TOO_MANY = { detail: 'Too many login attempts' }
 
@@ -159,5 +160,49 @@ describe('rehash on login', () => {
     t.db.$client.run('UPDATE users SET hashed_password = ? WHERE id = ?', [weak, a.id])
     expect((await req(t, 'POST', '/auth/login', { body: { username: 'alice', password: 'Wrong1234' } })).status).toBe(401)
     expect(read()).toBe(weak)
+  })
+})
+
+describe('access tokens', () => {
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
+  const forge = (header: object, payload: object, alg = 'sha256', key: string = SECRET) => {
+    const head = `${b64(header)}.${b64(payload)}`
+    return `${head}.${createHmac(alg, key).update(head).digest('base64url')}`
+  }
+
+  test('only HS256 tokens with exp, iat, sub and a live session of that user are accepted', async () => {
+    const t = makeApp()
+    const a = await signup(t, 'alice')
+    const b = await signup(t, 'bob')
+    const good = (await req(t, 'POST', '/auth/login', { body: { username: 'alice', password: PASSWORD } })).json.access_token as string
+    await req(t, 'POST', '/auth/login', { body: { username: 'bob', password: PASSWORD } })
+    const sid = (t.db.$client.query('SELECT id FROM sessions WHERE user_id = ?').get(a.id) as { id: string }).id
+    const bobSid = (t.db.$client.query('SELECT id FROM sessions WHERE user_id = ?').get(b.id) as { id: string }).id
+    const now = Math.floor(Date.now() / 1000)
+    const claims = { sub: String(a.id), ver: 0, sid, iat: now, exp: now + 600 }
+    const hs = { alg: 'HS256', typ: 'JWT' }
+    const me = (token: string) => req(t, 'GET', '/users/me', { token })
+
+    expect((await me(good)).status).toBe(200)
+    expect((await me(forge(hs, claims))).status).toBe(200) // the forge itself is right
+    const refused: [string, string][] = [
+      ['alg none', `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.`],
+      ['HS384 with the same secret', forge({ alg: 'HS384', typ: 'JWT' }, claims, 'sha384')],
+      ['HS512 with the same secret', forge({ alg: 'HS512', typ: 'JWT' }, claims, 'sha512')],
+      ['another secret', forge(hs, claims, 'sha256', 'x'.repeat(48))],
+      ['no exp', forge(hs, { ...claims, exp: undefined })],
+      ['no iat', forge(hs, { ...claims, iat: undefined })],
+      ['expired', forge(hs, { ...claims, iat: now - 1000, exp: now - 10 })],
+      ['no session id', forge(hs, { ...claims, sid: undefined })],
+      ['unknown session id', forge(hs, { ...claims, sid: 'nope' })],
+      ["another user's session", forge(hs, { ...claims, sid: bobSid })],
+      ['old token version', forge(hs, { ...claims, ver: -1 })],
+      ['tampered payload', `${good.split('.')[0]}.${b64({ ...claims, sub: String(b.id) })}.${good.split('.')[2]}`]
+    ]
+    for (const [name, token] of refused) {
+      const r = await me(token)
+      expect({ name, status: r.status }).toEqual({ name, status: 401 })
+      expect(r.json).toEqual({ detail: 'Could not validate credentials' })
+    }
   })
 })

@@ -31,7 +31,7 @@ class Semaphore {
   }
 }
 
-const hashing = new Semaphore(Math.max(1, availableParallelism()))
+const hashing = new Semaphore(Math.max(1, availableParallelism() - 1))
 
 export function hashPassword(password: string): Promise<string> {
   return hashing.run(() => Bun.password.hash(password, HASH_PARAMS))
