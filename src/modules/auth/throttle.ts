@@ -5,8 +5,7 @@
 //
 // The account limit is keyed by account *and* IP: a stranger elsewhere can
 // never lock the owner out. Memory is bounded: each map holds at most
-// `maxEntries` keys; when full, expired windows and then the least recently
-// failed keys are dropped first.
+// `maxEntries` keys; when full, the least recently failed keys are dropped.
 
 export interface ThrottleOptions {
   /** Failures allowed per account+IP per window. */
@@ -68,13 +67,12 @@ class BoundedCounter {
     this.map.delete(key)
   }
 
+  // O(1) per failure: only the front of the map is touched, so a flood of new
+  // keys cannot make every insert scan the map. Expired keys elsewhere are
+  // dropped when next looked up, or reach the front in time.
   private evict(now: number): void {
     for (const [k, w] of this.map) {
-      if (this.map.size <= this.maxEntries) return
-      if (w.resetAt <= now) this.map.delete(k)
-    }
-    for (const k of this.map.keys()) {
-      if (this.map.size <= this.maxEntries) return
+      if (this.map.size <= this.maxEntries && w.resetAt > now) return
       this.map.delete(k)
     }
   }
