@@ -30,7 +30,7 @@ afterEach(() => {
 })
 
 describe('failed-login throttle', () => {
-  test('5 failures for one account from one IP: the 6th attempt is 429 even with the right password, with no hash computed', async () => {
+  test('5 failures for one account from one IP (global rate limit off): the 6th attempt is 429 even with the right password, with no hash computed', async () => {
     const t = app()
     await signup(t, 'alice')
     await fail(t, 'alice', 5)

@@ -69,6 +69,7 @@ describe('POST /auth/refresh', () => {
     const r2 = await refresh(t, r.json.refresh_token)
     expect(r2.status).toBe(200)
     expect((await refresh(t, r2.json.refresh_token)).status).toBe(200)
+    for (const line of t.logs) expectNoSecrets(line, [s.refresh_token, r.json.refresh_token, r2.json.refresh_token, s.access_token])
   })
 
   test('reuse of a spent token after the grace window revokes the whole session', async () => {
