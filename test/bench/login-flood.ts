@@ -40,6 +40,7 @@ function freePort(): number {
 
 interface WrkResult {
   rps: number
+  p50ms: number
   p99ms: number
   non2xx: number
   requests: number
@@ -54,10 +55,11 @@ function toMs(v: string): number {
 
 function parseWrk(out: string): WrkResult {
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1])
+  const p50 = /^\s+50%\s+(\S+)/m.exec(out)?.[1]
   const p99 = /^\s+99%\s+(\S+)/m.exec(out)?.[1]
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0)
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0)
-  return { rps, p99ms: p99 ? toMs(p99) : NaN, non2xx, requests }
+  return { rps, p50ms: p50 ? toMs(p50) : NaN, p99ms: p99 ? toMs(p99) : NaN, non2xx, requests }
 }
 
 async function wrk(args: string[]): Promise<WrkResult> {
@@ -141,10 +143,10 @@ end
     }
 
     console.log(`\nGET /users/me, wrk -t1 -c${ME_CONNECTIONS} ${SECONDS}s; flood = ${FLOOD_CONNECTIONS} connections of wrong-password logins`)
-    console.log('round | run      | req/s   | p99 ms | non-2xx | logins/s (all 401)')
+    console.log('round | run      | req/s   | p50 ms | p99 ms | non-2xx | logins/s (all 401)')
     for (const { round, kind, r, logins } of rows) {
       console.log(
-        `${String(round).padEnd(5)} | ${kind.padEnd(8)} | ${r.rps.toFixed(0).padStart(7)} | ${r.p99ms.toFixed(2).padStart(6)} | ${String(r.non2xx).padStart(7)} | ${logins ? logins.rps.toFixed(1) : ''}`
+        `${String(round).padEnd(5)} | ${kind.padEnd(8)} | ${r.rps.toFixed(0).padStart(7)} | ${r.p50ms.toFixed(2).padStart(6)} | ${r.p99ms.toFixed(2).padStart(6)} | ${String(r.non2xx).padStart(7)} | ${logins ? logins.rps.toFixed(1) : ''}`
       )
     }
     const ratios = []
@@ -155,9 +157,14 @@ end
     }
     ratios.sort((a, b) => a - b)
     const median = ratios[Math.floor(ratios.length / 2)]!
-    const worstP99 = Math.max(...rows.filter((x) => x.kind === 'flood').map((x) => x.r.p99ms))
-    console.log(`\nmedian flood/baseline throughput: ${(median * 100).toFixed(0)}%   worst p99 under flood: ${worstP99.toFixed(2)} ms`)
-    console.log(median >= 0.5 && worstP99 < 50 ? 'PASS (>= 50% and p99 < 50 ms)' : 'FAIL (target: >= 50% and p99 < 50 ms)')
+    const p99s = (kind: string) => rows.filter((x) => x.kind === kind).map((x) => x.r.p99ms).sort((a, b) => a - b)
+    const floodP99 = p99s('flood')
+    const aloneP99 = p99s('baseline')
+    const med = (xs: number[]) => xs[Math.floor(xs.length / 2)]!
+    console.log(`\nmedian flood/baseline throughput: ${(median * 100).toFixed(0)}% (target >= 50%: ${median >= 0.5 ? 'met' : 'NOT met'})`)
+    console.log(`p99 under flood: median ${med(floodP99).toFixed(2)} ms, worst ${floodP99.at(-1)!.toFixed(2)} ms (target < 50 ms: ${floodP99.at(-1)! < 50 ? 'met' : 'NOT met'})`)
+    console.log(`p99 alone:       median ${med(aloneP99).toFixed(2)} ms, worst ${aloneP99.at(-1)!.toFixed(2)} ms`)
+    if (aloneP99.at(-1)! >= 50) console.log('note: the undisturbed p99 itself reached 50 ms: the machine is too busy for the p99 target to mean much')
   } finally {
     cleanup()
   }
