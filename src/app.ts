@@ -21,6 +21,7 @@ import { createTokenService } from './modules/auth/tokens'
 import { healthModule } from './modules/health'
 import { passwordResetModule } from './modules/password-reset'
 import { createPasswordResetService } from './modules/password-reset/service'
+import { sessionsModule } from './modules/sessions'
 import { createSessionService } from './modules/sessions/service'
 import { usersModule, versionedUsersModule } from './modules/users'
 import { createUserService, newUserHooks } from './modules/users/service'
@@ -54,7 +55,12 @@ export function createServices(deps: AppDeps) {
   const hooks = newUserHooks()
   const users = createUserService(db, hooks)
   const tokens = createTokenService(deps.secret, config.accessTokenExpireMinutes)
-  const sessions = createSessionService(db, { refreshTokenExpireDays: config.refreshTokenExpireDays })
+  const sessions = createSessionService(db, {
+    refreshTokenExpireDays: config.refreshTokenExpireDays,
+    userActive: (id) => users.getById(id)?.isActive === true
+  })
+  // Password change, reset, deactivation and deletion end every session.
+  hooks.credentialsRevoked.push((tx, userId) => sessions.revokeAll(tx, userId))
   const auth = createAuthService(users)
   const logger = deps.logger ?? createLogger(config.logLevel)
   const mail = createMailService(db, config, deps.mailer)
@@ -88,11 +94,11 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
   const meta = new WeakMap<Request, RequestMeta>()
   const logRequests = logger.enabled('info')
 
-  const authP = authPlugin(tokens, users)
+  const authP = authPlugin(tokens, users, sessions)
   const optionalActor = async (request: Request) => {
     const header = request.headers.get('authorization')
     if (!header) return undefined
-    const u = await authenticate(header, tokens, users)
+    const u = await authenticate(header, tokens, users, sessions)
     return { id: u.id, role: u.role }
   }
 
@@ -179,7 +185,8 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
       const s = migrationStatus(db)
       return s.applied >= s.known
     }))
-    .use(authModule({ auth, tokens, startSession: sessions.start, clientIp }))
+    .use(authModule({ auth, tokens, sessions, users, clientIp }))
+    .use(sessionsModule({ sessions, auth: authP }))
     .use(usersModule({ users, auth: authP, allowSignup: config.allowSignup, optionalActor }))
     .use(versionedUsersModule({ users, auth: authP }))
     .use(passwordResetModule({ resets }))

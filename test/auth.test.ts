@@ -13,6 +13,8 @@ function forge(header: Record<string, unknown>, payload: Record<string, unknown>
 }
 
 const now = () => Math.floor(Date.now() / 1000)
+/** The session id inside a real access token, so forged tokens differ only where intended. */
+const sidOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).sid as string
 const UNAUTH = { detail: 'Could not validate credentials' }
 
 describe('POST /auth/login', () => {
@@ -95,32 +97,33 @@ describe('POST /auth/login', () => {
 })
 
 describe('access tokens', () => {
-  const attacks: { name: string; token: (id: number) => string }[] = [
+  const attacks: { name: string; token: (id: number, sid: string) => string }[] = [
     { name: 'garbage', token: () => 'not-a-jwt' },
-    { name: 'expired', token: (id) => forge({ alg: 'HS256', typ: 'JWT' }, { sub: String(id), ver: 0, iat: now() - 7200, exp: now() - 3600 }) },
+    { name: 'expired', token: (id, sid) => forge({ alg: 'HS256', typ: 'JWT' }, { sub: String(id), sid, ver: 0, iat: now() - 7200, exp: now() - 3600 }) },
     {
       name: 'tampered payload (sub changed after signing)',
-      token: (id) => {
-        const good = forge({ alg: 'HS256', typ: 'JWT' }, { sub: String(id), ver: 0, iat: now(), exp: now() + 600 })
+      token: (id, sid) => {
+        const good = forge({ alg: 'HS256', typ: 'JWT' }, { sub: String(id), sid, ver: 0, iat: now(), exp: now() + 600 })
         const [h, , s] = good.split('.')
-        return `${h}.${b64url({ sub: String(id + 1), ver: 0, iat: now(), exp: now() + 600 })}.${s}`
+        return `${h}.${b64url({ sub: String(id + 1), sid, ver: 0, iat: now(), exp: now() + 600 })}.${s}`
       }
     },
-    { name: 'signed with another key', token: (id) => forge({ alg: 'HS256', typ: 'JWT' }, { sub: String(id), ver: 0, iat: now(), exp: now() + 600 }, 'another-secret-that-is-long-enough-000000') },
-    { name: 'alg none', token: (id) => forge({ alg: 'none', typ: 'JWT' }, { sub: String(id), ver: 0, iat: now(), exp: now() + 600 }, null) },
-    { name: 'HS512 with the same key', token: (id) => forge({ alg: 'HS512', typ: 'JWT' }, { sub: String(id), ver: 0, iat: now(), exp: now() + 600 }, SECRET, 'sha512') },
-    { name: 'HS384 with the same key', token: (id) => forge({ alg: 'HS384', typ: 'JWT' }, { sub: String(id), ver: 0, iat: now(), exp: now() + 600 }, SECRET, 'sha384') },
-    { name: 'no exp', token: (id) => forge({ alg: 'HS256', typ: 'JWT' }, { sub: String(id), ver: 0, iat: now() }) },
-    { name: 'no sub', token: () => forge({ alg: 'HS256', typ: 'JWT' }, { ver: 0, iat: now(), exp: now() + 600 }) },
-    { name: 'sub not a user id', token: () => forge({ alg: 'HS256', typ: 'JWT' }, { sub: 'alice', ver: 0, iat: now(), exp: now() + 600 }) },
-    { name: 'stale token version', token: (id) => forge({ alg: 'HS256', typ: 'JWT' }, { sub: String(id), ver: -1, iat: now(), exp: now() + 600 }) },
-    { name: 'unknown user', token: () => forge({ alg: 'HS256', typ: 'JWT' }, { sub: '424242', ver: 0, iat: now(), exp: now() + 600 }) }
+    { name: 'signed with another key', token: (id, sid) => forge({ alg: 'HS256', typ: 'JWT' }, { sub: String(id), sid, ver: 0, iat: now(), exp: now() + 600 }, 'another-secret-that-is-long-enough-000000') },
+    { name: 'alg none', token: (id, sid) => forge({ alg: 'none', typ: 'JWT' }, { sub: String(id), sid, ver: 0, iat: now(), exp: now() + 600 }, null) },
+    { name: 'HS512 with the same key', token: (id, sid) => forge({ alg: 'HS512', typ: 'JWT' }, { sub: String(id), sid, ver: 0, iat: now(), exp: now() + 600 }, SECRET, 'sha512') },
+    { name: 'HS384 with the same key', token: (id, sid) => forge({ alg: 'HS384', typ: 'JWT' }, { sub: String(id), sid, ver: 0, iat: now(), exp: now() + 600 }, SECRET, 'sha384') },
+    { name: 'no exp', token: (id, sid) => forge({ alg: 'HS256', typ: 'JWT' }, { sub: String(id), sid, ver: 0, iat: now() }) },
+    { name: 'no sub', token: (_id, sid) => forge({ alg: 'HS256', typ: 'JWT' }, { sid, ver: 0, iat: now(), exp: now() + 600 }) },
+    { name: 'sub not a user id', token: (_id, sid) => forge({ alg: 'HS256', typ: 'JWT' }, { sub: 'alice', sid, ver: 0, iat: now(), exp: now() + 600 }) },
+    { name: 'stale token version', token: (id, sid) => forge({ alg: 'HS256', typ: 'JWT' }, { sub: String(id), sid, ver: -1, iat: now(), exp: now() + 600 }) },
+    { name: 'unknown user', token: (_id, sid) => forge({ alg: 'HS256', typ: 'JWT' }, { sub: '424242', sid, ver: 0, iat: now(), exp: now() + 600 }) }
   ]
 
   test('a correctly forged token works (the forging helper is sound)', async () => {
     const t = makeApp()
     const u = await userWithToken(t, 'alice')
-    const r = await req(t, 'GET', '/users/me', { token: forge({ alg: 'HS256', typ: 'JWT' }, { sub: String(u.id), ver: 0, iat: now(), exp: now() + 600 }) })
+    const sid = sidOf(u.token)
+    const r = await req(t, 'GET', '/users/me', { token: forge({ alg: 'HS256', typ: 'JWT' }, { sub: String(u.id), sid, ver: 0, iat: now(), exp: now() + 600 }) })
     expect(r.status).toBe(200)
   })
 
@@ -128,7 +131,7 @@ describe('access tokens', () => {
     test(`rejects ${a.name}`, async () => {
       const t = makeApp()
       const u = await userWithToken(t, 'alice')
-      const r = await req(t, 'GET', '/users/me', { token: a.token(u.id) })
+      const r = await req(t, 'GET', '/users/me', { token: a.token(u.id, sidOf(u.token)) })
       expect(r.status).toBe(401)
       expect(r.json).toEqual(UNAUTH)
       expect(r.headers.get('www-authenticate')).toBe('Bearer')

@@ -1,16 +1,22 @@
 // The auth macro: `{ auth: true }` or `{ auth: 'admin' }` on a route resolves the
-// caller once per request and exposes it as `user`.
+// caller once per request and exposes it as `user` (and its session as `sessionId`).
 import { Elysia } from 'elysia'
 import type { UserRow } from '../db/schema'
 import type { TokenService } from '../modules/auth/tokens'
 import type { UserService } from '../modules/users/service'
 import { Forbidden, Unauthorized } from './errors'
 
-export async function authenticate(
+/** Whether the refresh-token session an access token was issued for still stands. */
+export interface SessionCheck {
+  isLive(sessionId: string, userId: number): boolean
+}
+
+export async function authenticateSession(
   header: string | null,
   tokens: TokenService,
-  users: UserService
-): Promise<UserRow> {
+  users: UserService,
+  sessions: SessionCheck
+): Promise<{ user: UserRow; sessionId: string }> {
   if (!header || header.length > 4096) throw Unauthorized()
   const space = header.indexOf(' ')
   if (space < 0 || header.slice(0, space).toLowerCase() !== 'bearer') throw Unauthorized()
@@ -20,17 +26,28 @@ export async function authenticate(
   // A password change, deactivation or reset bumps token_version; deleted users
   // have no row. Either way every earlier token stops here.
   if (!user || !user.isActive || user.tokenVersion !== claims.version) throw Unauthorized()
-  return user
+  // Logout or a revoked session ends its access tokens too (a primary-key lookup).
+  if (!sessions.isLive(claims.sessionId, user.id)) throw Unauthorized()
+  return { user, sessionId: claims.sessionId }
 }
 
-export function authPlugin(tokens: TokenService, users: UserService) {
+export async function authenticate(
+  header: string | null,
+  tokens: TokenService,
+  users: UserService,
+  sessions: SessionCheck
+): Promise<UserRow> {
+  return (await authenticateSession(header, tokens, users, sessions)).user
+}
+
+export function authPlugin(tokens: TokenService, users: UserService, sessions: SessionCheck) {
   return new Elysia({ name: 'roster.auth' }).macro({
     auth(level: true | 'admin') {
       return {
         async resolve({ request }) {
-          const user = await authenticate(request.headers.get('authorization'), tokens, users)
+          const { user, sessionId } = await authenticateSession(request.headers.get('authorization'), tokens, users, sessions)
           if (level === 'admin' && user.role !== 'admin') throw Forbidden()
-          return { user }
+          return { user, sessionId }
         },
         detail: {
           security: [{ bearerAuth: [] }]

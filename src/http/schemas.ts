@@ -22,7 +22,8 @@ export const errors = {
   401: t.Object({ detail: t.String() }, { description: 'Missing, invalid, expired or revoked token' }),
   403: t.Object({ detail: t.String() }, { description: 'Not enough permissions' }),
   404: t.Object({ detail: t.String() }, { description: 'Not found' }),
-  422: ValidationErrorBody
+  422: ValidationErrorBody,
+  429: t.Object({ detail: t.String() }, { description: 'Too many requests; see the Retry-After header (seconds)' })
 } as const
 
 type Code = keyof typeof errors

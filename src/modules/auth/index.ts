@@ -1,43 +1,97 @@
-// Auth controller: login. Sessions (refresh, logout) plug in through `sessions`.
-import { Elysia } from 'elysia'
+// Auth controller: login, refresh, logout. Queries live in the services.
+import { Elysia, t } from 'elysia'
 import { errorResponses } from '../../http/schemas'
-import { LoginBody, TokenResponse } from './model'
+import type { SessionService } from '../sessions/service'
+import type { UserService } from '../users/service'
+import { LoginBody, RefreshBody, TokenResponse } from './model'
 import type { AuthService } from './service'
 import type { TokenService } from './tokens'
-
-/** Starts a refresh-token session for a freshly authenticated user. */
-export type StartSession = (userId: number, meta: { userAgent: string | null; ip: string | null }) => string
 
 interface Deps {
   auth: AuthService
   tokens: TokenService
-  startSession: StartSession
+  sessions: SessionService
+  users: UserService
   clientIp: (request: Request) => string | null
 }
 
-export function authModule({ auth, tokens, startSession, clientIp }: Deps) {
-  return new Elysia({ name: 'roster.auth.routes' }).post(
-    '/auth/login',
-    async ({ body, request, set }) => {
-      const user = await auth.checkCredentials(body.username, body.password)
-      set.headers['cache-control'] = 'no-store'
-      return {
-        access_token: await tokens.sign(user.id, user.tokenVersion),
-        token_type: 'bearer' as const,
-        expires_in: tokens.expiresIn,
-        refresh_token: startSession(user.id, { userAgent: request.headers.get('user-agent'), ip: clientIp(request) })
+const REFRESH_401 = 'Invalid refresh token: unknown, spent, expired or revoked; a spent one revokes its whole session'
+
+export function authModule({ auth, tokens, sessions, users, clientIp }: Deps) {
+  const meta = (request: Request) => ({ userAgent: request.headers.get('user-agent'), ip: clientIp(request) })
+
+  return new Elysia({ name: 'roster.auth.routes' })
+    .post(
+      '/auth/login',
+      async ({ body, request, set }) => {
+        const ip = clientIp(request)
+        const user = await auth.checkCredentials(body.username, body.password, ip)
+        const session = sessions.start(user.id, meta(request))
+        set.headers['cache-control'] = 'no-store'
+        return {
+          access_token: await tokens.sign(user.id, user.tokenVersion, session.id),
+          token_type: 'bearer' as const,
+          expires_in: tokens.expiresIn,
+          refresh_token: session.refreshToken
+        }
+      },
+      {
+        // JSON, or the OAuth2 password form used by the docs page's Authorize button.
+        parse: ['urlencoded', 'json'],
+        body: LoginBody,
+        response: { 200: TokenResponse, ...errorResponses(401, 422, 429) },
+        detail: {
+          tags: ['auth'],
+          summary: 'Log in with username (or e-mail) and password',
+          description:
+            'Accepts JSON or the OAuth2 password form. A password in the query string is never read. Opens a session and returns its refresh token. ' +
+            'After 5 failures in 15 minutes for one account from one client IP, or 50 from one IP, answers 429 `{"detail":"Too many login attempts"}` with Retry-After; a success clears the account counter.'
+        }
       }
-    },
-    {
-      // JSON, or the OAuth2 password form used by the docs page's Authorize button.
-      parse: ['urlencoded', 'json'],
-      body: LoginBody,
-      response: { 200: TokenResponse, ...errorResponses(401, 422) },
-      detail: {
-        tags: ['auth'],
-        summary: 'Log in with username (or e-mail) and password',
-        description: 'Accepts JSON or the OAuth2 password form. A password in the query string is never read.'
+    )
+    .post(
+      '/auth/refresh',
+      async ({ body, request, set }) => {
+        const r = sessions.rotate(body.refresh_token, meta(request))
+        // rotate() refuses sessions of missing or inactive users.
+        const user = users.getById(r.userId)!
+        set.headers['cache-control'] = 'no-store'
+        return {
+          access_token: await tokens.sign(user.id, user.tokenVersion, r.sessionId),
+          token_type: 'bearer' as const,
+          expires_in: tokens.expiresIn,
+          refresh_token: r.refreshToken
+        }
+      },
+      {
+        parse: 'json',
+        body: RefreshBody,
+        response: { 200: TokenResponse, 401: t.Object({ detail: t.String() }, { description: REFRESH_401 }), ...errorResponses(422) },
+        detail: {
+          tags: ['auth'],
+          summary: 'Exchange a refresh token for new tokens (rotation)',
+          description:
+            'The presented refresh token is spent and a new one returned. Presenting a spent token again revokes the whole session, ' +
+            'except within 5 seconds of its rotation, when the same new refresh token is returned again (two tabs refreshing at once). ' +
+            'The session keeps its original expiry (REFRESH_TOKEN_EXPIRE_DAYS after login).'
+        }
       }
-    }
-  )
+    )
+    .post(
+      '/auth/logout',
+      ({ body, set }) => {
+        sessions.revokeByToken(body.refresh_token)
+        set.status = 204
+      },
+      {
+        parse: 'json',
+        body: RefreshBody,
+        response: {
+          204: t.Void({ description: "The refresh token's session is revoked, with every access token issued for it" }),
+          401: t.Object({ detail: t.String() }, { description: 'Unknown, expired or already revoked refresh token' }),
+          ...errorResponses(422)
+        },
+        detail: { tags: ['auth'], summary: 'Log out: revoke the session of a refresh token' }
+      }
+    )
 }

@@ -15,3 +15,7 @@ export const TokenResponse = t.Object({
   expires_in: Type.Integer({ description: 'Access token lifetime in seconds' }),
   refresh_token: t.String({ description: 'Opaque; exchange at /auth/refresh' })
 })
+
+export const RefreshBody = t.Object({
+  refresh_token: t.String({ minLength: 1, maxLength: 256, description: 'The refresh token from /auth/login or the last /auth/refresh' })
+})

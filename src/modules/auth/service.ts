@@ -1,20 +1,36 @@
 // Login: the credential check. Timing is the same for an unknown user and a
-// wrong password, and so is the error.
+// wrong password, and so is the error. Failed attempts are throttled per
+// account+IP and per IP before any hash is computed.
 import type { UserRow } from '../../db/schema'
-import { Unauthorized } from '../../http/errors'
+import { TooManyRequests, Unauthorized } from '../../http/errors'
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from '../../lib/password'
 import type { UserService } from '../users/service'
+import { createLoginThrottle, type LoginThrottle } from './throttle'
 
 export const BAD_LOGIN = 'Incorrect username or password'
+export const TOO_MANY_LOGINS = 'Too many login attempts'
 
-export function createAuthService(users: UserService) {
+export function createAuthService(users: UserService, throttle: LoginThrottle = createLoginThrottle()) {
   return {
-    async checkCredentials(identifier: string, password: string): Promise<UserRow> {
+    throttle,
+
+    async checkCredentials(identifier: string, password: string, ip: string | null): Promise<UserRow> {
       const user = users.findForLogin(identifier)
+      // One counter per account whichever name it is reached by (username or
+      // e-mail); an unknown name is its own "account", so throttling says
+      // nothing about which names exist.
+      const account = user ? `u:${user.id}` : `n:${identifier.trim().toLowerCase()}`
+      const from = ip ?? 'unknown'
+      const wait = throttle.retryAfter(account, from)
+      if (wait > 0) throw TooManyRequests(TOO_MANY_LOGINS, wait)
       // Verify against a dummy hash when there is no such user, so unknown
       // users take as long as wrong passwords.
       const ok = await verifyPassword(password, user?.hashedPassword ?? (await dummyHash()))
-      if (!user || !ok || !user.isActive) throw Unauthorized(BAD_LOGIN)
+      if (!user || !ok || !user.isActive) {
+        throttle.failed(account, from)
+        throw Unauthorized(BAD_LOGIN)
+      }
+      throttle.succeeded(account, from)
       if (needsRehash(user.hashedPassword)) users.rehash(user.id, await hashPassword(password))
       return user
     }

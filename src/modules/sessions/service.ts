@@ -1,8 +1,23 @@
-// Refresh-token sessions. The token is 256 random bits handed to the client once;
-// only its sha256 is stored.
+// Refresh-token sessions. A refresh token is 256 random bits handed to the
+// client once; only its sha256 is stored. Every refresh rotates it; the token
+// rotated away last is remembered (previous_token_hash) so that presenting it
+// again is recognised as reuse and revokes the whole session, except within a
+// short grace window in which a second tab refreshing with the same token gets
+// the same new token instead of a logout.
 import { randomBytes } from 'node:crypto'
+import { and, eq, isNull, lt, ne, or, sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
-import { sessions } from '../../db/schema'
+import { sessions, type SessionRow } from '../../db/schema'
+import { NotFound, Unauthorized } from '../../http/errors'
+import type { Tx } from '../users/service'
+
+export const INVALID_REFRESH = 'Invalid refresh token'
+/** How long a just-rotated refresh token is still accepted (two tabs refreshing at once). */
+export const GRACE_MS = 5_000
+/** Revoked or expired rows are kept this long (reuse of a revoked session's token stays a clean 401), then purged. */
+const KEEP_DEAD_MS = 24 * 60 * 60 * 1000
+/** Refresh tokens are 43 base64url characters; anything much longer is not ours. */
+const MAX_TOKEN_LENGTH = 256
 
 export function hashToken(token: string): string {
   return new Bun.CryptoHasher('sha256').update(token).digest('hex')
@@ -12,26 +27,233 @@ export function newToken(): string {
   return randomBytes(32).toString('base64url')
 }
 
-export function createSessionService(db: Db, opts: { refreshTokenExpireDays: number }) {
+export interface ClientMeta {
+  userAgent: string | null
+  ip: string | null
+}
+
+export interface SessionInfo {
+  id: string
+  created_at: string
+  last_used_at: string
+  expires_at: string
+  user_agent: string | null
+  ip: string | null
+  current: boolean
+}
+
+export interface Rotation {
+  sessionId: string
+  userId: number
+  refreshToken: string
+}
+
+export interface SessionServiceOptions {
+  refreshTokenExpireDays: number
+  /** Whether the user may still hold sessions (exists and is active). */
+  userActive: (userId: number) => boolean
+  now?: () => number
+  graceMs?: number
+  /** Upper bound on remembered rotations (see `recent`). */
+  maxRecent?: number
+}
+
+const iso = (ms: number) => new Date(ms).toISOString()
+
+export function createSessionService(db: Db, opts: SessionServiceOptions) {
   const lifetimeMs = opts.refreshTokenExpireDays * 24 * 60 * 60 * 1000
+  const now = opts.now ?? Date.now
+  const graceMs = opts.graceMs ?? GRACE_MS
+  const maxRecent = opts.maxRecent ?? 10_000
+
+  // The new token of each rotation of the last few seconds, in clear, by
+  // session id: the only way to hand a second tab the *same* new token (the
+  // database keeps hashes only). Entries live GRACE_MS; the map is capped.
+  const recent = new Map<string, { token: string; until: number }>()
+  function remember(sessionId: string, token: string, t: number) {
+    recent.delete(sessionId)
+    recent.set(sessionId, { token, until: t + graceMs })
+    for (const [id, e] of recent) {
+      if (recent.size <= maxRecent && e.until > t) break
+      recent.delete(id)
+    }
+  }
+
+  const byHash = db.select().from(sessions).where(eq(sessions.tokenHash, sql.placeholder('h'))).prepare()
+  const byPrevious = db.select().from(sessions).where(eq(sessions.previousTokenHash, sql.placeholder('h'))).prepare()
+  // The access-token hot path: one primary-key lookup per authenticated request.
+  const liveById = db
+    .select({ revokedAt: sessions.revokedAt, expiresAt: sessions.expiresAt, userId: sessions.userId })
+    .from(sessions)
+    .where(eq(sessions.id, sql.placeholder('id')))
+    .prepare()
+
+  function revoke(tx: Db | Tx, id: string, t: number) {
+    tx.update(sessions).set({ revokedAt: t }).where(and(eq(sessions.id, id), isNull(sessions.revokedAt))).run()
+    recent.delete(id)
+  }
+
+  function alive(row: Pick<SessionRow, 'revokedAt' | 'expiresAt'>, t: number) {
+    return row.revokedAt === null && row.expiresAt > t
+  }
+
+  /** Finds the session a refresh token belongs to; the previous token counts too. */
+  function lookup(token: unknown): { row: SessionRow; spent: boolean } | undefined {
+    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return undefined
+    const h = hashToken(token)
+    const row = byHash.get({ h })
+    if (row) return { row, spent: false }
+    const prev = byPrevious.get({ h })
+    return prev ? { row: prev, spent: true } : undefined
+  }
+
   return {
-    /** Opens a session and returns its refresh token (the only time it exists in clear). */
-    start(userId: number, meta: { userAgent: string | null; ip: string | null }): string {
+    /** Opens a session and returns its id and refresh token (the only time the token exists in clear). */
+    start(userId: number, meta: ClientMeta): { id: string; refreshToken: string } {
       const token = newToken()
-      const now = Date.now()
-      db.insert(sessions)
-        .values({
-          id: randomBytes(16).toString('base64url'),
-          userId,
-          tokenHash: hashToken(token),
-          createdAt: now,
-          lastUsedAt: now,
-          expiresAt: now + lifetimeMs,
-          userAgent: meta.userAgent?.slice(0, 512) ?? null,
-          ip: meta.ip
-        })
-        .run()
-      return token
+      const id = randomBytes(16).toString('base64url')
+      const t = now()
+      db.transaction((tx) => {
+        // Housekeeping on the user's own rows (indexed by user): long-dead sessions go.
+        tx.delete(sessions)
+          .where(and(eq(sessions.userId, userId), or(lt(sessions.expiresAt, t - KEEP_DEAD_MS), lt(sessions.revokedAt, t - KEEP_DEAD_MS))))
+          .run()
+        tx.insert(sessions)
+          .values({
+            id,
+            userId,
+            tokenHash: hashToken(token),
+            createdAt: t,
+            lastUsedAt: t,
+            expiresAt: t + lifetimeMs,
+            userAgent: meta.userAgent?.slice(0, 512) ?? null,
+            ip: meta.ip?.slice(0, 64) ?? null
+          })
+          .run()
+      })
+      return { id, refreshToken: token }
+    },
+
+    /**
+     * Spends a refresh token and returns its successor. Synchronous from the
+     * read to the write, so two refreshes in this process cannot interleave;
+     * the IMMEDIATE transaction serialises other processes on the same file.
+     * The session keeps its original expiry: refreshing does not extend it.
+     */
+    rotate(token: unknown, meta: ClientMeta): Rotation {
+      const t = now()
+      // Failures are returned, not thrown, so that a reuse revocation commits.
+      const result = db.transaction(
+        (tx): Rotation | 'invalid' => {
+          const found = lookup(token)
+          if (!found) return 'invalid'
+          const { row, spent } = found
+          if (!alive(row, t) || !opts.userActive(row.userId)) return 'invalid'
+          if (spent) {
+            const cached = recent.get(row.id)
+            const inGrace = row.rotatedAt !== null && t - row.rotatedAt <= graceMs
+            if (inGrace && cached && cached.until >= t && hashToken(cached.token) === row.tokenHash) {
+              // A second tab with the same token: same successor, no new rotation.
+              tx.update(sessions).set({ lastUsedAt: t }).where(eq(sessions.id, row.id)).run()
+              return { sessionId: row.id, userId: row.userId, refreshToken: cached.token }
+            }
+            if (!inGrace) {
+              // Reuse of a spent token: whoever holds it, the session is no longer trusted.
+              revoke(tx, row.id, t)
+            }
+            // In the window but without the successor (restarted since): refuse, keep the session.
+            return 'invalid'
+          }
+          const next = newToken()
+          tx.update(sessions)
+            .set({
+              tokenHash: hashToken(next),
+              previousTokenHash: row.tokenHash,
+              rotatedAt: t,
+              lastUsedAt: t,
+              userAgent: meta.userAgent?.slice(0, 512) ?? row.userAgent,
+              ip: meta.ip?.slice(0, 64) ?? row.ip
+            })
+            .where(eq(sessions.id, row.id))
+            .run()
+          remember(row.id, next, t)
+          return { sessionId: row.id, userId: row.userId, refreshToken: next }
+        },
+        { behavior: 'immediate' }
+      )
+      if (result === 'invalid') throw Unauthorized(INVALID_REFRESH)
+      return result
+    },
+
+    /** Logout: revokes the session of a current (or just-spent) refresh token. */
+    revokeByToken(token: unknown): void {
+      const t = now()
+      const found = lookup(token)
+      if (!found || !alive(found.row, t)) throw Unauthorized(INVALID_REFRESH)
+      revoke(db, found.row.id, t)
+    },
+
+    /** True when an access token's session still stands (the access-token hot path). */
+    isLive(id: string, userId: number): boolean {
+      const row = liveById.get({ id })
+      return row !== undefined && row.userId === userId && alive(row, now())
+    },
+
+    list(userId: number, currentId: string | undefined): SessionInfo[] {
+      const t = now()
+      return db
+        .select()
+        .from(sessions)
+        .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)))
+        .orderBy(sessions.createdAt)
+        .all()
+        .filter((r) => r.expiresAt > t)
+        .map((r) => ({
+          id: r.id,
+          created_at: iso(r.createdAt),
+          last_used_at: iso(r.lastUsedAt),
+          expires_at: iso(r.expiresAt),
+          user_agent: r.userAgent,
+          ip: r.ip,
+          current: r.id === currentId
+        }))
+    },
+
+    /** Revokes one of the user's own live sessions; anyone else's is "not found". */
+    revokeOne(userId: number, id: string): void {
+      const t = now()
+      const row = db.select().from(sessions).where(and(eq(sessions.id, id), eq(sessions.userId, userId))).get()
+      if (!row || !alive(row, t)) throw NotFound('Session not found')
+      revoke(db, id, t)
+    },
+
+    /** Revokes every live session of the user except `keepId`. Returns how many. */
+    revokeOthers(userId: number, keepId: string): number {
+      const t = now()
+      const rows = db
+        .update(sessions)
+        .set({ revokedAt: t })
+        .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), ne(sessions.id, keepId)))
+        .returning({ id: sessions.id })
+        .all()
+      for (const r of rows) recent.delete(r.id)
+      return rows.length
+    },
+
+    /** For UserHooks.credentialsRevoked: inside the caller's transaction. */
+    revokeAll(tx: Tx, userId: number): void {
+      const rows = tx
+        .update(sessions)
+        .set({ revokedAt: now() })
+        .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)))
+        .returning({ id: sessions.id })
+        .all()
+      for (const r of rows) recent.delete(r.id)
+    },
+
+    /** Remembered rotations (for tests of the bound). */
+    get recentSize(): number {
+      return recent.size
     }
   }
 }

@@ -1,0 +1,54 @@
+// Sessions controller: the caller's own sessions (list, revoke one, revoke the others).
+import { Elysia, t } from 'elysia'
+import type { authPlugin } from '../../http/auth'
+import { errorResponses } from '../../http/schemas'
+import { SessionIdParams, SessionResponse } from './model'
+import type { SessionService } from './service'
+
+interface Deps {
+  sessions: SessionService
+  auth: ReturnType<typeof authPlugin>
+}
+
+export function sessionsModule({ sessions, auth }: Deps) {
+  return new Elysia({ name: 'roster.sessions' })
+    .use(auth)
+    .get('/auth/sessions', ({ user, sessionId }) => sessions.list(user.id, sessionId), {
+      auth: true,
+      response: { 200: t.Array(SessionResponse), ...errorResponses(401) },
+      detail: {
+        tags: ['auth'],
+        summary: "The caller's open sessions",
+        description: 'Live (not revoked, not expired) sessions, oldest first. No token material is ever listed.'
+      }
+    })
+    .delete(
+      '/auth/sessions/:session_id',
+      ({ user, params, set }) => {
+        sessions.revokeOne(user.id, params.session_id)
+        set.status = 204
+      },
+      {
+        auth: true,
+        params: SessionIdParams,
+        response: { 204: t.Void({ description: 'Revoked; its refresh and access tokens stop working' }), ...errorResponses(401, 404, 422) },
+        detail: {
+          tags: ['auth'],
+          summary: 'Revoke one of the caller’s sessions',
+          description: 'Another user’s session, or one already revoked or expired, is 404 `{"detail":"Session not found"}`. Revoking the current session logs this client out.'
+        }
+      }
+    )
+    .delete(
+      '/auth/sessions',
+      ({ user, sessionId, set }) => {
+        sessions.revokeOthers(user.id, sessionId)
+        set.status = 204
+      },
+      {
+        auth: true,
+        response: { 204: t.Void({ description: 'Every other session of the caller is revoked' }), ...errorResponses(401) },
+        detail: { tags: ['auth'], summary: 'Log out everywhere else: revoke all sessions but the current one' }
+      }
+    )
+}

@@ -1,0 +1,15 @@
+import { t } from 'elysia'
+
+export const SessionResponse = t.Object({
+  id: t.String({ description: 'Public session id (not a credential)' }),
+  created_at: t.String({ format: 'date-time', description: 'Login time' }),
+  last_used_at: t.String({ format: 'date-time', description: 'Last login or refresh' }),
+  expires_at: t.String({ format: 'date-time', description: 'The session ends then, however often it is refreshed' }),
+  user_agent: t.Union([t.String(), t.Null()]),
+  ip: t.Union([t.String(), t.Null()], { description: 'Client IP at the last login or refresh' }),
+  current: t.Boolean({ description: 'The session of the access token making this request' })
+})
+
+export const SessionIdParams = t.Object({
+  session_id: t.String({ minLength: 1, maxLength: 64 })
+})
