@@ -107,6 +107,17 @@ describe('OpenAPI document and docs page', () => {
       if (codes.includes('401') && path !== '/auth/login') expect(op.security).toEqual([{ bearerAuth: [] }])
     }
     expect(doc.paths['/users'].post.requestBody.content['application/json'].schema.properties.username).toBeDefined()
+    // Every JSON-body route shows its body (the global JSON parser hides it unless a route declares its parser).
+    for (const [path, ops] of Object.entries(doc.paths) as [string, any][]) {
+      for (const [method, op] of Object.entries(ops) as [string, any][]) {
+        if (!op.requestBody) continue
+        const types = Object.keys(op.requestBody.content ?? {})
+        expect(`${method} ${path}: ${types.length}`).not.toBe(`${method} ${path}: 0`)
+      }
+    }
+    for (const path of ['/auth/refresh', '/auth/logout', '/auth/password-reset', '/auth/password-reset/confirm']) {
+      expect(doc.paths[path].post.requestBody.content['application/json'].schema.type).toBe('object')
+    }
     expect(doc.paths['/users'].get.parameters.map((p: any) => p.name)).toEqual(['skip', 'limit'])
     expect(doc.paths['/api/v2/users'].get.parameters.map((p: any) => p.name)).toContain('after')
   })

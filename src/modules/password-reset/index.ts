@@ -14,6 +14,7 @@ export function passwordResetModule({ resets }: { resets: PasswordResetService }
         return RESET_ACCEPTED
       },
       {
+        parse: 'json',
         body: ResetRequest,
         response: { 202: ResetAccepted, ...errorResponses(422) },
         detail: {
@@ -31,6 +32,7 @@ export function passwordResetModule({ resets }: { resets: PasswordResetService }
         set.status = 204
       },
       {
+        parse: 'json',
         body: ResetConfirm,
         response: { 204: t.Void({ description: 'Password set; the token, every earlier reset link, every access token and session are revoked' }), ...errorResponses(400, 422) },
         detail: { tags: ['auth'], summary: 'Set a new password with a reset token' }
