@@ -7,6 +7,8 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Elysia } from 'elysia'
+import { cors } from '@elysiajs/cors'
 import { createApp, createServices } from '../../src/app'
 import { parseConfig } from '../../src/config'
 import { DB_FILE, openDatabase } from '../../src/db/client'
@@ -21,12 +23,14 @@ const variants: Record<string, Record<string, string>> = {
   // The same app built twice: the spread between base and base2 is the noise floor.
   base2: { RATE_LIMIT_PER_MINUTE: '0' },
   limiter: { RATE_LIMIT_PER_MINUTE: '1000000000' },
-  cors: { RATE_LIMIT_PER_MINUTE: '0', CORS_ORIGINS: ORIGINS }
+  cors: { RATE_LIMIT_PER_MINUTE: '0', CORS_ORIGINS: ORIGINS },
+  // @elysiajs/cors configured for the same origins, for comparison.
+  elysiacors: { RATE_LIMIT_PER_MINUTE: '0' }
 }
 
 const secret = 'bench-secret-key-that-is-long-enough-0123456789'
 const dirs: string[] = []
-async function build(env: Record<string, string>) {
+async function build(name: string, env: Record<string, string>) {
   const dataDir = mkdtempSync(join(tmpdir(), 'roster-bench-'))
   dirs.push(dataDir)
   // TRUST_PROXY with a forwarded address: the limiter keys on a real address.
@@ -37,7 +41,13 @@ async function build(env: Record<string, string>) {
   const services = createServices(deps)
   const u = await services.users.create({ username: 'bench', email: 'bench@example.com', password: 'Secret123' }, { id: 0, role: 'admin' })
   const token = await services.tokens.sign(u.id, u.tokenVersion)
-  const app = createApp(deps, services)
+  const roster = createApp(deps, services)
+  const app =
+    name === 'elysiacors'
+      ? new Elysia()
+          .use(cors({ origin: ORIGINS.split(','), credentials: true, maxAge: 600, methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], allowedHeaders: ['authorization', 'content-type'], exposeHeaders: ['x-request-id'] }))
+          .use(roster)
+      : roster
   const url = `http://localhost/users/${u.id}`
   const headers = { authorization: `Bearer ${token}`, 'x-forwarded-for': '203.0.113.7' }
   return async (n: number) => {
@@ -50,7 +60,7 @@ async function build(env: Record<string, string>) {
 }
 
 const runners = new Map<string, (n: number) => Promise<void>>()
-for (const [name, env] of Object.entries(variants)) runners.set(name, await build(env))
+for (const [name, env] of Object.entries(variants)) runners.set(name, await build(name, env))
 for (const run of runners.values()) await run(block) // warm-up
 const cpu = new Map<string, number[]>([...runners.keys()].map((k) => [k, []]))
 const names = [...runners.keys()]
