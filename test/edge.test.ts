@@ -418,3 +418,46 @@ describe('GET /metrics', () => {
     expect(r.text).toMatch(/http_requests_total\{method="GET",route="unmatched",status="429"\} 1/)
   })
 })
+
+describe('over a real socket (127.0.0.1, port 0)', () => {
+  test('the limiter keys on the peer address; X-Forwarded-For is ignored by default', async () => {
+    const t = makeApp({ RATE_LIMIT_PER_MINUTE: '2' })
+    t.app.listen({ port: 0, hostname: '127.0.0.1' })
+    try {
+      const base = `http://127.0.0.1:${t.app.server!.port}`
+      const statuses: number[] = []
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(`${base}/users`, { headers: { 'x-forwarded-for': `198.51.100.${i}` } })
+        statuses.push(res.status)
+        await res.arrayBuffer()
+      }
+      expect(statuses).toEqual([401, 401, 429])
+    } finally {
+      await t.app.stop(true)
+    }
+  })
+
+  test('a chunked JSON body over 1 MiB gets 413 with a body; a small one is parsed', async () => {
+    const t = makeApp()
+    t.app.listen({ port: 0, hostname: '127.0.0.1' })
+    try {
+      const url = `http://127.0.0.1:${t.app.server!.port}/users`
+      const chunk = new TextEncoder().encode('x'.repeat(256 * 1024))
+      let sent = 0
+      const stream = new ReadableStream<Uint8Array>({
+        pull(c) {
+          if (sent >= 8 * chunk.byteLength) return c.close()
+          sent += chunk.byteLength
+          c.enqueue(chunk)
+        }
+      })
+      const big = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half' } as RequestInit)
+      expect(big.status).toBe(413)
+      expect(await big.json()).toEqual({ detail: 'Request body too large' })
+      const ok = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(userBody('sockety')) })
+      expect(ok.status).toBe(201)
+    } finally {
+      await t.app.stop(true)
+    }
+  })
+})
