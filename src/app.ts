@@ -1,12 +1,12 @@
 // createApp composes plugins and modules. It never listens: index.ts does, and
 // tests drive app.handle() on a fresh database.
 import { Elysia } from 'elysia'
+import { Registry } from 'prom-client'
 import type { Server } from 'bun'
 import type { Config } from './config'
 import type { Db } from './db/client'
 import { migrationStatus } from './db/migrate'
 import { authenticate, authPlugin } from './http/auth'
-import { Registry } from 'prom-client'
 import { createClientIp } from './http/client-ip'
 import { corsPlugin } from './http/cors'
 import { AppError, Forbidden, RequestValidationError, toFieldErrors } from './http/errors'
