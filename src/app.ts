@@ -1,13 +1,18 @@
 // createApp composes plugins and modules. It never listens: index.ts does, and
 // tests drive app.handle() on a fresh database.
 import { Elysia } from 'elysia'
+import { Registry } from 'prom-client'
 import type { Server } from 'bun'
 import type { Config } from './config'
 import type { Db } from './db/client'
 import { migrationStatus } from './db/migrate'
 import { authenticate, authPlugin } from './http/auth'
 import { createClientIp } from './http/client-ip'
-import { AppError, RequestValidationError, toFieldErrors } from './http/errors'
+import { corsPlugin } from './http/cors'
+import { AppError, Forbidden, RequestValidationError, toFieldErrors } from './http/errors'
+import { createRequestMetrics, metricsPlugin } from './http/metrics'
+import { rateLimitPlugin } from './http/ratelimit'
+import { securityHeadersPlugin } from './http/security-headers'
 import { docsPlugin } from './http/openapi'
 import { createLogger, type Logger } from './lib/log'
 import { createMailService, type MailKicker } from './mail/service'
@@ -22,6 +27,7 @@ import { healthModule } from './modules/health'
 import { passwordResetModule } from './modules/password-reset'
 import { createPasswordResetService } from './modules/password-reset/service'
 import { sessionsModule } from './modules/sessions'
+import { createMetricsService } from './modules/metrics/service'
 import { createSessionService } from './modules/sessions/service'
 import { usersModule, versionedUsersModule } from './modules/users'
 import { createUserService, newUserHooks } from './modules/users/service'
@@ -42,6 +48,45 @@ interface RequestMeta {
   start: number
   /** Set by onError: its Response does not pass through `set.status`. */
   status?: number
+}
+
+/** Largest JSON (or form) body read; larger ones get 413 before being read in full. */
+export const JSON_BODY_LIMIT = 1024 * 1024
+
+/** Routes that take the OAuth2 password form besides JSON (the docs page's Authorize button). */
+const FORM_ROUTES = new Set(['POST /auth/login'])
+
+const tooLarge = () => new AppError(413, 'Request body too large')
+
+/**
+ * The body as text, never more than `limit` bytes read: a declared
+ * Content-Length over it is refused unread; a chunked body is read until it
+ * passes the limit, then dropped.
+ */
+async function readCapped(request: Request, limit: number): Promise<string> {
+  const declared = request.headers.get('content-length')
+  if (declared !== null) {
+    if (Number(declared) > limit) throw tooLarge()
+    // The server's framing stops the read at Content-Length.
+    const text = await request.text()
+    if (text.length > limit) throw tooLarge()
+    return text
+  }
+  if (!request.body) return ''
+  const reader = request.body.getReader()
+  const chunks: Uint8Array[] = []
+  let total = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    total += value.byteLength
+    if (total > limit) {
+      await reader.cancel().catch(() => {})
+      throw tooLarge()
+    }
+    chunks.push(value)
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks))
 }
 
 const jsonResponse = (status: number, body: unknown, headers?: Record<string, string>) =>
@@ -79,7 +124,8 @@ export function createServices(deps: AppDeps) {
   })
   // Rows go with the user by FK cascade; the bytes are removed after the commit.
   hooks.deleting.push(files.onUserDeleting)
-  return { users, tokens, sessions, auth, hooks, mail, resets, files }
+  const metrics = createMetricsService(db)
+  return { users, tokens, sessions, auth, hooks, mail, resets, files, metrics }
 }
 
 export type Services = ReturnType<typeof createServices>
@@ -88,6 +134,8 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
   const { config, db } = deps
   const logger = deps.logger ?? createLogger(config.logLevel)
   const { users, tokens, sessions, auth, mail, resets, files } = services
+  const registry = new Registry()
+  const requestMetrics = createRequestMetrics(registry)
 
   let server: Server<unknown> | null = null
   const clientIp = createClientIp(() => server, config.trustProxy)
@@ -102,22 +150,15 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
     return { id: u.id, role: u.role }
   }
 
-  const app = new Elysia({ name: 'roster' })
-    .onStart(({ server: s }) => {
-      server = s ?? null
-    })
-    .onRequest(({ request, set }) => {
-      const sent = request.headers.get('x-request-id')
-      const id = sent && SANE_REQUEST_ID.test(sent) ? sent : crypto.randomUUID()
-      meta.set(request, { id, start: performance.now() })
-      set.headers['x-request-id'] = id
-    })
-    // JSON bodies are parsed here rather than by Elysia: a body that is not a
-    // JSON object must be reported as such (Elysia turns `[1,2]` into `{}`
-    // before validating it).
-    .onParse(async ({ request, contentType }) => {
-      if (!contentType.startsWith('application/json')) return
-      const text = await request.text()
+  // JSON bodies are parsed here rather than by Elysia: a body that is not a
+  // JSON object must be reported as such (Elysia turns `[1,2]` into `{}`
+  // before validating it), and at most JSON_BODY_LIMIT bytes are read.
+  // Other content types are left to the route (a multipart upload parses its
+  // own body, unread here) unless the route only takes JSON: then 415.
+  async function parseBody({ request, contentType, route }: { request: Request; contentType: string; route: string }) {
+    const type = contentType.toLowerCase()
+    if (type === 'application/json') {
+      const text = await readCapped(request, JSON_BODY_LIMIT)
       let value: unknown
       try {
         value = JSON.parse(text)
@@ -128,7 +169,34 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
         throw new RequestValidationError([{ field: 'body', message: 'Input should be a valid object', type: 'model_attributes_type' }])
       }
       return value
+    }
+    // No Content-Type: nothing to parse; the body schema reports it (422).
+    if (type === '') return
+    const key = `${request.method} ${route}`
+    if (type === 'application/x-www-form-urlencoded' && FORM_ROUTES.has(key)) {
+      // Same cap as JSON; Elysia's own parser reads it when its length is declared.
+      const declared = request.headers.get('content-length')
+      if (declared !== null) {
+        if (Number(declared) > JSON_BODY_LIMIT) throw tooLarge()
+        return
+      }
+      return Object.fromEntries(new URLSearchParams(await readCapped(request, JSON_BODY_LIMIT)))
+    }
+    if (jsonOnlyRoutes().has(key)) throw new AppError(415, 'Unsupported Media Type: send application/json')
+  }
+
+  const app = new Elysia({ name: 'roster' })
+    .onStart(({ server: s }) => {
+      server = s ?? null
     })
+    .onRequest(({ request, set }) => {
+      const sent = request.headers.get('x-request-id')
+      const id = sent && SANE_REQUEST_ID.test(sent) ? sent : crypto.randomUUID()
+      meta.set(request, { id, start: performance.now() })
+      set.headers['x-request-id'] = id
+      requestMetrics.started()
+    })
+    .onParse(parseBody)
     // One place turns every failure into the contract's {"detail": ...}. Only
     // `request`, `code`, `error` and `set` are touched: destructuring params or
     // body here would make Elysia parse them on every request.
@@ -140,8 +208,12 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
         if (m) m.status = status
         return jsonResponse(status, body, headers)
       }
-      if (error instanceof AppError) return json(error.status, { detail: error.detail }, { ...base, ...error.headers })
-      if (error instanceof RequestValidationError) return json(422, { detail: error.errors }, base)
+      // Elysia wraps whatever a parse hook throws in a ParseError: the body
+      // limit (413), the media type (415) and not-an-object (422) are ours.
+      const cause = code === 'PARSE' ? (error as { cause?: unknown }).cause : undefined
+      const own = cause instanceof AppError || cause instanceof RequestValidationError ? cause : error
+      if (own instanceof AppError) return json(own.status, { detail: own.detail }, { ...base, ...own.headers })
+      if (own instanceof RequestValidationError) return json(422, { detail: own.errors }, base)
       switch (code) {
         case 'VALIDATION': {
           const location = error.type === 'property' ? 'params' : error.type
@@ -169,16 +241,35 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
       return json(status, { detail: 'Bad request' }, base)
     })
     .onAfterResponse(({ request, route, set }) => {
-      if (!logRequests) return
       const m = meta.get(request)
+      const status = m?.status ?? (typeof set.status === 'number' ? set.status : 200)
+      const ms = m ? performance.now() - m.start : 0
+      // Refused before routing (429) or unknown paths have no route template.
+      requestMetrics.finished(request.method, route || 'unmatched', status, ms / 1000)
+      if (!logRequests) return
       logger.info('request', {
         method: request.method,
         route: route || 'unmatched',
-        status: m?.status ?? (typeof set.status === 'number' ? set.status : 200),
-        duration_ms: m ? Math.round((performance.now() - m.start) * 100) / 100 : undefined,
+        status,
+        duration_ms: m ? Math.round(ms * 100) / 100 : undefined,
         request_id: m?.id
       })
     })
+    // Order matters: CORS headers are set before the limiter may refuse, so a
+    // browser can read the 429.
+    .use(securityHeadersPlugin({ publicUrl: config.publicUrl }))
+    .use(corsPlugin(config.corsOrigins))
+    .use(rateLimitPlugin({ perMinute: config.rateLimitPerMinute, clientIp }))
+    .use(
+      metricsPlugin(registry, {
+        service: services.metrics,
+        metricsToken: config.metricsToken,
+        requireAdmin: async (header) => {
+          const u = await authenticate(header, tokens, users, sessions)
+          if (u.role !== 'admin') throw Forbidden()
+        }
+      })
+    )
     .use(docsPlugin())
     .use(healthModule(() => {
       db.$client.query('SELECT 1').get()
@@ -192,6 +283,26 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
     .use(passwordResetModule({ resets }))
     .use(adminModule({ mail, auth: authP }))
     .use(filesModule({ files, auth: authP, maxUploadBytes: config.maxUploadBytes }))
+
+  // Routes whose body must be JSON: they declare a body schema and no parser
+  // function of their own. Read once, after every route is registered.
+  let jsonOnly: Set<string> | undefined
+  function jsonOnlyRoutes(): Set<string> {
+    if (jsonOnly) return jsonOnly
+    jsonOnly = new Set()
+    for (const r of app.routes) {
+      const hooks = r.hooks as { body?: unknown; parse?: unknown }
+      const parse = (Array.isArray(hooks.parse) ? hooks.parse : hooks.parse ? [hooks.parse] : []) as { fn?: unknown }[]
+      // Elysia's named parsers ('json', 'urlencoded') only declare the media
+      // types for the OpenAPI document; a function (the upload's) reads the body itself.
+      const ownParser = parse.some((p) => {
+        const fn = p?.fn ?? p
+        return fn !== parseBody && typeof fn === 'function'
+      })
+      if (hooks.body && !ownParser) jsonOnly.add(`${r.method} ${r.path}`)
+    }
+    return jsonOnly
+  }
 
   return app
 }

@@ -39,7 +39,9 @@ export function docsPlugin() {
             title: 'User Management API',
             version: '2.0.0',
             description:
-              'Roster: self-hosted user management. Errors are `{"detail": ...}`; validation errors list one `{field, message, type}` per bad field.',
+              'Roster: self-hosted user management. Errors are `{"detail": ...}`; validation errors list one `{field, message, type}` per bad field. ' +
+              'Any route may also answer 429 `{"detail":"Rate limit exceeded"}` with `Retry-After` (limited responses carry `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`); ' +
+              'a route taking JSON answers 413 `{"detail":"Request body too large"}` over 1 MiB and 415 to another Content-Type.',
             contact: { name: 'API Support', email: 'support@example.com' }
           },
           components: {
