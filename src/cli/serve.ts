@@ -1,0 +1,91 @@
+// `roster serve`: open the database, apply migrations, listen, and shut down
+// gracefully on SIGTERM/SIGINT.
+import { join } from 'node:path'
+import { createApp } from '../app'
+import { resolveSecret, type Config } from '../config'
+import { DB_FILE, openDatabase } from '../db/client'
+import { runMigrations } from '../db/migrate'
+import { createLogger } from '../lib/log'
+import { createUserService } from '../modules/users/service'
+
+/** How long in-flight requests get to finish before their connections are closed. */
+export const DRAIN_TIMEOUT_MS = 8_000
+/** How long each background task gets to finish its current item. */
+export const BACKGROUND_TIMEOUT_MS = 5_000
+
+/** Background work that runs beside the server (the mail worker, sweeps, ...). */
+export interface BackgroundTask {
+  name: string
+  /** Lets the current item finish, then resolves; nothing new is started. */
+  stop(): Promise<void> | void
+}
+
+const timeout = (ms: number) => new Promise<'timeout'>((resolve) => setTimeout(resolve, ms, 'timeout').unref())
+
+export async function serve(config: Config): Promise<void> {
+  const logger = createLogger(config.logLevel)
+  const secret = resolveSecret(config)
+  const db = openDatabase(join(config.dataDir, DB_FILE))
+  runMigrations(db)
+  if (config.admin) {
+    const result = await createUserService(db).ensureAdmin(config.admin)
+    logger.info('admin bootstrap', { username: config.admin.username, result })
+  }
+
+  // Stopped in order on shutdown, after the server has drained (requests may
+  // enqueue work until then) and before the WAL checkpoint. Issue 4's mail
+  // worker goes here: `background.push({ name: 'mail', stop: () => mailer.stop() })`.
+  const background: BackgroundTask[] = []
+
+  const app = createApp({ config, db, secret, logger })
+  app.listen({ port: config.port, hostname: config.host })
+  const server = app.server
+  if (!server) throw new Error('server did not start')
+  logger.info('listening', { url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}` })
+
+  let stopping = false
+  const shutdown = async (signal: string) => {
+    if (stopping) {
+      // A second signal: stop waiting for slow clients. Commits are already
+      // durable (synchronous=FULL), so this loses no acknowledged write.
+      logger.warn('forcing shutdown', { signal })
+      void server.stop(true)
+      return
+    }
+    stopping = true
+    const started = performance.now()
+    logger.info('shutting down', { signal })
+
+    // 1. Stop accepting; let in-flight requests finish, within a bound.
+    const drained = await Promise.race([app.stop(false).then(() => 'drained' as const), timeout(DRAIN_TIMEOUT_MS)])
+    if (drained === 'timeout') {
+      logger.warn('requests still in flight, closing their connections', { after_ms: DRAIN_TIMEOUT_MS })
+      await server.stop(true)
+    }
+
+    // 2. Background work finishes its current item.
+    for (const task of background) {
+      try {
+        const r = await Promise.race([Promise.resolve(task.stop()).then(() => 'stopped' as const), timeout(BACKGROUND_TIMEOUT_MS)])
+        if (r === 'timeout') logger.warn('background task did not stop in time', { task: task.name })
+      } catch (err) {
+        logger.error('background task failed to stop', { task: task.name, error: err instanceof Error ? err.name : 'error' })
+      }
+    }
+
+    // 3. Fold the WAL into the database file and close it: the next start (or a
+    // plain file copy) finds one self-contained roster.db.
+    let exitCode = 0
+    try {
+      db.$client.run('PRAGMA wal_checkpoint(TRUNCATE)')
+      db.$client.close()
+    } catch (err) {
+      exitCode = 1
+      logger.error('closing the database failed', { error: err instanceof Error ? err.name : 'error' })
+    }
+    logger.info('stopped', { duration_ms: Math.round(performance.now() - started) })
+    process.exit(exitCode)
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+}
