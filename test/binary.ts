@@ -92,16 +92,22 @@ export async function startServer(bin: string, opts: { env: Record<string, strin
     onLine?.()
   })()
   const stderrText = new Response(proc.stderr).text()
+  let started = false
   const url = await new Promise<string>((resolve, reject) => {
     const check = () => {
+      if (started) return
       for (const l of lines) {
         const m = /"msg":"listening","url":"([^"]+)"/.exec(l)
-        if (m) return resolve(m[1]!)
+        if (m) {
+          started = true
+          return resolve(m[1]!)
+        }
       }
-      if (proc.exitCode !== null) reject(new Error(`server exited ${proc.exitCode}`))
     }
     onLine = check
-    void exited.then(async (code) => reject(new Error(`server exited ${code}: ${await stderrText}`)))
+    void exited.then(async (code) => {
+      if (!started) reject(new Error(`server exited ${code} before listening: ${await stderrText}`))
+    })
     check()
   })
   return { proc, url, lines, stderr: () => stderrText, exited }
