@@ -128,9 +128,17 @@ describe('serve from an empty folder', () => {
     expect((await postJson(`${s.url}/users`, userBody('alice'))).status).toBe(201)
     expect((await postJson(`${s.url}/auth/login`, { username: 'alice', password: PASSWORD })).status).toBe(200)
 
+    // The Docker HEALTHCHECK verb, pointed at this server.
+    const port = new URL(s.url).port
+    const healthy = await runCli(f.bin, ['healthcheck'], { cwd: f.cwd, env: baseEnv(f.dataDir, { PORT: port }) })
+    expect(healthy).toEqual({ code: 0, stdout: 'ok\n', stderr: '' })
+
     s.proc.kill('SIGTERM')
     expect(await s.exited).toBe(0)
     expect(await s.stderr()).toBe('')
+    const down = await runCli(f.bin, ['healthcheck'], { cwd: f.cwd, env: baseEnv(f.dataDir, { PORT: port }) })
+    expect(down.code).toBe(1)
+    oneLine(down.stderr)
     expect(s.lines.join('\n')).not.toContain('PRELOAD RAN')
     expect(s.lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true)
     expect(existsSync(join(f.dataDir, 'roster.db-wal'))).toBe(false)

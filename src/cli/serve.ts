@@ -8,10 +8,14 @@ import { runMigrations } from '../db/migrate'
 import { createLogger } from '../lib/log'
 import { createUserService } from '../modules/users/service'
 
-/** How long in-flight requests get to finish before their connections are closed. */
-export const DRAIN_TIMEOUT_MS = 8_000
-/** How long each background task gets to finish its current item. */
-export const BACKGROUND_TIMEOUT_MS = 5_000
+/**
+ * How long in-flight requests get to finish before their connections are closed.
+ * With BACKGROUND_TIMEOUT_MS this stays under the 10 s that `docker stop` and
+ * many supervisors wait before SIGKILL.
+ */
+export const DRAIN_TIMEOUT_MS = 5_000
+/** How long background tasks (stopped together) get to finish their current item. */
+export const BACKGROUND_TIMEOUT_MS = 3_000
 
 /** Background work that runs beside the server (the mail worker, sweeps, ...). */
 export interface BackgroundTask {
@@ -63,15 +67,17 @@ export async function serve(config: Config): Promise<void> {
       await server.stop(true)
     }
 
-    // 2. Background work finishes its current item.
-    for (const task of background) {
-      try {
-        const r = await Promise.race([Promise.resolve(task.stop()).then(() => 'stopped' as const), timeout(BACKGROUND_TIMEOUT_MS)])
-        if (r === 'timeout') logger.warn('background task did not stop in time', { task: task.name })
-      } catch (err) {
-        logger.error('background task failed to stop', { task: task.name, error: err instanceof Error ? err.name : 'error' })
-      }
-    }
+    // 2. Background work finishes its current item (all tasks at once, one bound).
+    await Promise.all(
+      background.map(async (task) => {
+        try {
+          const r = await Promise.race([Promise.resolve(task.stop()).then(() => 'stopped' as const), timeout(BACKGROUND_TIMEOUT_MS)])
+          if (r === 'timeout') logger.warn('background task did not stop in time', { task: task.name })
+        } catch (err) {
+          logger.error('background task failed to stop', { task: task.name, error: err instanceof Error ? err.name : 'error' })
+        }
+      })
+    )
 
     // 3. Fold the WAL into the database file and close it: the next start (or a
     // plain file copy) finds one self-contained roster.db.
