@@ -1,5 +1,5 @@
-// `bun run build`: compiles Roster into one executable, dist/roster (or the path
-// given as the first argument). Migrations and the docs page's assets are
+// `bun run build [-- OUTFILE] [--target=bun-linux-x64-modern]`: compiles Roster
+// into one executable, dist/roster by default. Migrations and the docs page's assets are
 // embedded by their imports; the e-mail worker must be a second entry point or
 // the binary fails only when it starts the worker. The binary must not read .env
 // or bunfig.toml from whatever folder it is started in.
@@ -7,7 +7,15 @@ import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 
 const root = join(import.meta.dir, '..')
-const outfile = resolve(process.argv[2] ?? join(root, 'dist', 'roster'))
+const args = process.argv.slice(2)
+const outArg = args.find((a) => !a.startsWith('--'))
+const outfile = resolve(outArg ?? join(root, 'dist', 'roster'))
+// On x86-64 Linux the default runtime needs AVX2 (Haswell, 2013+) and dies with
+// "Illegal instruction" on older CPUs and some VMs' conservative CPU models. The
+// baseline runtime (x86-64-v2) runs on any of them, so "copy the file to another
+// machine" holds. Bun fetches it once through the package registry and caches it.
+const defaultTarget = process.platform === 'linux' && process.arch === 'x64' ? 'bun-linux-x64-baseline' : undefined
+const target = args.find((a) => a.startsWith('--target='))?.slice('--target='.length) ?? defaultTarget
 
 const entries = ['src/index.ts']
 // The worker arrives with the mail feature; build with or without it.
@@ -23,6 +31,7 @@ const cmd = [
   '--bytecode',
   '--no-compile-autoload-dotenv',
   '--no-compile-autoload-bunfig',
+  ...(target ? [`--target=${target}`] : []),
   ...entries,
   '--outfile',
   outfile

@@ -45,7 +45,8 @@ export async function serve(config: Config): Promise<void> {
   app.listen({ port: config.port, hostname: config.host })
   const server = app.server
   if (!server) throw new Error('server did not start')
-  logger.info('listening', { url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}` })
+  // performance.now() counts from process start: the boot time, without a client's polling.
+  logger.info('listening', { url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}`, startup_ms: Math.round(performance.now()) })
 
   let stopping = false
   const shutdown = async (signal: string) => {
