@@ -74,6 +74,22 @@ describe('help, version and usage errors', () => {
     expect(r.stderr).toContain('PORT')
   })
 
+  test('an unusable DATA_DIR or address is one line, exit 1, for every verb that opens the database', async () => {
+    const f = folder()
+    writeFileSync(join(f.cwd, 'afile'), '')
+    const env = baseEnv(join(f.cwd, 'afile', 'data'))
+    for (const verb of ['serve', 'migrate']) {
+      const r = await runCli(f.bin, [verb], { cwd: f.cwd, env })
+      expect(r.code).toBe(1)
+      oneLine(r.stderr)
+      expect(r.stderr).toMatch(/^roster: DATA_DIR: cannot .* \(ENOTDIR\)\n$/)
+    }
+    // 192.0.2.1 (TEST-NET-1) is never an address of this machine.
+    const r = await runCli(f.bin, ['serve'], { cwd: f.cwd, env: baseEnv(f.dataDir, { HOST: '192.0.2.1', PORT: '0' }) })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe('roster: cannot listen on 192.0.2.1:0 (EADDRNOTAVAIL)\n')
+  })
+
   test('--env-file is read only when asked, and the environment wins over it', async () => {
     const f = folder()
     writeFileSync(join(f.cwd, 'roster.env'), `DATA_DIR=${join(f.cwd, 'from-file')}\nLOG_LEVEL=bogus\n`)

@@ -1,15 +1,13 @@
 // `roster create-admin --username U --email E`: the password comes from
 // ROSTER_ADMIN_PASSWORD, else a prompt without echo (on a terminal), else the
 // first line of standard input. The same rules as the API apply.
-import { join } from 'node:path'
 import { Value } from '@sinclair/typebox/value'
 import { ValueErrorType } from '@sinclair/typebox/errors'
 import { adminPasswordFromEnv, type Config } from '../config'
-import { DB_FILE, openDatabase } from '../db/client'
-import { runMigrations } from '../db/migrate'
 import { Email, Password, Username } from '../modules/users/model'
 import { createUserService } from '../modules/users/service'
 import { CliError } from './errors'
+import { openData } from './serve'
 
 /** One line naming the rule the value breaks, or undefined when it is fine. Never echoes the value. */
 export function passwordProblem(password: string): string | undefined {
@@ -80,9 +78,8 @@ export async function createAdmin(config: Config, env: Record<string, string | u
   const password = await readPassword(env)
   const problem = passwordProblem(password)
   if (problem) throw new CliError(problem)
-  const db = openDatabase(join(config.dataDir, DB_FILE))
+  const db = openData(config)
   try {
-    runMigrations(db)
     const row = await createUserService(db).create({ username, email, password, role: 'admin', is_active: true }, { id: 0, role: 'admin' })
     process.stdout.write(`admin ${row.username} created (id ${row.id})\n`)
   } finally {

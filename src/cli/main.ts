@@ -3,16 +3,13 @@
 // exit: 2 for a usage mistake, 1 for anything else.
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { ConfigError, envWithFile, parseConfig, type Config } from '../config'
-import { DB_FILE, openDatabase } from '../db/client'
-import { runMigrations } from '../db/migrate'
 import { AppError } from '../http/errors'
-import { join } from 'node:path'
 import pkg from '../../package.json' with { type: 'json' }
 import { backup } from './backup'
 import { createAdmin } from './create-admin'
 import { healthcheck } from './healthcheck'
 import { CliError, UsageError } from './errors'
-import { serve } from './serve'
+import { openData, serve } from './serve'
 
 export const VERSION: string = pkg.version
 
@@ -70,12 +67,7 @@ function loadConfig(envFile: string | boolean | undefined) {
 }
 
 function migrate(config: Config) {
-  const db = openDatabase(join(config.dataDir, DB_FILE))
-  try {
-    runMigrations(db)
-  } finally {
-    db.$client.close()
-  }
+  openData(config).$client.close()
   process.stdout.write('migrations applied\n')
 }
 

@@ -2,11 +2,12 @@
 // gracefully on SIGTERM/SIGINT.
 import { join } from 'node:path'
 import { createApp } from '../app'
-import { resolveSecret, type Config } from '../config'
-import { DB_FILE, openDatabase } from '../db/client'
+import { ConfigError, resolveSecret, type Config } from '../config'
+import { DB_FILE, openDatabase, type Db } from '../db/client'
 import { runMigrations } from '../db/migrate'
 import { createLogger } from '../lib/log'
 import { createUserService } from '../modules/users/service'
+import { CliError } from './errors'
 
 /**
  * How long in-flight requests get to finish before their connections are closed.
@@ -24,13 +25,41 @@ export interface BackgroundTask {
   stop(): Promise<void> | void
 }
 
+const codeOf = (err: unknown) => {
+  const code = (err as { code?: unknown })?.code
+  return typeof code === 'string' ? ` (${code})` : ''
+}
+
+/** Opens and migrates the database; a failure is one line naming the variable, not the path. */
+export function openData(config: Config): Db {
+  let db: Db | undefined
+  try {
+    db = openDatabase(join(config.dataDir, DB_FILE))
+  } catch (err) {
+    throw new CliError(`DATA_DIR: cannot open the database${codeOf(err)}`)
+  }
+  try {
+    runMigrations(db)
+  } catch (err) {
+    db.$client.close()
+    // Migrations run in one transaction: nothing was changed.
+    throw new CliError(`applying migrations failed, the database is unchanged${codeOf(err)}`)
+  }
+  return db
+}
+
 const timeout = (ms: number) => new Promise<'timeout'>((resolve) => setTimeout(resolve, ms, 'timeout').unref())
 
 export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel)
-  const secret = resolveSecret(config)
-  const db = openDatabase(join(config.dataDir, DB_FILE))
-  runMigrations(db)
+  let secret: string
+  try {
+    secret = resolveSecret(config)
+  } catch (err) {
+    if (err instanceof ConfigError) throw err
+    throw new CliError(`DATA_DIR: cannot create or read the data folder${codeOf(err)}`)
+  }
+  const db = openData(config)
   if (config.admin) {
     const result = await createUserService(db).ensureAdmin(config.admin)
     logger.info('admin bootstrap', { username: config.admin.username, result })
@@ -42,7 +71,12 @@ export async function serve(config: Config): Promise<void> {
   const background: BackgroundTask[] = []
 
   const app = createApp({ config, db, secret, logger })
-  app.listen({ port: config.port, hostname: config.host })
+  try {
+    app.listen({ port: config.port, hostname: config.host })
+  } catch (err) {
+    db.$client.close()
+    throw new CliError(`cannot listen on ${config.host}:${config.port}${codeOf(err)}`)
+  }
   const server = app.server
   if (!server) throw new Error('server did not start')
   // performance.now() counts from process start: the boot time, without a client's polling.
