@@ -90,6 +90,20 @@ describe('help, version and usage errors', () => {
     expect(r.stderr).toBe('roster: cannot listen on 192.0.2.1:0 (EADDRNOTAVAIL)\n')
   })
 
+  test('the same verbs work in development (bun src/index.ts)', async () => {
+    // A plain folder: `bun` itself (unlike the binary) reads bunfig.toml and .env from its cwd.
+    const cwd = tempDir('roster-dev-')
+    const f = { cwd, dataDir: join(cwd, 'data') }
+    const entry = join(import.meta.dir, '..', 'src', 'index.ts')
+    const v = await runCli(process.execPath, [entry, '--version'], { cwd: f.cwd, env: baseEnv(f.dataDir) })
+    expect(v).toEqual({ code: 0, stdout: `roster ${pkg.version}\n`, stderr: '' })
+    const m = await runCli(process.execPath, [entry, 'migrate'], { cwd: f.cwd, env: baseEnv(f.dataDir) })
+    expect(m).toEqual({ code: 0, stdout: 'migrations applied\n', stderr: '' })
+    const bad = await runCli(process.execPath, [entry, 'frob'], { cwd: f.cwd, env: baseEnv(f.dataDir) })
+    expect(bad.code).toBe(2)
+    oneLine(bad.stderr)
+  })
+
   test('--env-file is read only when asked, and the environment wins over it', async () => {
     const f = folder()
     writeFileSync(join(f.cwd, 'roster.env'), `DATA_DIR=${join(f.cwd, 'from-file')}\nLOG_LEVEL=bogus\n`)
