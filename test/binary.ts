@@ -2,7 +2,7 @@
 // `bun test` run with the real build script (all test files share it), and
 // helpers to run it as a real process. Servers listen on 127.0.0.1, port 0.
 import { Database } from 'bun:sqlite'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, renameSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Subprocess } from 'bun'
@@ -11,17 +11,40 @@ import { SECRET } from './helpers'
 const root = join(import.meta.dir, '..')
 let built: Promise<string> | undefined
 
-/** Builds dist/roster's equivalent into a temp folder once; later calls reuse it. */
+/**
+ * Builds the binary once per `bun test` run (files share the module), into
+ * dist/test/ (git-ignored): a fixed place, so nothing piles up in /tmp. Written
+ * under a temporary name and renamed, so a concurrent run keeps its own copy.
+ */
 export function buildBinary(): Promise<string> {
   built ??= (async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'roster-bin-'))
-    process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
-    const out = join(dir, 'roster')
-    const p = Bun.spawn([process.execPath, join(root, 'scripts/build.ts'), out], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
+    const out = join(root, 'dist', 'test', 'roster')
+    const tmp = `${out}.${process.pid}`
+    const p = Bun.spawn([process.execPath, join(root, 'scripts/build.ts'), tmp], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
     if ((await p.exited) !== 0) throw new Error(`build failed: ${await new Response(p.stderr).text()}`)
+    renameSync(tmp, out)
+    rmSync(`${tmp}.map`, { force: true })
     return out
   })()
   return built
+}
+
+const scratch: string[] = []
+/**
+ * A temp folder removed by `cleanup()`. Each test file calls cleanup in its own
+ * afterEach: a hook registered inside a shared module runs for one file only.
+ */
+export function scratchDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  scratch.push(dir)
+  return dir
+}
+
+/** Kills servers still running and removes scratch folders. */
+export async function cleanup(): Promise<void> {
+  for (const p of live) p.kill('SIGKILL')
+  await Promise.all([...live].map((p) => p.exited))
+  while (scratch.length) rmSync(scratch.pop()!, { recursive: true, force: true })
 }
 
 /** A minimal environment: nothing from the test runner's own leaks in. */

@@ -1,20 +1,21 @@
 // The CLI verbs, run as the compiled binary from a folder that holds nothing but
 // the binary and a decoy .env / bunfig.toml (which must be ignored).
-import { beforeAll, describe, expect, test } from 'bun:test'
+import { afterEach, beforeAll, describe, expect, test } from 'bun:test'
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pkg from '../package.json' with { type: 'json' }
-import { baseEnv, buildBinary, openDb, postJson, runCli, startServer, userBody } from './binary'
-import { tempDir, PASSWORD } from './helpers'
+import { baseEnv, buildBinary, cleanup, scratchDir, openDb, postJson, runCli, startServer, userBody } from './binary'
+import { PASSWORD } from './helpers'
 
 let bin: string
 beforeAll(async () => {
   bin = await buildBinary()
 }, 120_000)
+afterEach(cleanup)
 
 /** An empty folder with only the binary and decoys that would change the port, data dir and preload if read. */
 function folder(): { cwd: string; bin: string; dataDir: string } {
-  const cwd = tempDir('roster-cli-')
+  const cwd = scratchDir('roster-cli-')
   const local = join(cwd, 'roster')
   copyFileSync(bin, local)
   writeFileSync(join(cwd, '.env'), 'PORT=1\nDATA_DIR=from-dotenv\nLOG_LEVEL=nonsense\n')
@@ -92,7 +93,7 @@ describe('help, version and usage errors', () => {
 
   test('the same verbs work in development (bun src/index.ts)', async () => {
     // A plain folder: `bun` itself (unlike the binary) reads bunfig.toml and .env from its cwd.
-    const cwd = tempDir('roster-dev-')
+    const cwd = scratchDir('roster-dev-')
     const f = { cwd, dataDir: join(cwd, 'data') }
     const entry = join(import.meta.dir, '..', 'src', 'index.ts')
     const v = await runCli(process.execPath, [entry, '--version'], { cwd: f.cwd, env: baseEnv(f.dataDir) })
@@ -304,7 +305,7 @@ describe('backup', () => {
     expect(await s.exited).toBe(0)
 
     // Restore: the copy becomes the database of a fresh data folder.
-    const restored = tempDir('roster-restore-')
+    const restored = scratchDir('roster-restore-')
     copyFileSync(join(f.cwd, 'backup.db'), join(restored, 'roster.db'))
     const s2 = await startServer(f.bin, { cwd: f.cwd, env: baseEnv(restored) })
     expect((await postJson(`${s2.url}/auth/login`, { username: 'during9', password: PASSWORD })).status).toBe(200)

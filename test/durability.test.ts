@@ -1,14 +1,15 @@
 // Real processes: what a crash and a graceful stop do to acknowledged writes.
-import { beforeAll, describe, expect, test } from 'bun:test'
+import { afterEach, beforeAll, describe, expect, test } from 'bun:test'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { baseEnv, buildBinary, openDb, postJson, startServer, userBody } from './binary'
-import { PASSWORD, tempDir } from './helpers'
+import { baseEnv, buildBinary, cleanup, scratchDir, openDb, postJson, startServer, userBody } from './binary'
+import { PASSWORD } from './helpers'
 
 let bin: string
 beforeAll(async () => {
   bin = await buildBinary()
 }, 120_000)
+afterEach(cleanup)
 
 function integrity(dataDir: string): string {
   const db = openDb(join(dataDir, 'roster.db'))
@@ -21,8 +22,8 @@ function integrity(dataDir: string): string {
 
 describe('durability', () => {
   test('SIGKILL during 100 concurrent signups loses no user that got a 201', async () => {
-    const dataDir = tempDir('roster-kill-')
-    const cwd = tempDir('roster-kill-cwd-')
+    const dataDir = scratchDir('roster-kill-')
+    const cwd = scratchDir('roster-kill-cwd-')
     const s = await startServer(bin, { cwd, env: baseEnv(dataDir) })
 
     const acknowledged: string[] = []
@@ -70,8 +71,8 @@ describe('durability', () => {
 
 describe('graceful shutdown', () => {
   test('SIGTERM lets in-flight signups finish, refuses new connections, checkpoints the WAL and exits 0', async () => {
-    const dataDir = tempDir('roster-term-')
-    const cwd = tempDir('roster-term-cwd-')
+    const dataDir = scratchDir('roster-term-')
+    const cwd = scratchDir('roster-term-cwd-')
     const s = await startServer(bin, { cwd, env: baseEnv(dataDir) })
 
     // More signups than hashing slots: most are queued behind argon2 when the signal comes.
