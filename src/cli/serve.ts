@@ -48,7 +48,15 @@ export function openData(config: Config): Db {
   return db
 }
 
-const timeout = (ms: number) => new Promise<'timeout'>((resolve) => setTimeout(resolve, ms, 'timeout').unref())
+/** Resolves with the work's result, or 'timeout' after `ms`. The timer keeps the process alive meanwhile. */
+async function within<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    return await Promise.race([work, new Promise<'timeout'>((resolve) => (timer = setTimeout(resolve, ms, 'timeout')))])
+  } finally {
+    clearTimeout(timer)
+  }
+}
 
 export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel)
@@ -65,7 +73,7 @@ export async function serve(config: Config): Promise<void> {
     logger.info('admin bootstrap', { username: config.admin.username, result })
   }
 
-  // Stopped in order on shutdown, after the server has drained (requests may
+  // Stopped together on shutdown, after the server has drained (requests may
   // enqueue work until then) and before the WAL checkpoint. Issue 4's mail
   // worker goes here: `background.push({ name: 'mail', stop: () => mailer.stop() })`.
   const background: BackgroundTask[] = []
@@ -96,7 +104,7 @@ export async function serve(config: Config): Promise<void> {
     logger.info('shutting down', { signal })
 
     // 1. Stop accepting; let in-flight requests finish, within a bound.
-    const drained = await Promise.race([app.stop(false).then(() => 'drained' as const), timeout(DRAIN_TIMEOUT_MS)])
+    const drained = await within(app.stop(false), DRAIN_TIMEOUT_MS)
     if (drained === 'timeout') {
       logger.warn('requests still in flight, closing their connections', { after_ms: DRAIN_TIMEOUT_MS })
       await server.stop(true)
@@ -106,7 +114,7 @@ export async function serve(config: Config): Promise<void> {
     await Promise.all(
       background.map(async (task) => {
         try {
-          const r = await Promise.race([Promise.resolve(task.stop()).then(() => 'stopped' as const), timeout(BACKGROUND_TIMEOUT_MS)])
+          const r = await within(Promise.resolve(task.stop()), BACKGROUND_TIMEOUT_MS)
           if (r === 'timeout') logger.warn('background task did not stop in time', { task: task.name })
         } catch (err) {
           logger.error('background task failed to stop', { task: task.name, error: err instanceof Error ? err.name : 'error' })
