@@ -3,6 +3,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
+import { parseEnv } from 'node:util'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
 
@@ -180,4 +181,30 @@ export function resolveSecret(config: Config): string {
   }
   chmodSync(file, 0o600)
   return key
+}
+
+/**
+ * The password for `roster create-admin`, when given in the environment
+ * (ROSTER_ADMIN_PASSWORD). Not trimmed: spaces may be part of a password.
+ */
+export function adminPasswordFromEnv(env: Env = process.env): string | undefined {
+  const v = env.ROSTER_ADMIN_PASSWORD
+  return v === undefined || v === '' ? undefined : v
+}
+
+/**
+ * Variables from a dotenv-style file, for `roster --env-file FILE`. The compiled
+ * program never loads `.env` on its own; this is the explicit way to ask.
+ * Variables already set in the environment win over the file.
+ */
+export function envWithFile(file: string | undefined, env: Env = process.env): Env {
+  if (file === undefined) return env
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    const code = (err as { code?: unknown })?.code
+    throw new ConfigError('--env-file', `cannot read ${file}${typeof code === 'string' ? ` (${code})` : ''}`)
+  }
+  return { ...parseEnv(text), ...env }
 }

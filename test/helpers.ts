@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, expect } from 'bun:test'
+import { expect } from 'bun:test'
 import { createApp, createServices } from '../src/app'
 import { parseConfig, type Config } from '../src/config'
 import { DB_FILE, openDatabase, type Db } from '../src/db/client'
@@ -14,10 +14,9 @@ import { createLogger } from '../src/lib/log'
 export const SECRET = 'test-secret-key-that-is-long-enough-0123456789'
 export const PASSWORD = 'Secret123'
 
-const cleanups: (() => void)[] = []
-afterEach(() => {
-  while (cleanups.length) cleanups.pop()!()
-})
+// Run after every test by the afterEach in test/setup.ts (the preload): an
+// afterEach registered here would only apply to the first file that imports this.
+import { cleanups } from './cleanup'
 
 export function tempDir(prefix = 'roster-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix))

@@ -1,0 +1,88 @@
+// `roster create-admin --username U --email E`: the password comes from
+// ROSTER_ADMIN_PASSWORD, else a prompt without echo (on a terminal), else the
+// first line of standard input. The same rules as the API apply.
+import { Value } from '@sinclair/typebox/value'
+import { ValueErrorType } from '@sinclair/typebox/errors'
+import { adminPasswordFromEnv, type Config } from '../config'
+import { Email, Password, Username } from '../modules/users/model'
+import { createUserService } from '../modules/users/service'
+import { CliError } from './errors'
+import { openData } from './serve'
+
+/** One line naming the rule the value breaks, or undefined when it is fine. Never echoes the value. */
+export function passwordProblem(password: string): string | undefined {
+  const e = Value.Errors(Password, password).First()
+  if (!e) return undefined
+  switch (e.type) {
+    case ValueErrorType.StringMinLength:
+      return `password must be at least ${Password.minLength} characters long`
+    case ValueErrorType.StringMaxLength:
+      return `password must be at most ${Password.maxLength} characters long`
+    default:
+      return 'password must contain at least one digit and one uppercase letter'
+  }
+}
+
+function checkIdentity(username: string, email: string): void {
+  if (!Value.Check(Username, username)) throw new CliError(`username must be ${Username.description}`)
+  if (!Value.Check(Email, email)) throw new CliError('email is not a valid e-mail address')
+}
+
+/** Reads one line from the terminal without echoing it. */
+function promptHidden(prompt: string): Promise<string> {
+  const stdin = process.stdin
+  process.stderr.write(prompt)
+  return new Promise((resolve, reject) => {
+    let value = ''
+    const done = (err?: Error) => {
+      stdin.off('data', onData)
+      stdin.setRawMode(false)
+      stdin.pause()
+      process.stderr.write('\n')
+      if (err) reject(err)
+      else resolve(value)
+    }
+    const onData = (chunk: Buffer) => {
+      for (const ch of chunk.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') return done()
+        if (ch === '\u0003' || ch === '\u0004') return done(new CliError('cancelled'))
+        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1)
+        else value += ch
+      }
+    }
+    stdin.setRawMode(true)
+    stdin.resume()
+    stdin.on('data', onData)
+  })
+}
+
+async function readPassword(env: Record<string, string | undefined>): Promise<string> {
+  const fromEnv = adminPasswordFromEnv(env)
+  if (fromEnv !== undefined) return fromEnv
+  if (process.stdin.isTTY) {
+    const first = await promptHidden('Password: ')
+    // Check before asking again: no point repeating a password that will be refused.
+    const problem = passwordProblem(first)
+    if (problem) throw new CliError(problem)
+    if ((await promptHidden('Repeat password: ')) !== first) throw new CliError('the passwords do not match')
+    return first
+  }
+  const line = (await Bun.stdin.text()).split(/\r?\n/)[0] ?? ''
+  if (line === '') throw new CliError('no password: set ROSTER_ADMIN_PASSWORD, type it at the prompt, or pipe it on standard input')
+  return line
+}
+
+export async function createAdmin(config: Config, env: Record<string, string | undefined>, username: string, email: string): Promise<void> {
+  // Name and address first: a typo should not cost the user a password prompt.
+  checkIdentity(username, email)
+  const password = await readPassword(env)
+  const problem = passwordProblem(password)
+  if (problem) throw new CliError(problem)
+  const db = openData(config)
+  try {
+    const row = await createUserService(db).create({ username, email, password, role: 'admin', is_active: true }, { id: 0, role: 'admin' })
+    process.stdout.write(`admin ${row.username} created (id ${row.id})\n`)
+  } finally {
+    db.$client.close()
+  }
+}

@@ -1,0 +1,9 @@
+/** A failure the CLI reports as one line, exit 1. The message must hold no path but the user's own argument. */
+export class CliError extends Error {
+  override name = 'CliError'
+}
+
+/** A mistake in the command line itself: one line, exit 2. */
+export class UsageError extends Error {
+  override name = 'UsageError'
+}

@@ -1,0 +1,150 @@
+// `roster serve`: open the database, apply migrations, listen, and shut down
+// gracefully on SIGTERM/SIGINT.
+import { join } from 'node:path'
+import { createApp } from '../app'
+import { ConfigError, resolveSecret, type Config } from '../config'
+import { DB_FILE, openDatabase, type Db } from '../db/client'
+import { runMigrations } from '../db/migrate'
+import { createLogger } from '../lib/log'
+import { mailWorkerConfig, startMailWorker } from '../mail/mailer'
+import { sweepUploads, uploadBodyLimit } from '../modules/files/service'
+import { createUserService } from '../modules/users/service'
+import { CliError } from './errors'
+
+/**
+ * How long in-flight requests get to finish before their connections are closed.
+ * With BACKGROUND_TIMEOUT_MS this stays under the 10 s that `docker stop` and
+ * many supervisors wait before SIGKILL.
+ */
+export const DRAIN_TIMEOUT_MS = 5_000
+/** How long background tasks (stopped together) get to finish their current item. */
+export const BACKGROUND_TIMEOUT_MS = 3_000
+
+/** Background work that runs beside the server (the mail worker, sweeps, ...). */
+export interface BackgroundTask {
+  name: string
+  /** Lets the current item finish, then resolves; nothing new is started. */
+  stop(): Promise<void> | void
+}
+
+const codeOf = (err: unknown) => {
+  const code = (err as { code?: unknown })?.code
+  return typeof code === 'string' ? ` (${code})` : ''
+}
+
+/** Opens and migrates the database; a failure is one line naming the variable, not the path. */
+export function openData(config: Config): Db {
+  let db: Db | undefined
+  try {
+    db = openDatabase(join(config.dataDir, DB_FILE))
+  } catch (err) {
+    throw new CliError(`DATA_DIR: cannot open the database${codeOf(err)}`)
+  }
+  try {
+    runMigrations(db)
+  } catch (err) {
+    db.$client.close()
+    // Migrations run in one transaction: nothing was changed.
+    throw new CliError(`applying migrations failed, the database is unchanged${codeOf(err)}`)
+  }
+  return db
+}
+
+/** Resolves with the work's result, or 'timeout' after `ms`. The timer keeps the process alive meanwhile. */
+async function within<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    return await Promise.race([work, new Promise<'timeout'>((resolve) => (timer = setTimeout(resolve, ms, 'timeout')))])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+export async function serve(config: Config): Promise<void> {
+  const logger = createLogger(config.logLevel)
+  let secret: string
+  try {
+    secret = resolveSecret(config)
+  } catch (err) {
+    if (err instanceof ConfigError) throw err
+    throw new CliError(`DATA_DIR: cannot create or read the data folder${codeOf(err)}`)
+  }
+  const db = openData(config)
+  if (config.admin) {
+    const result = await createUserService(db).ensureAdmin(config.admin)
+    logger.info('admin bootstrap', { username: config.admin.username, result })
+  }
+
+  // Temporary files and rows without bytes left by a crash mid-upload.
+  sweepUploads(db, config.dataDir, logger)
+
+  // Stopped together on shutdown, after the server has drained (requests may
+  // enqueue work until then) and before the WAL checkpoint.
+  const background: BackgroundTask[] = []
+  const mailer = startMailWorker(mailWorkerConfig(config), { logger })
+  // Lets the message being sent finish. A send that outlasts the bound is cut
+  // off; its row stays claimed and is re-queued at the next start (at least once).
+  background.push({ name: 'mail', stop: () => mailer.stop() })
+
+  const app = createApp({ config, db, secret, logger, mailer })
+  try {
+    // Above Bun's 128 MiB default when MAX_UPLOAD_BYTES asks for it, so that
+    // Roster's own JSON 413 answers first, not Bun's empty one.
+    app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: uploadBodyLimit(config.maxUploadBytes) })
+  } catch (err) {
+    db.$client.close()
+    throw new CliError(`cannot listen on ${config.host}:${config.port}${codeOf(err)}`)
+  }
+  const server = app.server
+  if (!server) throw new Error('server did not start')
+  // performance.now() counts from process start: the boot time, without a client's polling.
+  logger.info('listening', { url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}`, startup_ms: Math.round(performance.now()) })
+
+  let stopping = false
+  const shutdown = async (signal: string) => {
+    if (stopping) {
+      // A second signal: stop waiting for slow clients. Commits are already
+      // durable (synchronous=FULL), so this loses no acknowledged write.
+      logger.warn('forcing shutdown', { signal })
+      void server.stop(true)
+      return
+    }
+    stopping = true
+    const started = performance.now()
+    logger.info('shutting down', { signal })
+
+    // 1. Stop accepting; let in-flight requests finish, within a bound.
+    const drained = await within(app.stop(false), DRAIN_TIMEOUT_MS)
+    if (drained === 'timeout') {
+      logger.warn('requests still in flight, closing their connections', { after_ms: DRAIN_TIMEOUT_MS })
+      await server.stop(true)
+    }
+
+    // 2. Background work finishes its current item (all tasks at once, one bound).
+    await Promise.all(
+      background.map(async (task) => {
+        try {
+          const r = await within(Promise.resolve(task.stop()), BACKGROUND_TIMEOUT_MS)
+          if (r === 'timeout') logger.warn('background task did not stop in time', { task: task.name })
+        } catch (err) {
+          logger.error('background task failed to stop', { task: task.name, error: err instanceof Error ? err.name : 'error' })
+        }
+      })
+    )
+
+    // 3. Fold the WAL into the database file and close it: the next start (or a
+    // plain file copy) finds one self-contained roster.db.
+    let exitCode = 0
+    try {
+      db.$client.run('PRAGMA wal_checkpoint(TRUNCATE)')
+      db.$client.close()
+    } catch (err) {
+      exitCode = 1
+      logger.error('closing the database failed', { error: err instanceof Error ? err.name : 'error' })
+    }
+    logger.info('stopped', { duration_ms: Math.round(performance.now() - started) })
+    process.exit(exitCode)
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+}
