@@ -12,25 +12,10 @@ import { files } from '../src/db/schema'
 import { contentDisposition, sanitizeFilename } from '../src/modules/files/filename'
 import { parseRange } from '../src/modules/files/download'
 import { sweepUploads, UPLOAD_OVERHEAD_BYTES } from '../src/modules/files/service'
-import { admin, expectNoSecrets, makeApp, req, userWithToken, type TestApp } from './helpers'
+import { expectNoSecrets, makeApp, readRes, req, world, type TestApp, type World } from './helpers'
 
 const KiB = 1024
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
-
-interface World {
-  t: TestApp
-  alice: { id: number; token: string }
-  bob: { id: number; token: string }
-  root: { id: number; token: string }
-}
-
-async function world(env: Record<string, string> = {}): Promise<World> {
-  const t = makeApp(env)
-  const root = await admin(t)
-  const alice = await userWithToken(t, 'alice')
-  const bob = await userWithToken(t, 'bob')
-  return { t, alice, bob, root }
-}
 
 interface Part {
   name: string
@@ -69,15 +54,7 @@ async function post(t: TestApp, token: string | undefined, body: RequestInit['bo
   const h: Record<string, string> = { ...headers }
   if (contentType) h['content-type'] = contentType
   if (token) h.authorization = `Bearer ${token}`
-  const res = await t.app.handle(new Request('http://localhost/upload', { method: 'POST', body, headers: h, duplex: 'half' } as RequestInit))
-  const text = await res.text()
-  let json: any
-  try {
-    json = text ? JSON.parse(text) : undefined
-  } catch {
-    json = undefined
-  }
-  return { status: res.status, headers: res.headers, text, json }
+  return readRes(await t.app.handle(new Request('http://localhost/upload', { method: 'POST', body, headers: h, duplex: 'half' } as RequestInit)))
 }
 
 async function uploadFile(t: TestApp, token: string, data: Uint8Array | string, filename = 'a.bin', type = 'application/octet-stream') {

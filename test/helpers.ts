@@ -77,7 +77,11 @@ export async function req(t: TestApp, method: string, path: string, opts: ReqOpt
     headers['content-type'] = 'application/x-www-form-urlencoded'
     body = new URLSearchParams(opts.form).toString()
   }
-  const res = await t.app.handle(new Request(`http://localhost${path}`, { method, headers, body }))
+  return readRes(await t.app.handle(new Request(`http://localhost${path}`, { method, headers, body })))
+}
+
+/** Status, headers, text and (when it parses) JSON of a response. */
+export async function readRes(res: Response): Promise<Res> {
   const text = await res.text()
   let json: unknown
   try {
@@ -129,4 +133,20 @@ export function expectNoSecrets(text: string, extra: string[] = []) {
 export async function settledLogs(t: TestApp): Promise<string[]> {
   await Bun.sleep(10)
   return t.logs
+}
+
+export interface World {
+  t: TestApp
+  alice: { id: number; token: string }
+  bob: { id: number; token: string }
+  root: { id: number; token: string }
+}
+
+/** A fresh app with an admin (root) and two users (alice, bob), each logged in. */
+export async function world(env: Record<string, string> = {}): Promise<World> {
+  const t = makeApp(env)
+  const root = await admin(t)
+  const alice = await userWithToken(t, 'alice')
+  const bob = await userWithToken(t, 'bob')
+  return { t, alice, bob, root }
 }

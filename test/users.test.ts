@@ -1,22 +1,7 @@
 // Users routes over HTTP: unauthenticated, forbidden, invalid input and success
 // for every route, as tables of scenarios on a fresh database each.
 import { describe, expect, test } from 'bun:test'
-import { admin, expectNoSecrets, login, makeApp, PASSWORD, req, settledLogs, signup, userBody, userWithToken, type TestApp } from './helpers'
-
-interface World {
-  t: TestApp
-  alice: { id: number; token: string }
-  bob: { id: number; token: string }
-  root: { id: number; token: string }
-}
-
-async function world(env: Record<string, string> = {}): Promise<World> {
-  const t = makeApp(env)
-  const root = await admin(t)
-  const alice = await userWithToken(t, 'alice')
-  const bob = await userWithToken(t, 'bob')
-  return { t, alice, bob, root }
-}
+import { admin, expectNoSecrets, login, makeApp, PASSWORD, req, settledLogs, signup, userBody, world, type World } from './helpers'
 
 interface Scenario {
   name: string

@@ -19,6 +19,13 @@ const REFRESH_401 = 'Invalid refresh token: unknown, spent, expired or revoked; 
 
 export function authModule({ auth, tokens, sessions, users, clientIp }: Deps) {
   const meta = (request: Request) => ({ userAgent: request.headers.get('user-agent'), ip: clientIp(request) })
+  // Login and refresh answer alike: an access token for the session and its refresh token.
+  const tokenResponse = async (user: { id: number; tokenVersion: number }, sessionId: string, refreshToken: string) => ({
+    access_token: await tokens.sign(user.id, user.tokenVersion, sessionId),
+    token_type: 'bearer' as const,
+    expires_in: tokens.expiresIn,
+    refresh_token: refreshToken
+  })
 
   return new Elysia({ name: 'roster.auth.routes' })
     .post(
@@ -28,12 +35,7 @@ export function authModule({ auth, tokens, sessions, users, clientIp }: Deps) {
         const user = await auth.checkCredentials(body.username, body.password, ip)
         const session = sessions.start(user.id, meta(request))
         set.headers['cache-control'] = 'no-store'
-        return {
-          access_token: await tokens.sign(user.id, user.tokenVersion, session.id),
-          token_type: 'bearer' as const,
-          expires_in: tokens.expiresIn,
-          refresh_token: session.refreshToken
-        }
+        return tokenResponse(user, session.id, session.refreshToken)
       },
       {
         // JSON, or the OAuth2 password form used by the docs page's Authorize button.
@@ -56,12 +58,7 @@ export function authModule({ auth, tokens, sessions, users, clientIp }: Deps) {
         // rotate() refuses sessions of missing or inactive users.
         const user = users.getById(r.userId)!
         set.headers['cache-control'] = 'no-store'
-        return {
-          access_token: await tokens.sign(user.id, user.tokenVersion, r.sessionId),
-          token_type: 'bearer' as const,
-          expires_in: tokens.expiresIn,
-          refresh_token: r.refreshToken
-        }
+        return tokenResponse(user, r.sessionId, r.refreshToken)
       },
       {
         parse: 'json',
