@@ -6,6 +6,7 @@
 //   bun run bench              full run (about 6 to 8 minutes)
 //   bun run bench --quick      short runs (about a minute)
 //   options: --duration S  --warmup S  --rounds N  --large N (users in the big dataset)
+//            --only small|large (one dataset)
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -27,6 +28,9 @@ function option(name: string, fallback: number): number {
   return v
 }
 const quick = process.argv.includes('--quick')
+const onlyAt = process.argv.indexOf('--only')
+const only = onlyAt < 0 ? undefined : process.argv[onlyAt + 1]
+if (only !== undefined && only !== 'small' && only !== 'large') throw new Error('--only takes small or large')
 const opts = {
   duration: option('duration', quick ? 3 : 10),
   warmup: option('warmup', quick ? 1 : 5),
@@ -437,8 +441,8 @@ async function main() {
   scriptDir = join(work, 'scripts')
   log(`options ${JSON.stringify({ quick, ...opts })}; work dir ${work}`)
   try {
-    await runDataset(`${fmt(opts.small)} users`, opts.small, work, true)
-    await runDataset(`${fmt(opts.large)} users`, opts.large, work, false)
+    if (only !== 'large') await runDataset(`${fmt(opts.small)} users`, opts.small, work, true)
+    if (only !== 'small') await runDataset(`${fmt(opts.large)} users`, opts.large, work, false)
   } finally {
     await stopAll()
     rmSync(work, { recursive: true, force: true })
