@@ -1,7 +1,8 @@
 // Access-token attacks over HTTP: every forged, altered, expired or revoked token
 // gets the same 401. Tokens are built by hand (HMAC over header.payload) so the
 // test does not trust the code it checks.
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, setSystemTime, test } from 'bun:test'
+import { createTokenService } from '../src/modules/auth/tokens'
 import { createHmac } from 'node:crypto'
 import { makeApp, req, SECRET, signup, login, type TestApp } from './helpers'
 
@@ -97,5 +98,29 @@ describe('access tokens', () => {
     const { t, id, token } = await world()
     expect((await req(t, 'DELETE', `/users/${id}`, { token })).status).toBe(204)
     await expect401(t, token)
+  })
+})
+
+describe('token service', () => {
+  test('a verified token stops working when it expires, although it was seen before', async () => {
+    const tokens = createTokenService(SECRET, 30)
+    const token = await tokens.sign(7, 3)
+    expect(tokens.verify(token)).toEqual({ userId: 7, version: 3 })
+    expect(tokens.verify(token)).toEqual({ userId: 7, version: 3 })
+    try {
+      setSystemTime(new Date(Date.now() + 31 * 60 * 1000))
+      expect(tokens.verify(token)).toBeUndefined()
+    } finally {
+      setSystemTime()
+    }
+  })
+
+  test('one changed character is a different token, verified from scratch', async () => {
+    const tokens = createTokenService(SECRET, 30)
+    const token = await tokens.sign(7, 3)
+    expect(tokens.verify(token)).toBeDefined()
+    const i = token.indexOf('.') + 5
+    const altered = token.slice(0, i) + (token[i] === 'A' ? 'B' : 'A') + token.slice(i + 1)
+    expect(tokens.verify(altered)).toBeUndefined()
   })
 })

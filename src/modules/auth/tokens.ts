@@ -63,10 +63,18 @@ export function verifyHs256(token: string, key: KeyObject, nowSeconds: number): 
   return claims
 }
 
+// Tokens already verified, by their exact text: a client sends the same token
+// with every request, so the HMAC, base64 and JSON work is done once per token.
+// Only a byte-identical token hits; `exp` is checked again on every hit, and
+// revocation is untouched (the caller checks token_version in the database on
+// every request). Bounded: emptied when full.
+const VERIFIED_MAX = 10_000
+
 export function createTokenService(secret: string, expireMinutes: number) {
   const signer = jwt({ name: 'jwt', secret, alg: 'HS256' }).decorator.jwt
   const key = createSecretKey(Buffer.from(secret))
   const lifetime = expireMinutes * 60
+  const verified = new Map<string, AccessClaims & { exp: number }>()
 
   return {
     expiresIn: lifetime,
@@ -78,11 +86,20 @@ export function createTokenService(secret: string, expireMinutes: number) {
 
     /** The token's claims, or undefined for anything not issued by us and unexpired. */
     verify(token: string): AccessClaims | undefined {
-      const payload = verifyHs256(token, key, Math.floor(Date.now() / 1000))
+      const now = Math.floor(Date.now() / 1000)
+      const hit = verified.get(token)
+      if (hit) {
+        if (hit.exp > now) return { userId: hit.userId, version: hit.version }
+        verified.delete(token)
+        return undefined
+      }
+      const payload = verifyHs256(token, key, now)
       if (!payload) return undefined
       const { sub, ver } = payload
       if (typeof sub !== 'string' || !SUB.test(sub)) return undefined
       if (typeof ver !== 'number' || !Number.isInteger(ver)) return undefined
+      if (verified.size >= VERIFIED_MAX) verified.clear()
+      verified.set(token, { userId: Number(sub), version: ver, exp: payload.exp as number })
       return { userId: Number(sub), version: ver }
     }
   }
