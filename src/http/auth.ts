@@ -11,16 +11,17 @@ export interface SessionCheck {
   isLive(sessionId: string, userId: number): boolean
 }
 
-export async function authenticateSession(
+// Synchronous on purpose: the hot path of every authenticated request awaits nothing.
+export function authenticateSession(
   header: string | null,
   tokens: TokenService,
   users: UserService,
   sessions: SessionCheck
-): Promise<{ user: UserRow; sessionId: string }> {
+): { user: UserRow; sessionId: string } {
   if (!header || header.length > 4096) throw Unauthorized()
   const space = header.indexOf(' ')
   if (space < 0 || header.slice(0, space).toLowerCase() !== 'bearer') throw Unauthorized()
-  const claims = await tokens.verify(header.slice(space + 1).trim())
+  const claims = tokens.verify(header.slice(space + 1).trim())
   if (!claims) throw Unauthorized()
   const user = users.getById(claims.userId)
   // A password change, deactivation or reset bumps token_version; deleted users
@@ -31,21 +32,16 @@ export async function authenticateSession(
   return { user, sessionId: claims.sessionId }
 }
 
-export async function authenticate(
-  header: string | null,
-  tokens: TokenService,
-  users: UserService,
-  sessions: SessionCheck
-): Promise<UserRow> {
-  return (await authenticateSession(header, tokens, users, sessions)).user
+export function authenticate(header: string | null, tokens: TokenService, users: UserService, sessions: SessionCheck): UserRow {
+  return authenticateSession(header, tokens, users, sessions).user
 }
 
 export function authPlugin(tokens: TokenService, users: UserService, sessions: SessionCheck) {
   return new Elysia({ name: 'roster.auth' }).macro({
     auth(level: true | 'admin') {
       return {
-        async resolve({ request }) {
-          const { user, sessionId } = await authenticateSession(request.headers.get('authorization'), tokens, users, sessions)
+        resolve({ request }) {
+          const { user, sessionId } = authenticateSession(request.headers.get('authorization'), tokens, users, sessions)
           if (level === 'admin' && user.role !== 'admin') throw Forbidden()
           return { user, sessionId }
         },

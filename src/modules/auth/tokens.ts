@@ -31,7 +31,7 @@ export function createTokenService(secret: string, expireMinutes: number) {
     },
 
     /** The token's claims, or undefined for anything not issued by us and unexpired. */
-    async verify(token: string): Promise<AccessClaims | undefined> {
+    verify(token: string): AccessClaims | undefined {
       let payload: Record<string, unknown>
       try {
         payload = verify(token)
