@@ -146,7 +146,7 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
   const optionalActor = async (request: Request) => {
     const header = request.headers.get('authorization')
     if (!header) return undefined
-    const u = await authenticate(header, tokens, users, sessions)
+    const u = authenticate(header, tokens, users, sessions)
     return { id: u.id, role: u.role }
   }
 
@@ -265,7 +265,7 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
         service: services.metrics,
         metricsToken: config.metricsToken,
         requireAdmin: async (header) => {
-          const u = await authenticate(header, tokens, users, sessions)
+          const u = authenticate(header, tokens, users, sessions)
           if (u.role !== 'admin') throw Forbidden()
         }
       })

@@ -82,11 +82,12 @@ export function createSessionService(db: Db, opts: SessionServiceOptions) {
   const byHash = db.select().from(sessions).where(eq(sessions.tokenHash, sql.placeholder('h'))).prepare()
   const byPrevious = db.select().from(sessions).where(eq(sessions.previousTokenHash, sql.placeholder('h'))).prepare()
   // The access-token hot path: one primary-key lookup per authenticated request.
-  const liveById = db
-    .select({ revokedAt: sessions.revokedAt, expiresAt: sessions.expiresAt, userId: sessions.userId })
-    .from(sessions)
-    .where(eq(sessions.id, sql.placeholder('id')))
-    .prepare()
+  // The access-token hot path, as a raw prepared statement: Drizzle's prepared
+  // query cost about 1 µs more per request. (One users JOIN sessions query was
+  // measured too: 8 µs in bun:sqlite against 2 + 2 µs for two lookups.)
+  const liveById = db.$client.query<{ revokedAt: number | null; expiresAt: number; userId: number }, [string]>(
+    'SELECT revoked_at AS revokedAt, expires_at AS expiresAt, user_id AS userId FROM sessions WHERE id = ?'
+  )
 
   function revoke(tx: Db | Tx, id: string, t: number) {
     tx.update(sessions).set({ revokedAt: t }).where(and(eq(sessions.id, id), isNull(sessions.revokedAt))).run()
@@ -193,10 +194,10 @@ export function createSessionService(db: Db, opts: SessionServiceOptions) {
       revoke(db, found.row.id, t)
     },
 
-    /** True when an access token's session still stands (the access-token hot path). */
+    /** True when an access token's session still stands and is the user's. */
     isLive(id: string, userId: number): boolean {
-      const row = liveById.get({ id })
-      return row !== undefined && row.userId === userId && alive(row, now())
+      const row = liveById.get(id)
+      return row !== null && row.userId === userId && alive(row, now())
     },
 
     list(userId: number, currentId: string | undefined): SessionInfo[] {
