@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import pkg from '../package.json' with { type: 'json' }
 import { baseEnv, buildBinary, cleanup, scratchDir, openDb, postJson, runCli, startServer, userBody } from './binary'
 import { PASSWORD } from './helpers'
+import { startSmtp } from './mail-helpers'
 
 let bin: string
 beforeAll(async () => {
@@ -174,6 +175,28 @@ describe('serve from an empty folder', () => {
     expect(s.lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true)
     expect(existsSync(join(f.dataDir, 'roster.db-wal'))).toBe(false)
     expect(existsSync(join(f.cwd, 'from-dotenv'))).toBe(false)
+  }, 30_000)
+})
+
+describe('the e-mail worker inside the binary', () => {
+  // The worker is a second entry point of the build; a build flag that breaks
+  // it (--bytecode did) still gives a binary that serves HTTP, so check mail.
+  test('starts, and the welcome mail of a signup reaches a real SMTP server', async () => {
+    const smtp = await startSmtp()
+    try {
+      const f = folder()
+      const s = await startServer(f.bin, { cwd: f.cwd, env: baseEnv(f.dataDir, { SMTP_URL: smtp.url, MAIL_FROM: 'Roster <noreply@example.com>' }) })
+      expect((await postJson(`${s.url}/users`, userBody('mailme'))).status).toBe(201)
+      await smtp.waitFor(1, 15_000)
+      expect(smtp.messages[0]!.subject).toBe('Welcome to Roster')
+      expect(smtp.messages[0]!.text).toContain('Welcome mailme!')
+      expect(s.lines.some((l) => l.includes('"msg":"mail worker started"'))).toBe(true)
+      expect(s.lines.some((l) => l.includes('mail worker error'))).toBe(false)
+      s.proc.kill('SIGTERM')
+      expect(await s.exited).toBe(0)
+    } finally {
+      await smtp.close()
+    }
   }, 30_000)
 })
 

@@ -107,13 +107,16 @@ export function startMailWorker(config: MailWorkerConfig, opts: StartOptions = {
   function spawn(): void {
     const worker = new Worker(url)
     current = worker
+    // Resolves once the thread is gone, and with it its database connection: the
+    // WAL checkpoint at shutdown needs no other connection holding a snapshot.
+    const closed = new Promise<void>((r) => worker.addEventListener('close', () => r(), { once: true }))
     let ended = false
     const end = () => {
       if (ended) return
       ended = true
       worker.terminate()
       if (current === worker) current = null
-      if (stopRequested) return resolveStopped()
+      if (stopRequested) return void closed.then(resolveStopped)
       const delay = Math.min(60_000, restartBaseMs * 2 ** failures++)
       onEvent({ type: 'error', error: 'WorkerExited', fatal: true })
       restartTimer = setTimeout(spawn, delay)
