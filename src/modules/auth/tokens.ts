@@ -20,10 +20,6 @@ export function createTokenService(secret: string, expireMinutes: number) {
   const sign = createSigner({ key: secret, algorithm: 'HS256' })
   // HS256 only (no alg none, no HS384/HS512 made with the same secret), and
   // exp, iat and sub must be present; exp is checked against the clock.
-  // Verified tokens are cached by their exact text (fast-jwt bounds each entry
-  // by the token's exp; failures are not cached): the HMAC, base64 and JSON work
-  // was about an eighth of an authenticated GET. The user row and session are
-  // still read on every request, so a revoked token is never served.
   // Verified tokens are cached (fast-jwt bounds each entry by the token's exp
   // and caches no failure): about 5% of an authenticated GET, measured
   // in-process. The user row and the session are still read on every request,
