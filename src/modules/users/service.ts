@@ -95,11 +95,9 @@ function fromRaw<T extends { isActive: boolean }>(row: Raw<T>): T {
 export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
   const sqlite = db.$client
   const byIdRaw = sqlite.query<Raw<UserRow>, [number]>(`SELECT ${ROW_COLUMNS} FROM users WHERE id = ?`)
-  const byId = {
-    get({ id }: { id: number }): UserRow | undefined {
-      const row = byIdRaw.get(id)
-      return row ? fromRaw<UserRow>(row) : undefined
-    }
+  const byId = (id: number): UserRow | undefined => {
+    const row = byIdRaw.get(id)
+    return row ? fromRaw<UserRow>(row) : undefined
   }
   const listActive = sqlite.query<Raw<PublicUser>, [number, number]>(
     `SELECT ${PUBLIC_COLUMNS} FROM users WHERE is_active = 1 ORDER BY id LIMIT ? OFFSET ?`
@@ -166,7 +164,7 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
     hooks,
 
     getById(id: number): UserRow | undefined {
-      return byId.get({ id })
+      return byId(id)
     },
 
     /** Login accepts the username or the e-mail address. */
@@ -178,7 +176,7 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
 
     /** Visible to the caller: active users to everyone, inactive ones to admins only. */
     getVisible(id: number, viewer: Actor): UserRow {
-      const user = byId.get({ id })
+      const user = byId(id)
       if (!user || (!user.isActive && viewer.role !== 'admin')) throw NotFound('User not found')
       return user
     },
@@ -236,7 +234,7 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
      * may change role and is_active.
      */
     async update(id: number, changes: UserChanges, actor: Actor, replace: boolean): Promise<UserRow> {
-      const target = byId.get({ id })
+      const target = byId(id)
       if (!target) throw NotFound('User not found')
       const isAdmin = actor.role === 'admin'
       const wantsRole = changes.role !== undefined && changes.role !== target.role
@@ -273,7 +271,7 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
     },
 
     async changePassword(id: number, current: string, next: string): Promise<void> {
-      const user = byId.get({ id })
+      const user = byId(id)
       if (!user) throw NotFound('User not found')
       if (!(await verifyPassword(current, user.hashedPassword))) throw BadRequest('Incorrect password')
       const hashedPassword = await hashPassword(next)
