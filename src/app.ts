@@ -120,7 +120,7 @@ export function createServices(deps: AppDeps) {
     dataDir: config.dataDir,
     maxUploadBytes: config.maxUploadBytes,
     uploadQuotaBytes: config.uploadQuotaBytes,
-    logger: deps.logger
+    logger
   })
   // Rows go with the user by FK cascade; the bytes are removed after the commit.
   hooks.deleting.push(files.onUserDeleting)
