@@ -123,6 +123,24 @@ describe('rate limit', () => {
     expect(limiter.hit('b', now).remaining).toBe(1) // fresh
   })
 
+  test('a client that keeps coming back keeps its state through a flood of 100,000 others', () => {
+    const cap = 1_000
+    const limiter = createRateLimiter({ limit: 2, maxClients: cap })
+    const now = 1_000_000
+    limiter.hit('abuser', now)
+    limiter.hit('abuser', now)
+    limiter.hit('idle', now)
+    for (let i = 0; i < 100_000; i++) {
+      limiter.hit(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, now)
+      // Once every 100 newcomers (under cap / 2): never far enough back to be evicted.
+      if (i % 100 === 0) expect(limiter.hit('abuser', now).allowed).toBe(false)
+      expect(limiter.size).toBeLessThanOrEqual(cap)
+    }
+    expect(limiter.hit('abuser', now).allowed).toBe(false)
+    // The client that went quiet was evicted: it starts with a fresh quota.
+    expect(limiter.hit('idle', now).remaining).toBe(1)
+  })
+
   test('IPv6 clients share a bucket per /64; IPv4-mapped addresses count as IPv4', async () => {
     expect(clientKey('203.0.113.9')).toBe('203.0.113.9')
     expect(clientKey('::ffff:203.0.113.9')).toBe('203.0.113.9')
