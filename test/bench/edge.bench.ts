@@ -2,11 +2,12 @@
 // requests without an Origin header, one server per variant, wrk runs
 // alternating between variants (order rotated each round) in one invocation so
 // that the machine's background load hits every variant alike. Reports the
-// median requests/s per variant and its ratio to the baseline, and the
-// server's CPU time per request (user+system from /proc, which other
-// processes' load disturbs far less than throughput on a shared machine).
+// median requests/s per variant, its change against the baseline (median of
+// the per-round ratios), and the server's CPU time per request (user+system
+// from /proc, which other processes' load disturbs less than throughput).
 //
 //   bun test/bench/edge.bench.ts [rounds=5] [seconds=5] [connections=16]
+//   (env VARIANTS=base,limiter,... to choose; WARMUP=seconds per server, default 5)
 //
 // Not part of `bun test` (the name does not match *.test.ts).
 import { spawn, spawnSync } from 'node:child_process'
@@ -16,7 +17,8 @@ import { createInterface } from 'node:readline'
 const rounds = Number(process.argv[2] ?? 5)
 const seconds = Number(process.argv[3] ?? 5)
 const connections = Number(process.argv[4] ?? 16)
-const variants = (process.env.VARIANTS ?? 'base,base2,limiter,cors,elysiacors').split(',')
+const warmup = Number(process.env.WARMUP ?? 5)
+const variants = (process.env.VARIANTS ?? 'base,base2,limiter,limiter-proxy,cors,elysiacors').split(',')
 
 if (spawnSync('sh', ['-c', 'command -v wrk']).status !== 0) {
   console.log('wrk not found: installing it with apt-get')
@@ -30,7 +32,6 @@ interface Server {
   token: string
   id: number
   pid: number
-  kill: () => void
 }
 
 /** utime + stime of a process, in clock ticks (1/100 s). */
@@ -40,22 +41,29 @@ function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12])
 }
 
-async function start(variant: string): Promise<Server> {
-  const child = spawn('bun', [new URL('./edge-server.ts', import.meta.url).pathname, variant], { stdio: ['ignore', 'pipe', 'inherit'] })
+/** One process serving every variant, each on its own port. */
+async function start(specs: string[]): Promise<{ servers: Server[]; kill: () => Promise<void> }> {
+  const child = spawn('bun', [new URL('./edge-server.ts', import.meta.url).pathname, specs.join(',')], { stdio: ['ignore', 'pipe', 'inherit'] })
   const line = await new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! })
     rl.once('line', resolve)
-    child.once('exit', (code) => reject(new Error(`${variant} server exited (${code})`)))
+    child.once('exit', (code) => reject(new Error(`bench server exited (${code})`)))
   })
-  const info = JSON.parse(line) as { port: number; token: string; id: number }
-  return { variant, ...info, pid: child.pid!, kill: () => child.kill('SIGTERM') }
+  const infos = JSON.parse(line) as { variant: string; port: number; token: string; id: number }[]
+  const kill = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve()
+      child.once('exit', () => resolve())
+      child.kill('SIGTERM')
+    })
+  return { servers: infos.map((i) => ({ ...i, pid: child.pid! })), kill }
 }
 
 function wrk(s: Server, secs: number): { rps: number; cpuUs: number } {
   const before = cpuTicks(s.pid)
   const r = spawnSync(
     'wrk',
-    ['-t1', `-c${connections}`, `-d${secs}s`, '-H', `Authorization: Bearer ${s.token}`, `http://127.0.0.1:${s.port}/users/${s.id}`],
+    ['-t1', `-c${connections}`, `-d${secs}s`, '-H', `Authorization: Bearer ${s.token}`, '-H', 'X-Forwarded-For: 203.0.113.7', `http://127.0.0.1:${s.port}/users/${s.id}`],
     { encoding: 'utf8' }
   )
   const m = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout)
@@ -71,18 +79,24 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
 }
 
-const servers: Server[] = []
+// All variants live in one process (see edge-server.ts), started afresh each
+// round: two processes running the same code differed by up to ~5% in
+// throughput here (JIT and memory-layout luck, measured base vs base2), more
+// than the effect being measured.
+let kill: () => Promise<void> = async () => {}
 try {
-  for (const v of variants) servers.push(await start(v))
-  // Sanity: the endpoint answers 200 on every server before measuring.
-  for (const s of servers) {
-    const res = await fetch(`http://127.0.0.1:${s.port}/users/${s.id}`, { headers: { authorization: `Bearer ${s.token}` } })
-    if (res.status !== 200) throw new Error(`${s.variant}: GET /users/${s.id} answered ${res.status}`)
-  }
-  for (const s of servers) wrk(s, 2) // warm-up (JIT)
   const results = new Map<string, number[]>(variants.map((v) => [v, []]))
   const cpu = new Map<string, number[]>(variants.map((v) => [v, []]))
   for (let r = 0; r < rounds; r++) {
+    const started = await start(variants)
+    kill = started.kill
+    const servers = started.servers
+    // Sanity: the endpoint answers 200 on every server before measuring.
+    for (const s of servers) {
+      const res = await fetch(`http://127.0.0.1:${s.port}/users/${s.id}`, { headers: { authorization: `Bearer ${s.token}` } })
+      if (res.status !== 200) throw new Error(`${s.variant}: GET /users/${s.id} answered ${res.status}`)
+    }
+    for (const s of servers) wrk(s, warmup) // warm-up (JIT)
     const order = servers.map((_, i) => servers[(i + r) % servers.length]!)
     const line: string[] = []
     for (const s of order) {
@@ -92,19 +106,22 @@ try {
       line.push(`${s.variant}=${rps.toFixed(0)}/s ${cpuUs.toFixed(1)}µs`)
     }
     console.log(`round ${r + 1}: ${line.join('  ')}`)
+    await kill()
   }
-  const base = median(results.get(variants[0]!)!)
-  const baseCpu = median(cpu.get(variants[0]!)!)
-  const pct = (x: number, b: number) => `${x >= b ? '+' : ''}${(((x - b) / b) * 100).toFixed(1)}%`
-  console.log(`\nGET /users/{id}, ${connections} connections, ${rounds} x ${seconds}s per variant, medians:`)
-  console.log(`| variant | req/s | vs ${variants[0]} | server CPU µs/request | vs ${variants[0]} | req/s runs |`)
+  // Each variant is compared with the baseline of the same round (median of
+  // the per-round ratios): slow drift of the machine cancels out.
+  const b0 = variants[0]!
+  const paired = (m: Map<string, number[]>, v: string) => median(m.get(v)!.map((x, i) => x / m.get(b0)![i]!))
+  const pct = (ratio: number) => `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)}%`
+  console.log(`\nGET /users/{id}, ${connections} connections, ${rounds} rounds x ${seconds}s per variant:`)
+  console.log(`| variant | req/s (median) | vs ${b0} | server CPU µs/request (median) | vs ${b0} | req/s runs |`)
   console.log('|---|---|---|---|---|---|')
   for (const v of variants) {
     const xs = results.get(v)!
-    const m = median(xs)
-    const c = median(cpu.get(v)!)
-    console.log(`| ${v} | ${m.toFixed(0)} | ${pct(m, base)} | ${c.toFixed(1)} | ${pct(c, baseCpu)} | ${xs.map((x) => x.toFixed(0)).join(', ')} |`)
+    console.log(
+      `| ${v} | ${median(xs).toFixed(0)} | ${pct(paired(results, v))} | ${median(cpu.get(v)!).toFixed(1)} | ${pct(paired(cpu, v))} | ${xs.map((x) => x.toFixed(0)).join(', ')} |`
+    )
   }
 } finally {
-  for (const s of servers) s.kill()
+  await kill()
 }

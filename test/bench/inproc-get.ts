@@ -11,7 +11,7 @@ import { createLogger } from '../../src/lib/log'
 
 const dir = mkdtempSync(join(tmpdir(), 'roster-inproc-'))
 const secret = 'x'.repeat(40)
-const config = parseConfig({ DATA_DIR: dir, SECRET_KEY: secret, RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' })
+const config = parseConfig({ DATA_DIR: dir, SECRET_KEY: secret, RATE_LIMIT_PER_MINUTE: process.env.RATE_LIMIT_PER_MINUTE ?? '0', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' })
 const db = openDatabase(join(dir, DB_FILE))
 runMigrations(db)
 const deps = { config, db, secret, logger: createLogger(config.logLevel, () => {}) }
