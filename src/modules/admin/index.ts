@@ -2,6 +2,7 @@
 import { Elysia, t } from 'elysia'
 import type { authPlugin } from '../../http/auth'
 import { querySpec } from '../../http/query'
+import { trimPage } from '../../lib/page'
 import { errorResponses } from '../../http/schemas'
 import type { EmailView, MailService } from '../../mail/service'
 import { EmailIdParams, EmailList, EmailResponse } from './model'
@@ -41,13 +42,11 @@ export function adminModule({ mail, auth }: { mail: MailService; auth: ReturnTyp
       ({ query }) => {
         const q = listQuery.parse(query)
         const status = q.status as 'queued' | 'sending' | 'sent' | 'dead' | undefined
-        const rows = mail.list({ status, after: q.after, skip: q.skip, limit: q.limit + 1 })
-        const more = rows.length > q.limit
-        if (more) rows.pop()
+        const { rows, next } = trimPage(mail.list({ status, after: q.after, skip: q.skip, limit: q.limit + 1 }), q.limit)
         return {
           emails: rows.map(toEmailResponse),
           counts: mail.counts(),
-          next_after: more ? rows[rows.length - 1]!.id : null
+          next_after: next ? next.id : null
         }
       },
       {

@@ -5,6 +5,7 @@ import type { Db } from '../../db/client'
 import { users, type UserRow } from '../../db/schema'
 import { AppError, BadRequest, NotFound } from '../../http/errors'
 import { hashPassword, verifyPassword } from '../../lib/password'
+import { trimPage } from '../../lib/page'
 import type { UserResponse } from './model'
 
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
@@ -188,11 +189,8 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
     /** Keyset page: cost independent of depth. */
     page(opts: { after?: number; skip: number; limit: number; includeInactive: boolean }): { rows: PublicUser[]; nextCursor: string | null } {
       const stmt = opts.includeInactive ? pageAll : pageActive
-      const rows = stmt.all(opts.after ?? 0, opts.limit + 1, opts.skip).map(fromRaw<PublicUser>)
-      const more = rows.length > opts.limit
-      if (more) rows.pop()
-      const last = rows[rows.length - 1]
-      return { rows, nextCursor: more && last ? encodeCursor(last.id) : null }
+      const { rows, next } = trimPage(stmt.all(opts.after ?? 0, opts.limit + 1, opts.skip).map(fromRaw<PublicUser>), opts.limit)
+      return { rows, nextCursor: next ? encodeCursor(next.id) : null }
     },
 
     async create(input: NewUser, actor: Actor | undefined): Promise<UserRow> {
