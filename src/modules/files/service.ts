@@ -1,5 +1,5 @@
 // Files: rows in the database, bytes under DATA_DIR/uploads. No HTTP types
-// here; failures are AppErrors mapped to {"detail": ...} by the error plugin (http/errors.ts).
+// here; failures are AppErrors mapped to {"detail": ...} by the error plugin.
 //
 // Order of writes, so that a crash at any point leaves nothing half-done that
 // start-up cannot repair: temporary file -> fsync -> rename into place -> fsync

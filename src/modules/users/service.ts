@@ -1,5 +1,5 @@
 // Users: plain functions over the database. No HTTP types here; failures are
-// thrown as AppError and mapped to the contract's bodies by the error plugin (http/errors.ts).
+// thrown as AppError and mapped to the contract's bodies by the error plugin.
 import { and, eq, sql } from 'drizzle-orm'
 import type { Db, Tx } from '../../db/client'
 import { users, type Role, type UserRow } from '../../db/schema'
