@@ -81,7 +81,7 @@ export async function axeViolations(page: Page): Promise<AxeViolation[]> {
   await page.evaluate(axe())
   const found = await page.evaluate(async () => {
     const a = (globalThis as any).axe
-    const r = await a.run(document, { resultTypes: ['violations'] })
+    const r = await a.run((globalThis as any).document, { resultTypes: ['violations'] })
     return r.violations.map((v: any) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n: any) => String(n.target)) }))
   })
   return (found as AxeViolation[]).filter((v) => v.impact === 'serious' || v.impact === 'critical')
@@ -89,5 +89,8 @@ export async function axeViolations(page: Page): Promise<AxeViolation[]> {
 
 /** Everything the page's origin keeps in localStorage and sessionStorage. */
 export function storage(page: Page): Promise<{ local: Record<string, string>; session: Record<string, string> }> {
-  return page.evaluate(() => ({ local: { ...localStorage }, session: { ...sessionStorage } }))
+  return page.evaluate(() => {
+    const g = globalThis as any
+    return { local: { ...g.localStorage }, session: { ...g.sessionStorage } }
+  })
 }
