@@ -12,40 +12,30 @@
 // collect each part in memory before yielding it.
 import { createHash, randomBytes } from 'node:crypto'
 import { open, unlink } from 'node:fs/promises'
+import { fsyncPathAsync } from '../../lib/fsync'
 import { join } from 'node:path'
 import { Busboy, type BusboyFileStream, type BusboyInstance } from '@fastify/busboy'
 
-/** The file part crossed `maxBytes`, or the body crossed `maxBytes + overheadBytes`. */
-export class PartTooLargeError extends Error {
-  constructor() {
-    super('multipart part too large')
-    this.name = 'PartTooLargeError'
+// Failures the caller maps to a status; the class says which, the message is fixed.
+const failure = (name: string, message: string) =>
+  class extends Error {
+    constructor() {
+      super(message)
+      this.name = name
+    }
   }
-}
+
+/** The file part crossed `maxBytes`, or the body crossed `maxBytes + overheadBytes`. */
+export class PartTooLargeError extends failure('PartTooLargeError', 'multipart part too large') {}
 
 /** Not multipart/form-data, or no part with the wanted field name. */
-export class NoFilePartError extends Error {
-  constructor() {
-    super('no file part')
-    this.name = 'NoFilePartError'
-  }
-}
+export class NoFilePartError extends failure('NoFilePartError', 'no file part') {}
 
 /** A multipart content type without a usable boundary, or a body that breaks the grammar. */
-export class MalformedMultipartError extends Error {
-  constructor() {
-    super('malformed multipart body')
-    this.name = 'MalformedMultipartError'
-  }
-}
+export class MalformedMultipartError extends failure('MalformedMultipartError', 'malformed multipart body') {}
 
 /** The body stream failed: the client went away mid-body. */
-export class BodyAbortedError extends Error {
-  constructor() {
-    super('request body aborted')
-    this.name = 'BodyAbortedError'
-  }
-}
+export class BodyAbortedError extends failure('BodyAbortedError', 'request body aborted') {}
 
 export interface MultipartInput {
   /** The request's Content-Type header. */
@@ -266,12 +256,7 @@ async function writePart(
   state.sink = undefined
   // On disk before the caller renames it and records it. Linux's fsync flushes
   // the inode's data whichever descriptor wrote it.
-  const fh = await open(tmpPath, 'r')
-  try {
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
+  await fsyncPathAsync(tmpPath)
   return { size, sha256: hash.digest('hex'), tmpPath }
 }
 

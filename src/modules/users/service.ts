@@ -7,7 +7,7 @@ import type { Actor } from '../../lib/actor'
 import { AppError, BadRequest, NotFound } from '../../lib/errors'
 import { hashPassword, verifyPassword } from '../../lib/password'
 import { trimPage } from '../../lib/page'
-import type { UserResponse } from './model'
+import type { PublicUser } from './model'
 
 /**
  * Extension points for other features, called inside the same transaction as
@@ -36,28 +36,11 @@ export interface NewUser {
 
 export type UserChanges = Partial<NewUser>
 
-export const MAX_SKIP = 10_000
-
 // Transactions that read before they write take the write lock up front. In WAL
 // mode a deferred transaction whose snapshot is older than another connection's
 // commit (the mail worker, a CLI) cannot upgrade to a writer: SQLite answers
 // SQLITE_BUSY at once, without waiting for busy_timeout.
 const IMMEDIATE = { behavior: 'immediate' } as const
-
-/** What a listing reads: the response's columns, not the hash. */
-export type PublicUser = Pick<UserRow, 'id' | 'username' | 'email' | 'age' | 'role' | 'isActive' | 'createdAt'>
-
-export function toUserResponse(u: PublicUser): UserResponse {
-  return {
-    id: u.id,
-    username: u.username,
-    email: u.email,
-    age: u.age,
-    role: u.role,
-    is_active: u.isActive,
-    created_at: u.createdAt
-  }
-}
 
 const normalizeEmail = (email: string) => email.trim().toLowerCase()
 
