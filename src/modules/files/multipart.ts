@@ -262,9 +262,8 @@ async function writePart(
 
 // Body chunks are ArrayBuffers outside the JS heap. JSC's collector is driven
 // by heap growth, so consumed chunks can pile up by tens of MiB during a large
-// upload before it runs (200 MiB with Content-Length: peaks of 28-37 MiB of
-// RSS growth without this, 17-19 MiB with it, on a busy shared machine). A
-// full collection takes 20-70 ms here, so it runs only when that garbage is
+// upload before it runs (test/bench/upload-rss.bench.ts measures it). A full
+// collection takes tens of milliseconds, so it runs only when that garbage is
 // actually there, and at most ten times a second for the whole process,
 // however many uploads are running.
 const GC_CHECK_BYTES = 4 * 1024 * 1024
