@@ -5,6 +5,7 @@ import type { UserRow } from '../db/schema'
 import type { TokenService } from '../modules/auth/tokens'
 import type { UserService } from '../modules/users/service'
 import { Forbidden, Unauthorized } from './errors'
+import { authDetail } from './openapi'
 
 /** Whether the refresh-token session an access token was issued for still stands. */
 export interface SessionCheck {
@@ -45,9 +46,7 @@ export function authPlugin(tokens: TokenService, users: UserService, sessions: S
           if (level === 'admin' && user.role !== 'admin') throw Forbidden()
           return { user, sessionId }
         },
-        detail: {
-          security: [{ bearerAuth: [] }]
-        }
+        detail: authDetail(level)
       }
     }
   })

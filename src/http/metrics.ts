@@ -10,6 +10,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { MetricsService } from '../modules/metrics/service'
 import { errorResponses } from './schemas'
 import { Unauthorized } from './errors'
+import { authDetail } from './openapi'
 
 // One event-loop delay monitor per process, started at the first app built.
 type LoopDelay = ReturnType<typeof monitorEventLoopDelay>
@@ -144,7 +145,7 @@ export function metricsPlugin(registry: Registry, { service, requireAdmin, metri
         tags: ['metrics'],
         summary: 'Prometheus metrics',
         description: 'Prometheus text format. Send an admin access token or METRICS_TOKEN as `Authorization: Bearer <token>`.',
-        security: [{ bearerAuth: [] }]
+        ...authDetail('admin')
       }
     }
   )

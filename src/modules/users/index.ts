@@ -2,6 +2,7 @@
 import { Elysia, t } from 'elysia'
 import type { authPlugin } from '../../http/auth'
 import { Forbidden, RequestValidationError } from '../../http/errors'
+import { authDetail } from '../../http/openapi'
 import { querySpec } from '../../http/query'
 import { errorResponses } from '../../http/schemas'
 import { PasswordChange, UserCreate, UserIdParams, UserResponse, UserUpdate, V1List, V2List } from './model'
@@ -50,6 +51,7 @@ export function usersModule({ users, auth, allowSignup, optionalActor }: Deps) {
         body: UserCreate,
         response: { 201: UserResponse, ...errorResponses(400, 401, 403, 422) },
         detail: {
+          ...authDetail('optional'),
           tags: ['users'],
           summary: 'Create a user (sign up)',
           description:
