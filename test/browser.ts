@@ -1,16 +1,18 @@
-// The one way tests start a real browser: Debian's chromium driven by
-// playwright-core (which downloads no browser of its own, so it works offline).
-// Each launch gets a fresh profile folder, removed after the test; nothing
-// reaches out to Google's services in the background.
+// The one browser launcher for every browser test: playwright-core driving Debian's
+// chromium (`.ci/run` installs it). playwright-core never downloads a browser, which
+// would fail offline. Each launch gets a fresh temporary profile (Playwright creates
+// and removes it), so no cookie, cache or storage carries over between runs.
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
-import { cleanups } from './cleanup'
-import { tempDir } from './helpers'
 
 export const CHROMIUM = '/usr/bin/chromium'
 
+// Quiet and deterministic: no sandbox (CI runs as root, where chromium refuses to start
+// with it), no GPU, no QUIC, and none of the background traffic (updates, sync,
+// safe-browsing lists) that would leave the machine or make a test wait on the network.
 const ARGS = [
   '--headless',
-  // Tests run as root here, where chromium refuses to start sandboxed.
   '--no-sandbox',
   '--disable-gpu',
   '--disable-quic',
@@ -20,28 +22,75 @@ const ARGS = [
   '--disable-sync'
 ]
 
-export interface TestBrowser {
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true })
+}
+
+export interface OpenPage {
   context: BrowserContext
   page: Page
+  /** Every request the page tried to send anywhere but `origin` (each one was aborted). */
+  foreign: string[]
+  /** Console errors and uncaught exceptions (CSP violations show up here). */
+  errors: string[]
 }
 
 /**
- * A headless chromium with a fresh profile and one open page, closed after the
- * test (by the preload's afterEach). `launchPersistentContext` is how a
- * user-data-dir is given to playwright.
+ * A new isolated context and page on `origin`. Any request to another origin is
+ * recorded and aborted, so a test can assert that nothing leaves Roster's origin
+ * without the test itself reaching out.
  */
-export async function launchBrowser(opts: { viewport?: { width: number; height: number } } = {}): Promise<TestBrowser> {
-  const profile = tempDir('roster-chromium-')
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ARGS,
-    viewport: opts.viewport ?? { width: 1280, height: 900 }
+export async function openPage(browser: Browser, origin: string, opts: { width?: number; height?: number } = {}): Promise<OpenPage> {
+  const context = await browser.newContext({ viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 } })
+  const foreign: string[] = []
+  const errors: string[] = []
+  const own = new URL(origin).origin
+  await context.route('**/*', (route) => {
+    const url = route.request().url()
+    if (new URL(url).origin === own) return route.continue()
+    foreign.push(url)
+    return route.abort('blockedbyclient')
   })
-  // Cleanups run last first: the browser exits before its profile folder is removed.
-  cleanups.push(() => context.close())
-  const page = context.pages()[0] ?? (await context.newPage())
-  return { context, page }
+  const page = await context.newPage()
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text())
+  })
+  page.on('pageerror', (e) => errors.push(String(e)))
+  return { context, page, foreign, errors }
 }
 
-export type { Browser, BrowserContext, Page }
+let axeSource: string | undefined
+function axe(): string {
+  axeSource ??= readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+  return axeSource
+}
+
+export interface AxeViolation {
+  id: string
+  impact: string
+  help: string
+  targets: string[]
+}
+
+/**
+ * axe-core's serious and critical violations on the page as it is now. The source is
+ * evaluated in the page (under a strict CSP `addScriptTag` is refused; `evaluate` runs
+ * through the DevTools protocol, which CSP does not govern).
+ */
+export async function axeViolations(page: Page): Promise<AxeViolation[]> {
+  await page.evaluate(axe())
+  const found = await page.evaluate(async () => {
+    const a = (globalThis as any).axe
+    const r = await a.run((globalThis as any).document, { resultTypes: ['violations'] })
+    return r.violations.map((v: any) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n: any) => String(n.target)) }))
+  })
+  return (found as AxeViolation[]).filter((v) => v.impact === 'serious' || v.impact === 'critical')
+}
+
+/** Everything the page's origin keeps in localStorage and sessionStorage. */
+export function storage(page: Page): Promise<{ local: Record<string, string>; session: Record<string, string> }> {
+  return page.evaluate(() => {
+    const g = globalThis as any
+    return { local: { ...g.localStorage }, session: { ...g.sessionStorage } }
+  })
+}
