@@ -122,7 +122,7 @@ export function clientKey(ip: string): string {
 }
 
 /** Paths that never count: probes from a load balancer or a scraper are not client traffic. */
-const EXEMPT = new Set(['/health', '/ready', '/metrics'])
+export const EXEMPT = new Set(['/health', '/ready', '/metrics'])
 
 /** Stricter buckets of their own (requests per minute, capped by the general limit). */
 export const STRICT_LIMITS: Record<string, number> = {

@@ -73,14 +73,14 @@ const errorJson = (description: string) => ({
 /** The download's responses, written out: the body is the file's bytes, not JSON. */
 export const downloadResponses = {
   200: {
-    description: 'The file, streamed, with its stored Content-Type',
+    description: 'The file, streamed, with the Content-Type it was uploaded with',
     headers: { ...fileHeaders, 'Content-Length': header('Bytes') },
-    content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } }
+    content: { '*/*': { schema: { type: 'string', format: 'binary' } } }
   },
   206: {
     description: 'One byte range (`Range: bytes=a-b`, `a-` or `-n`; with `If-Range`, only while the ETag matches)',
     headers: { ...fileHeaders, 'Content-Range': header('bytes a-b/size'), 'Content-Length': header('Bytes') },
-    content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } }
+    content: { '*/*': { schema: { type: 'string', format: 'binary' } } }
   },
   304: { description: 'If-None-Match matched the ETag', headers: { ETag: header('"<sha256>"') } },
   401: errorJson('Missing, invalid, expired or revoked token'),
