@@ -5,12 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect, test } from 'bun:test'
-import { createApp } from '../src/app'
-import { createServices } from '../src/services'
-import { parseConfig, type Config } from '../src/config'
-import { DB_FILE, openDatabase, type Db } from '../src/db/client'
-import { runMigrations } from '../src/db/migrate'
 import { createLogger } from '../src/lib/log'
+import { buildApp, type BuiltApp } from './app'
 
 export const SECRET = 'test-secret-key-that-is-long-enough-0123456789'
 export const PASSWORD = 'Secret123'
@@ -25,27 +21,22 @@ export function tempDir(prefix = 'roster-test-'): string {
   return dir
 }
 
-export interface TestApp {
-  app: ReturnType<typeof createApp>
-  services: ReturnType<typeof createServices>
-  db: Db
-  config: Config
+export interface TestApp extends BuiltApp {
   logs: string[]
   dataDir: string
 }
 
 export function makeApp(env: Record<string, string> = {}): TestApp {
   const dataDir = tempDir()
-  const config = parseConfig({ DATA_DIR: dataDir, SECRET_KEY: SECRET, LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0', ...env })
-  const db = openDatabase(join(dataDir, DB_FILE))
-  runMigrations(db)
   const logs: string[] = []
-  const logger = createLogger(config.logLevel, (l) => logs.push(l))
-  const deps = { config, db, secret: SECRET, logger }
-  const services = createServices(deps)
-  const app = createApp(deps, services)
-  cleanups.push(() => db.$client.close())
-  return { app, services, db, config, logs, dataDir }
+  const built = buildApp({
+    dataDir,
+    secret: SECRET,
+    env: { LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0', ...env },
+    logger: (config) => createLogger(config.logLevel, (l) => logs.push(l))
+  })
+  cleanups.push(() => built.db.$client.close())
+  return { ...built, logs, dataDir }
 }
 
 export interface Res {

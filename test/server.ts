@@ -45,8 +45,8 @@ export interface StartOptions {
   logFile?: string
 }
 
-/** A port nobody listens on right now (for a server that will not log the one it got). */
-function freePort(): number {
+/** A port nobody listens on right now (connection refused), e.g. for a server that will not log the one it got. */
+export function freePort(): number {
   const s = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
   const port = s.port
   s.stop(true)
