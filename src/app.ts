@@ -19,6 +19,7 @@ import { createMailService, type MailKicker } from './mail/service'
 import { welcomeMail } from './mail/templates'
 import { adminModule } from './modules/admin'
 import { authModule } from './modules/auth'
+import { consoleModule } from './modules/console'
 import { filesModule } from './modules/files'
 import { createFileService } from './modules/files/service'
 import { createAuthService } from './modules/auth/service'
@@ -283,6 +284,7 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
     .use(passwordResetModule({ resets }))
     .use(adminModule({ mail, auth: authP }))
     .use(filesModule({ files, auth: authP, maxUploadBytes: config.maxUploadBytes }))
+    .use(consoleModule())
 
   // Routes whose body must be JSON: they declare a body schema and no parser
   // function of their own. Read once, after every route is registered.
