@@ -9,6 +9,9 @@ import { launchBrowser } from './browser'
 import { PASSWORD } from './helpers'
 import { freePort, startSmtp, type TestSmtp } from './mail-helpers'
 
+/** Per browser test: the first one may wait for the binary's build on a busy machine. */
+export const SLOW = 180_000
+
 export const ADMIN = { username: 'root', email: 'root@example.com', password: 'Admin12345' }
 
 export interface Roster {

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, test } from 'bun:test'
 import type { Page } from 'playwright-core'
 import { cleanup } from './binary'
 import { axeViolations, openPage, storage } from './browser'
-import { api, createUser, loginToken, sharedBrowser, startRoster } from './console-world'
+import { api, createUser, loginToken, sharedBrowser, SLOW, startRoster } from './console-world'
 
 afterEach(cleanup)
 const browser = sharedBrowser()
@@ -69,7 +69,7 @@ describe('reset password from the e-mail', () => {
     expect(errors).toEqual([])
     expect((await storage(page)).local).toEqual({})
     await context.close()
-  })
+  }, SLOW)
 
   test('a link without a token, and mismatched passwords, are caught on the page', async () => {
     const r = await startRoster()
@@ -87,7 +87,7 @@ describe('reset password from the e-mail', () => {
     await page.getByRole('heading', { name: 'This link no longer works' }).waitFor()
     expect(foreign).toEqual([])
     await context.close()
-  })
+  }, SLOW)
 })
 
 describe('verify e-mail and accept invitation pages', () => {
@@ -112,5 +112,5 @@ describe('verify e-mail and accept invitation pages', () => {
     expect(posted).toEqual(['/auth/accept-invite'])
     expect(foreign).toEqual([])
     await context.close()
-  })
+  }, SLOW)
 })
