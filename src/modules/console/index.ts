@@ -4,7 +4,7 @@
 // the script talks to the public API like any other client. Loading a page spends
 // nothing: a token in the URL is only sent when the person submits the form.
 import { Elysia } from 'elysia'
-import { NotFound } from '../../http/errors'
+import { NotFound } from '../../lib/errors'
 import { bundleWeb, type WebAsset } from './bundle'
 
 const ASSETS = '/console/assets/'
