@@ -40,7 +40,24 @@ function SignInLink() {
   )
 }
 
-type State = { kind: 'idle' } | { kind: 'busy' } | { kind: 'done' } | { kind: 'spent' } | { kind: 'error'; message: string; fields: Record<string, string> }
+/** Sends the form; a 400 "Invalid or expired token" means the link is spent or expired. */
+async function submit(setState: (s: State) => void, call: () => Promise<{ error?: unknown; response: Response }>) {
+  setState({ kind: 'busy' })
+  try {
+    const { error, response } = await call()
+    if (response.ok) return setState({ kind: 'done' })
+    if (response.status === 400 && (error as { detail?: unknown } | undefined)?.detail === 'Invalid or expired token') return setState({ kind: 'spent' })
+    if (missingRoute(response.status, error)) return setState({ kind: 'unavailable' })
+    const p = problem(error, response.status)
+    // One bad field (the usual weak password): its own message says it all.
+    const only = Object.values(p.fields)
+    setState({ kind: 'error', message: only.length === 1 ? only[0]! : p.message, fields: p.fields })
+  } catch {
+    setState({ kind: 'error', ...problem(undefined) })
+  }
+}
+
+type State = { kind: 'idle' } | { kind: 'unavailable' } | { kind: 'busy' } | { kind: 'done' } | { kind: 'spent' } | { kind: 'error'; message: string; fields: Record<string, string> }
 
 export function ResetPassword() {
   const token = tokenFromUrl()
@@ -67,25 +84,16 @@ export function ResetPassword() {
     )
   const fields = state.kind === 'error' ? state.fields : {}
   const mismatch = confirm !== '' && confirm !== password ? 'The two passwords differ.' : undefined
-  const submit = async (e: Event) => {
+  const onSubmit = (e: Event) => {
     e.preventDefault()
     if (password !== confirm) return setState({ kind: 'error', message: 'The two passwords differ.', fields: { confirm: 'The two passwords differ.' } })
-    setState({ kind: 'busy' })
-    try {
-      const { error, response } = await api.POST('/auth/password-reset/confirm', { body: { token, new_password: password } })
-      if (response.ok) return setState({ kind: 'done' })
-      if (response.status === 400) return setState({ kind: 'spent' })
-      const p = problem(error, response.status)
-      setState({ kind: 'error', message: p.fields.new_password ?? p.message, fields: p.fields })
-    } catch {
-      setState({ kind: 'error', ...problem(undefined) })
-    }
+    void submit(setState, () => api.POST('/auth/password-reset/confirm', { body: { token, new_password: password } }))
   }
   return (
     <Shell title={title}>
       <p>Enter a new password for your Roster account. Nothing changes until you press the button.</p>
       {state.kind === 'error' && <Notice kind="error">{state.message}</Notice>}
-      <form onSubmit={submit} noValidate>
+      <form onSubmit={onSubmit} noValidate>
         <Field label="New password" type="password" autoComplete="new-password" value={password} onInput={setPassword} hint={PASSWORD_HINT} error={fields.new_password} required />
         <Field label="Repeat the new password" type="password" autoComplete="new-password" value={confirm} onInput={setConfirm} error={fields.confirm ?? mismatch} required />
         <Button type="submit" busy={state.kind === 'busy'}>
@@ -98,7 +106,7 @@ export function ResetPassword() {
 
 export function VerifyEmail() {
   const token = tokenFromUrl()
-  const [state, setState] = useState<State | { kind: 'unavailable' }>({ kind: 'idle' })
+  const [state, setState] = useState<State>({ kind: 'idle' })
   const title = 'Confirm your e-mail address'
   if (!token) return <NoToken title={title} what="Once signed in, you can ask for a new confirmation e-mail from your profile." />
   if (state.kind === 'done')
@@ -121,24 +129,15 @@ export function VerifyEmail() {
         <Notice kind="error">This Roster server does not confirm e-mail addresses.</Notice>
       </Shell>
     )
-  const submit = async (e: Event) => {
+  const onSubmit = (e: Event) => {
     e.preventDefault()
-    setState({ kind: 'busy' })
-    try {
-      const { error, response } = await api.POST('/auth/verify-email', { body: { token } })
-      if (response.ok) return setState({ kind: 'done' })
-      if (response.status === 400) return setState({ kind: 'spent' })
-      if (missingRoute(response.status, error)) return setState({ kind: 'unavailable' })
-      setState({ kind: 'error', ...problem(error, response.status) })
-    } catch {
-      setState({ kind: 'error', ...problem(undefined) })
-    }
+    void submit(setState, () => api.POST('/auth/verify-email', { body: { token } }))
   }
   return (
     <Shell title={title}>
       <p>Press the button to confirm that this e-mail address belongs to your Roster account.</p>
       {state.kind === 'error' && <Notice kind="error">{state.message}</Notice>}
-      <form onSubmit={submit}>
+      <form onSubmit={onSubmit}>
         <Button type="submit" busy={state.kind === 'busy'}>
           Confirm my e-mail address
         </Button>
@@ -152,7 +151,7 @@ export function AcceptInvite() {
   const [username, setUsername] = useState('')
   const [password, setPassword] = useState('')
   const [age, setAge] = useState('')
-  const [state, setState] = useState<State | { kind: 'unavailable' }>({ kind: 'idle' })
+  const [state, setState] = useState<State>({ kind: 'idle' })
   const title = 'Accept your invitation'
   if (!token) return <NoToken title={title} what="Ask the person who invited you to send a new invitation." />
   if (state.kind === 'done')
@@ -175,27 +174,18 @@ export function AcceptInvite() {
       </Shell>
     )
   const fields = state.kind === 'error' ? state.fields : {}
-  const submit = async (e: Event) => {
+  const onSubmit = (e: Event) => {
     e.preventDefault()
     const ageValue = age.trim() === '' ? undefined : Number(age)
     if (ageValue !== undefined && !Number.isInteger(ageValue))
       return setState({ kind: 'error', message: 'Please correct the highlighted fields.', fields: { age: 'Enter a whole number, or leave it empty.' } })
-    setState({ kind: 'busy' })
-    try {
-      const { error, response } = await api.POST('/auth/accept-invite', { body: { token, username, password, ...(ageValue === undefined ? {} : { age: ageValue }) } })
-      if (response.ok) return setState({ kind: 'done' })
-      if (response.status === 400 && (error as { detail?: unknown })?.detail === 'Invalid or expired token') return setState({ kind: 'spent' })
-      if (missingRoute(response.status, error)) return setState({ kind: 'unavailable' })
-      setState({ kind: 'error', ...problem(error, response.status) })
-    } catch {
-      setState({ kind: 'error', ...problem(undefined) })
-    }
+    void submit(setState, () => api.POST('/auth/accept-invite', { body: { token, username, password, ...(ageValue === undefined ? {} : { age: ageValue }) } }))
   }
   return (
     <Shell title={title}>
       <p>You have been invited to Roster. Choose a username and a password to create your account; the invitation is used when you press the button.</p>
       {state.kind === 'error' && <Notice kind="error">{state.message}</Notice>}
-      <form onSubmit={submit} noValidate>
+      <form onSubmit={onSubmit} noValidate>
         <Field label="Username" autoComplete="username" value={username} onInput={setUsername} hint="3 to 50 letters or digits." error={fields.username} required />
         <Field label="Password" type="password" autoComplete="new-password" value={password} onInput={setPassword} hint={PASSWORD_HINT} error={fields.password} required />
         <Field label="Age (optional)" inputMode="numeric" value={age} onInput={setAge} error={fields.age} />

@@ -2,17 +2,11 @@
 import { useState } from 'preact/hooks'
 import { api, type User } from '../api'
 import { Button, Field, formatTime, Heading, Link, Notice, Select } from '../ui'
-import { Loaded, useAction, useLoad } from './common'
+import { Loaded, Pager, Table, useAction, useLoad, useSearch } from './common'
 import { EventList } from './me'
 
-type Filters = { q: string; role: string; status: string; verified: string }
-
 export function Users() {
-  const [form, setForm] = useState<Filters>({ q: '', role: '', status: '', verified: '' })
-  const [filters, setFilters] = useState<Filters>(form)
-  // Keyset paging: the cursors of the pages before this one, to go back.
-  const [cursors, setCursors] = useState<string[]>([])
-  const after = cursors[cursors.length - 1]
+  const { form, filters, cursors, setCursors, after, set, apply } = useSearch({ q: '', role: '', status: '', verified: '' })
   const query = {
     limit: 25,
     include_inactive: filters.status !== 'active',
@@ -23,19 +17,10 @@ export function Users() {
     ...(filters.verified ? { email_verified: filters.verified === 'yes' } : {})
   }
   const [load, reload] = useLoad(() => api.GET('/api/v2/users', { params: { query: query as never } }), [JSON.stringify(query)])
-  const set = (k: keyof Filters) => (v: string) => setForm((f) => ({ ...f, [k]: v }))
   return (
     <>
       <Heading>Users</Heading>
-      <form
-        role="search"
-        class="row"
-        onSubmit={(e) => {
-          e.preventDefault()
-          setCursors([])
-          setFilters(form)
-        }}
-      >
+      <form role="search" class="row" onSubmit={apply}>
         <Field label="Username or e-mail starts with" type="search" value={form.q} onInput={set('q')} />
         <Select label="Role" value={form.role} onChange={set('role')} options={[['', 'any'], ['user', 'user'], ['admin', 'admin']]} />
         <Select label="Status" value={form.status} onChange={set('status')} options={[['', 'any'], ['active', 'active'], ['inactive', 'deactivated']]} />
@@ -52,19 +37,7 @@ export function Users() {
             {page.users.length === 0 ? (
               <p class="empty">No user matches.</p>
             ) : (
-              <div class="table-wrap">
-                <table>
-                  <caption class="sr-only">Users</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Username</th>
-                      <th scope="col">E-mail</th>
-                      <th scope="col" class="hide-narrow">Role</th>
-                      <th scope="col">Status</th>
-                      <th scope="col" class="hide-narrow">Created</th>
-                    </tr>
-                  </thead>
-                  <tbody>
+              <Table caption="Users" columns={[{ label: 'Username' }, { label: 'E-mail' }, { label: 'Role', wide: true }, { label: 'Status' }, { label: 'Created', wide: true }]}>
                     {(page.users as User[]).map((u) => (
                       <tr key={u.id}>
                         <td>
@@ -76,22 +49,9 @@ export function Users() {
                         <td class="hide-narrow">{formatTime(u.created_at)}</td>
                       </tr>
                     ))}
-                  </tbody>
-                </table>
-              </div>
+              </Table>
             )}
-            <nav class="pager" aria-label="Pages">
-              {cursors.length > 0 && (
-                <Button kind="plain" onClick={() => setCursors((c) => c.slice(0, -1))}>
-                  Previous page
-                </Button>
-              )}
-              {page.next_cursor && (
-                <Button kind="plain" onClick={() => setCursors((c) => [...c, page.next_cursor!])}>
-                  Next page
-                </Button>
-              )}
-            </nav>
+            <Pager cursors={cursors} setCursors={setCursors} next={page.next_cursor} />
           </>
         )}
       </Loaded>
@@ -272,22 +232,7 @@ export function Outbox() {
             {page.emails.length === 0 ? (
               <p class="empty">No e-mail here.</p>
             ) : (
-              <div class="table-wrap">
-                <table>
-                  <caption class="sr-only">E-mails</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">To</th>
-                      <th scope="col" class="hide-narrow">Subject</th>
-                      <th scope="col">Status</th>
-                      <th scope="col" class="hide-narrow">Attempts</th>
-                      <th scope="col" class="hide-narrow">Last error</th>
-                      <th scope="col">
-                        <span class="sr-only">Actions</span>
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
+              <Table caption="E-mails" columns={[{ label: 'To' }, { label: 'Subject', wide: true }, { label: 'Status' }, { label: 'Attempts', wide: true }, { label: 'Last error', wide: true }, { label: 'Actions', actions: true }]}>
                     {page.emails.map((m) => (
                       <tr key={m.id}>
                         <td>{m.to}</td>
@@ -310,22 +255,9 @@ export function Outbox() {
                         </td>
                       </tr>
                     ))}
-                  </tbody>
-                </table>
-              </div>
+              </Table>
             )}
-            <nav class="pager" aria-label="Pages">
-              {afters.length > 0 && (
-                <Button kind="plain" onClick={() => setAfters((a) => a.slice(0, -1))}>
-                  Previous page
-                </Button>
-              )}
-              {page.next_after !== null && (
-                <Button kind="plain" onClick={() => setAfters((a) => [...a, page.next_after!])}>
-                  Next page
-                </Button>
-              )}
-            </nav>
+            <Pager cursors={afters} setCursors={setAfters} next={page.next_after} />
           </>
         )}
       </Loaded>
@@ -349,20 +281,7 @@ export function Invitations() {
             {list.length === 0 ? (
               <p class="empty">No pending invitation.</p>
             ) : (
-              <div class="table-wrap">
-                <table>
-                  <caption class="sr-only">Pending invitations</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">E-mail</th>
-                      <th scope="col">Role</th>
-                      <th scope="col" class="hide-narrow">Expires</th>
-                      <th scope="col">
-                        <span class="sr-only">Actions</span>
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
+              <Table caption="Pending invitations" columns={[{ label: 'E-mail' }, { label: 'Role' }, { label: 'Expires', wide: true }, { label: 'Actions', actions: true }]}>
                     {list.map((i) => (
                       <tr key={i.id}>
                         <td>{i.email}</td>
@@ -381,9 +300,7 @@ export function Invitations() {
                         </td>
                       </tr>
                     ))}
-                  </tbody>
-                </table>
-              </div>
+              </Table>
             )}
             <h2>Invite someone</h2>
             <form
@@ -413,10 +330,7 @@ export function Invitations() {
 }
 
 export function AuditLog() {
-  const [form, setForm] = useState({ type: '', actor: '', target: '' })
-  const [filters, setFilters] = useState(form)
-  const [cursors, setCursors] = useState<string[]>([])
-  const after = cursors[cursors.length - 1]
+  const { form, filters, cursors, setCursors, after, set, apply } = useSearch({ type: '', actor: '', target: '' })
   const query = {
     limit: 50,
     ...(filters.type ? { type: filters.type } : {}),
@@ -428,18 +342,10 @@ export function AuditLog() {
   return (
     <>
       <Heading>Audit log</Heading>
-      <form
-        role="search"
-        class="row"
-        onSubmit={(e) => {
-          e.preventDefault()
-          setCursors([])
-          setFilters(form)
-        }}
-      >
-        <Field label="Event type" value={form.type} onInput={(v) => setForm((f) => ({ ...f, type: v }))} hint="e.g. login.failed" />
-        <Field label="Actor id" inputMode="numeric" value={form.actor} onInput={(v) => setForm((f) => ({ ...f, actor: v }))} />
-        <Field label="Target id" inputMode="numeric" value={form.target} onInput={(v) => setForm((f) => ({ ...f, target: v }))} />
+      <form role="search" class="row" onSubmit={apply}>
+        <Field label="Event type" value={form.type} onInput={set('type')} hint="e.g. login.failed" />
+        <Field label="Actor id" inputMode="numeric" value={form.actor} onInput={set('actor')} />
+        <Field label="Target id" inputMode="numeric" value={form.target} onInput={set('target')} />
         <div class="field">
           <Button type="submit">Filter</Button>
         </div>
@@ -448,18 +354,7 @@ export function AuditLog() {
         {(page) => (
           <>
             <EventList events={page.events} empty="No event matches." />
-            <nav class="pager" aria-label="Pages">
-              {cursors.length > 0 && (
-                <Button kind="plain" onClick={() => setCursors((c) => c.slice(0, -1))}>
-                  Newer
-                </Button>
-              )}
-              {page.next_cursor && (
-                <Button kind="plain" onClick={() => setCursors((c) => [...c, page.next_cursor!])}>
-                  Older
-                </Button>
-              )}
-            </nav>
+            <Pager cursors={cursors} setCursors={setCursors} next={page.next_cursor} back="Newer" forward="Older" />
           </>
         )}
       </Loaded>

@@ -80,3 +80,70 @@ export function useAction() {
   const view = outcome && <Notice kind={outcome.kind}>{outcome.message}</Notice>
   return { busy, run, outcome, view, fields: outcome?.fields ?? {}, clear: () => setOutcome(null) }
 }
+
+export interface Column {
+  label: string
+  /** Hidden on narrow screens (390 px), where only the essential columns fit. */
+  wide?: boolean
+  /** A column of buttons: labelled for screen readers only. */
+  actions?: boolean
+}
+
+export function Table(props: { caption: string; columns: Column[]; children: ComponentChildren }) {
+  return (
+    <div class="table-wrap">
+      <table>
+        <caption class="sr-only">{props.caption}</caption>
+        <thead>
+          <tr>
+            {props.columns.map((c) => (
+              <th scope="col" class={c.wide ? 'hide-narrow' : undefined} key={c.label}>
+                {c.actions ? <span class="sr-only">{c.label}</span> : c.label}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{props.children}</tbody>
+      </table>
+    </div>
+  )
+}
+
+/** Keyset paging: back through the cursors already followed, forward by the page's own. */
+export function Pager<C>(props: { cursors: C[]; setCursors: (f: (c: C[]) => C[]) => void; next: C | null | undefined; back?: string; forward?: string }) {
+  const { next } = props
+  return (
+    <nav class="pager" aria-label="Pages">
+      {props.cursors.length > 0 && (
+        <Button kind="plain" onClick={() => props.setCursors((c) => c.slice(0, -1))}>
+          {props.back ?? 'Previous page'}
+        </Button>
+      )}
+      {next !== null && next !== undefined && (
+        <Button kind="plain" onClick={() => props.setCursors((c) => [...c, next])}>
+          {props.forward ?? 'Next page'}
+        </Button>
+      )}
+    </nav>
+  )
+}
+
+/** A search form's fields, the filters last applied, and the keyset cursors followed under them. */
+export function useSearch<F extends Record<string, string>>(initial: F) {
+  const [form, setForm] = useState<F>(initial)
+  const [filters, setFilters] = useState<F>(initial)
+  const [cursors, setCursors] = useState<string[]>([])
+  return {
+    form,
+    filters,
+    cursors,
+    setCursors,
+    after: cursors[cursors.length - 1],
+    set: (k: keyof F) => (v: string) => setForm((f) => ({ ...f, [k]: v })),
+    apply: (e: Event) => {
+      e.preventDefault()
+      setCursors([])
+      setFilters(form)
+    }
+  }
+}

@@ -4,7 +4,7 @@ import { useState } from 'preact/hooks'
 import { api, forget, type User } from '../api'
 import type { AuditEvent } from '../pending'
 import { Button, Field, formatTime, Heading, Notice, Select } from '../ui'
-import { Loaded, useAction, useLoad } from './common'
+import { Loaded, Pager, Table, useAction, useLoad } from './common'
 
 const PASSWORD_HINT = '8 to 128 characters, with at least one digit and one uppercase letter.'
 
@@ -123,21 +123,7 @@ export function Sessions() {
       <Loaded load={load} what="your sessions" retry={reload}>
         {(list) => (
           <>
-            <div class="table-wrap">
-              <table>
-                <caption class="sr-only">Open sessions</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Device</th>
-                    <th scope="col" class="hide-narrow">IP address</th>
-                    <th scope="col">Last used</th>
-                    <th scope="col" class="hide-narrow">Expires</th>
-                    <th scope="col">
-                      <span class="sr-only">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
+            <Table caption="Open sessions" columns={[{ label: 'Device' }, { label: 'IP address', wide: true }, { label: 'Last used' }, { label: 'Expires', wide: true }, { label: 'Actions', actions: true }]}>
                   {list.map((s) => (
                     <tr key={s.id}>
                       <td>
@@ -153,9 +139,7 @@ export function Sessions() {
                       </td>
                     </tr>
                   ))}
-                </tbody>
-              </table>
-            </div>
+            </Table>
             {list.length > 1 && (
               <p>
                 <Button kind="danger" busy={act.busy === 'others'} onClick={async () => (await act.run('others', () => api.DELETE('/auth/sessions'), 'Every other session is signed out.')) && reload()}>
@@ -334,21 +318,7 @@ export function Tokens(props: { me: User }) {
             {list.length === 0 ? (
               <p class="empty">You have no access tokens.</p>
             ) : (
-              <div class="table-wrap">
-                <table>
-                  <caption class="sr-only">Your access tokens</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Name</th>
-                      <th scope="col">Scopes</th>
-                      <th scope="col" class="hide-narrow">Last used</th>
-                      <th scope="col" class="hide-narrow">Expires</th>
-                      <th scope="col">
-                        <span class="sr-only">Actions</span>
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
+              <Table caption="Your access tokens" columns={[{ label: 'Name' }, { label: 'Scopes' }, { label: 'Last used', wide: true }, { label: 'Expires', wide: true }, { label: 'Actions', actions: true }]}>
                     {list.map((tk) => (
                       <tr key={tk.id}>
                         <td>{tk.name}</td>
@@ -368,9 +338,7 @@ export function Tokens(props: { me: User }) {
                         </td>
                       </tr>
                     ))}
-                  </tbody>
-                </table>
-              </div>
+              </Table>
             )}
             <h2>New token</h2>
             <form onSubmit={create} noValidate>
@@ -405,19 +373,7 @@ export function Tokens(props: { me: User }) {
 export function EventList(props: { events: AuditEvent[]; empty: string }) {
   if (props.events.length === 0) return <p class="empty">{props.empty}</p>
   return (
-    <div class="table-wrap">
-      <table>
-        <caption class="sr-only">Security events</caption>
-        <thead>
-          <tr>
-            <th scope="col">When</th>
-            <th scope="col">Event</th>
-            <th scope="col" class="hide-narrow">Actor</th>
-            <th scope="col" class="hide-narrow">Target</th>
-            <th scope="col" class="hide-narrow">IP address</th>
-          </tr>
-        </thead>
-        <tbody>
+    <Table caption="Security events" columns={[{ label: 'When' }, { label: 'Event' }, { label: 'Actor', wide: true }, { label: 'Target', wide: true }, { label: 'IP address', wide: true }]}>
           {props.events.map((ev) => (
             <tr key={ev.id}>
               <td>{formatTime(ev.at)}</td>
@@ -430,14 +386,13 @@ export function EventList(props: { events: AuditEvent[]; empty: string }) {
               <td class="hide-narrow">{ev.ip ?? '—'}</td>
             </tr>
           ))}
-        </tbody>
-      </table>
-    </div>
+    </Table>
   )
 }
 
 export function Activity() {
-  const [after, setAfter] = useState<string | undefined>()
+  const [cursors, setCursors] = useState<string[]>([])
+  const after = cursors[cursors.length - 1]
   const [load, reload] = useLoad(() => api.GET('/users/me/audit', { params: { query: { limit: 50, ...(after ? { after } : {}) } } }), [after])
   return (
     <>
@@ -447,18 +402,7 @@ export function Activity() {
         {(page) => (
           <>
             <EventList events={page.events} empty="No events yet." />
-            <div class="pager">
-              {after && (
-                <Button kind="plain" onClick={() => setAfter(undefined)}>
-                  Newest
-                </Button>
-              )}
-              {page.next_cursor && (
-                <Button kind="plain" onClick={() => setAfter(page.next_cursor!)}>
-                  Older
-                </Button>
-              )}
-            </div>
+            <Pager cursors={cursors} setCursors={setCursors} next={page.next_cursor} back="Newer" forward="Older" />
           </>
         )}
       </Loaded>
