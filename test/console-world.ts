@@ -4,7 +4,8 @@
 // address, so e-mailed links open on it.
 import { afterAll } from 'bun:test'
 import type { Browser } from 'playwright-core'
-import { baseEnv, buildBinary, scratchDir, startServer, type Server } from './binary'
+import { baseEnv, buildBinary, scratchDir } from './binary'
+import { startServer, type Server } from './server'
 import { launchBrowser } from './browser'
 import { PASSWORD } from './helpers'
 import { freePort, startSmtp, type TestSmtp } from './mail-helpers'
@@ -28,7 +29,7 @@ export async function startRoster(env: Record<string, string> = {}, bin?: string
   const smtp = await startSmtp()
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
-  const server = await startServer(binary, {
+  const server = await startServer([binary], {
     cwd: dir,
     env: baseEnv(`${dir}/data`, {
       PORT: String(port),
