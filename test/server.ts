@@ -5,7 +5,6 @@
 import { closeSync, openSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Subprocess } from 'bun'
-import { cleanups } from './cleanup'
 
 export const ROOT = join(import.meta.dir, '..')
 
@@ -26,7 +25,7 @@ process.on('exit', () => {
   for (const p of live) p.kill('SIGKILL')
 })
 
-/** Kills every server still running (a test's cleanup). */
+/** Kills every server still running: a file's afterEach (binary.ts `cleanup`), or at exit. */
 export async function killServers(): Promise<void> {
   const procs = [...live]
   for (const p of procs) p.kill('SIGKILL')
@@ -72,8 +71,6 @@ export async function startServer(program: string[], opts: StartOptions): Promis
   })
   if (fd !== undefined) closeSync(fd)
   live.add(proc)
-  // Never outlives its test, even a failed one.
-  cleanups.push(() => proc.kill('SIGKILL'))
   const exited = proc.exited.then((code) => {
     live.delete(proc)
     return code
