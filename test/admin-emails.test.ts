@@ -2,7 +2,6 @@
 // for each route; reset mails never show token material.
 import { describe, expect, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
-import { emailOutbox } from '../src/db/schema'
 import { admin, expectNoSecrets, makeApp, req, userWithToken, type TestApp } from './helpers'
 
 interface World {
@@ -17,25 +16,28 @@ interface World {
 }
 
 async function world(): Promise<World> {
-  const t = makeApp({ PUBLIC_URL: 'https://roster.example' })
+  const t = await makeApp({ PUBLIC_URL: 'https://roster.example' })
   const root = await admin(t)
   const alice = await userWithToken(t, 'alice')
   await req(t, 'POST', '/auth/password-reset', { body: { email: 'alice@example.com' } })
   await t.services.resets.settled()
-  const rows = t.db.select().from(emailOutbox).orderBy(emailOutbox.id).all()
+  const { emailOutbox } = t.tables
+  const rows = await t.db.select().from(emailOutbox).orderBy(emailOutbox.id)
   const token = /token=([A-Za-z0-9_-]+)/.exec(rows[2]!.textBody)![1]!
   return { t, root, alice, welcomeRoot: rows[0]!.id, welcomeAlice: rows[1]!.id, reset: rows[2]!.id, token }
 }
 
-const setStatus = (w: World, id: number, status: 'sent' | 'dead' | 'sending') =>
-  w.t.db.update(emailOutbox).set({ status, sentAt: status === 'sent' ? Date.now() : null, attempts: status === 'dead' ? 10 : 1 }).where(eq(emailOutbox.id, id)).run()
+const setStatus = async (w: World, id: number, status: 'sent' | 'dead' | 'sending') => {
+  const { emailOutbox } = w.t.tables
+  await w.t.db.update(emailOutbox).set({ status, sentAt: status === 'sent' ? Date.now() : null, attempts: status === 'dead' ? 10 : 1 }).where(eq(emailOutbox.id, id))
+}
 
 interface Scenario {
   name: string
   method: string
   url: (w: World) => string
   token?: (w: World) => string
-  setup?: (w: World) => void
+  setup?: (w: World) => void | Promise<void>
   status: number
   expect?: (json: any, w: World) => void
 }
@@ -44,7 +46,7 @@ function scenarios(list: Scenario[]) {
   for (const s of list) {
     test(s.name, async () => {
       const w = await world()
-      s.setup?.(w)
+      await s.setup?.(w)
       const res = await req(w.t, s.method, s.url(w), { token: s.token?.(w) })
       expect(res.status).toBe(s.status)
       expectNoSecrets(res.text, [w.token, 'reset-password'])

@@ -1,10 +1,10 @@
 /** Work to undo after the current test (temp folders, open databases), last first. */
-export const cleanups: (() => void)[] = []
+export const cleanups: (() => void | Promise<void>)[] = []
 
-export function runCleanups(): void {
+export async function runCleanups(): Promise<void> {
   while (cleanups.length) {
     try {
-      cleanups.pop()!()
+      await cleanups.pop()!()
     } catch {
       // A failed cleanup must not hide the test's own result or skip the rest.
     }

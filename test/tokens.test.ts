@@ -22,7 +22,7 @@ const now = () => Math.floor(Date.now() / 1000)
 const HS256 = { alg: 'HS256', typ: 'JWT' }
 
 async function world(): Promise<{ t: TestApp; id: number; token: string }> {
-  const t = makeApp()
+  const t = await makeApp()
   const u = await signup(t, 'alice')
   const token = await login(t, 'alice')
   sid = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).sid

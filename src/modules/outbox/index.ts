@@ -39,13 +39,13 @@ export function outboxModule({ mail, auth }: { mail: MailService; auth: AuthPlug
     .use(auth)
     .get(
       '/admin/emails',
-      ({ query }) => {
+      async ({ query }) => {
         const q = listQuery.parse(query)
         const status = q.status as 'queued' | 'sending' | 'sent' | 'dead' | undefined
-        const { rows, next } = trimPage(mail.list({ status, after: q.after, skip: q.skip, limit: q.limit + 1 }), q.limit)
+        const { rows, next } = trimPage(await mail.list({ status, after: q.after, skip: q.skip, limit: q.limit + 1 }), q.limit)
         return {
           emails: rows.map(toEmailResponse),
-          counts: mail.counts(),
+          counts: await mail.counts(),
           next_after: next ? next.id : null
         }
       },
@@ -60,7 +60,7 @@ export function outboxModule({ mail, auth }: { mail: MailService; auth: AuthPlug
         }
       }
     )
-    .post('/admin/emails/:email_id/retry', ({ params }) => toEmailResponse(mail.retry(params.email_id)), {
+    .post('/admin/emails/:email_id/retry', async ({ params }) => toEmailResponse(await mail.retry(params.email_id)), {
       auth: 'admin',
       params: EmailIdParams,
       response: { 200: EmailResponse, ...errorResponses(401, 403, 404, 422), 409: Conflict },
