@@ -5,6 +5,7 @@
 import type { Config } from '../config'
 import type { Data, Tx } from '../db/data'
 import { AppError, NotFound } from '../lib/errors'
+import { trimPage } from '../lib/page'
 import { counts, enqueueEmail, getEmail, listEmails, retry, type EmailSummary, type NewEmail, type OutboxStatus } from './outbox'
 import { messageIdFor } from './transport'
 
@@ -27,8 +28,10 @@ export function createMailService(data: Data, config: Pick<Config, 'mailFrom' | 
       return id
     },
 
-    async list(opts: { status?: OutboxStatus; after?: number; skip: number; limit: number }): Promise<EmailView[]> {
-      return (await listEmails(data, opts)).map(view)
+    /** One page by id; `nextAfter` is the id to continue after, null on the last page. */
+    async page(opts: { status?: OutboxStatus; after?: number; skip: number; limit: number }): Promise<{ rows: EmailView[]; nextAfter: number | null }> {
+      const { rows, next } = trimPage(await listEmails(data, { ...opts, limit: opts.limit + 1 }), opts.limit)
+      return { rows: rows.map(view), nextAfter: next ? next.id : null }
     },
 
     counts(): Promise<Record<OutboxStatus, number>> {

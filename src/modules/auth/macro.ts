@@ -11,6 +11,7 @@ import { Forbidden, Unauthorized } from '../../lib/errors'
 import type { MaybePromise } from '../../lib/maybe'
 import type { UserService } from '../users/service'
 import type { TokenService } from './tokens'
+import { authDetail } from '../../http/openapi'
 
 /** Whether the refresh-token session an access token was issued for still stands. */
 export interface SessionCheck {
@@ -87,12 +88,11 @@ export function authPlugin(deps: AuthDeps, synchronous: boolean) {
     auth(level: true | 'admin') {
       return {
         resolve: (synchronous ? resolveSync(level) : resolveAsync(level)) as (c: { request: Request }) => Authenticated,
-        detail: {
-          security: [{ bearerAuth: [] }]
-        }
+        detail: authDetail(level)
       }
     },
     optionalAuth: {
+      detail: authDetail('optional'),
       resolve: (synchronous ? optionalSync : optionalAsync) as (c: { request: Request }) => Optional
     }
   })

@@ -2,12 +2,12 @@
 // The request never tells whether the address is known: the route answers 202 at
 // once and the work happens right after, so neither the body nor the timing
 // differs. The token row and its mail are written in one transaction.
-import { randomBytes } from 'node:crypto'
 import { and, count, eq, gt, isNull } from 'drizzle-orm'
 import type { Data, Tx } from '../../db/data'
 import { BadRequest } from '../../lib/errors'
 import type { Logger } from '../../lib/log'
 import { hashPassword } from '../../lib/password'
+import { hashToken, newToken } from '../../lib/token'
 import type { MailService } from '../../mail/service'
 import { passwordResetMail, RESET_TOKEN_TTL_MS } from '../../mail/templates'
 import type { UserService } from '../users/service'
@@ -18,10 +18,6 @@ export const MAX_RESETS_PER_HOUR = 3
 export const INVALID_TOKEN = 'Invalid or expired token'
 
 const HOUR_MS = 3_600_000
-
-export function hashResetToken(token: string): string {
-  return new Bun.CryptoHasher('sha256').update(token).digest('hex')
-}
 
 interface Deps {
   data: Data
@@ -50,10 +46,10 @@ export function createPasswordResetService({ data, users, mail, publicUrl, logge
         .from(passwordResetTokens)
         .where(and(eq(passwordResetTokens.userId, user.id), gt(passwordResetTokens.createdAt, now - HOUR_MS)))
       if ((row?.n ?? 0) >= MAX_RESETS_PER_HOUR) return 'capped'
-      const token = randomBytes(32).toString('base64url')
+      const token = newToken()
       await tx
         .insert(passwordResetTokens)
-        .values({ userId: user.id, tokenHash: hashResetToken(token), createdAt: now, expiresAt: now + RESET_TOKEN_TTL_MS })
+        .values({ userId: user.id, tokenHash: hashToken(token), createdAt: now, expiresAt: now + RESET_TOKEN_TTL_MS })
       await mail.enqueue(tx, passwordResetMail({ to: user.email, username: user.username, token, publicUrl }))
       return 'queued'
     })
@@ -92,7 +88,7 @@ export function createPasswordResetService({ data, users, mail, publicUrl, logge
 
     /** Sets the new password; the token, every other outstanding token and every session die with it. */
     async confirm(token: string, newPassword: string): Promise<void> {
-      const tokenHash = hashResetToken(token)
+      const tokenHash = hashToken(token)
       // Checked before hashing, so a flood of bad tokens costs no argon2 time.
       const first = await usable(db, tokenHash)
       if (!first || !(await users.getById(first.userId))?.isActive) throw BadRequest(INVALID_TOKEN)

@@ -9,7 +9,7 @@ import { AppError, BadRequest, NotFound } from '../../lib/errors'
 import { hashPassword, verifyPassword } from '../../lib/password'
 import { then, type MaybePromise } from '../../lib/maybe'
 import { trimPage } from '../../lib/page'
-import type { UserResponse } from './model'
+import type { PublicUser } from './model'
 
 /**
  * Extension points for other features, called inside the same transaction as
@@ -38,25 +38,8 @@ export interface NewUser {
 
 export type UserChanges = Partial<NewUser>
 
-export const MAX_SKIP = 10_000
-
 /** Advisory-lock key of every change that could remove the last active admin. */
 const ADMINS_LOCK = 'users:admins'
-
-/** What a listing reads: the response's columns, not the hash. */
-export type PublicUser = Pick<UserRow, 'id' | 'username' | 'email' | 'age' | 'role' | 'isActive' | 'createdAt'>
-
-export function toUserResponse(u: PublicUser): UserResponse {
-  return {
-    id: u.id,
-    username: u.username,
-    email: u.email,
-    age: u.age,
-    role: u.role,
-    is_active: u.isActive,
-    created_at: u.createdAt
-  }
-}
 
 const normalizeEmail = (email: string) => email.trim().toLowerCase()
 
@@ -73,7 +56,7 @@ export function decodeCursor(cursor: string): number | undefined {
 // Hot reads (every authenticated request, every listing) on SQLite go straight
 // to bun:sqlite prepared statements, synchronously: Drizzle's builder and row
 // mapping cost about a third more per lookup and four times more for an
-// unprepared page (see README "Benchmarks"). Columns are aliased to UserRow's
+// unprepared page. Columns are aliased to UserRow's
 // names; only is_active needs converting (SQLite has no boolean). PostgreSQL
 // runs the same reads as Drizzle prepared statements.
 const ROW_COLUMNS = `id, username, email, hashed_password AS hashedPassword, age, role, is_active AS isActive,
