@@ -31,7 +31,7 @@ async function build(name: string, env: Record<string, string>) {
   const dataDir = mkdtempSync(join(tmpdir(), 'roster-bench-'))
   dirs.push(dataDir)
   // TRUST_PROXY with a forwarded address: the limiter keys on a real address.
-  const { app: roster, services } = buildApp({ dataDir, secret, env: { LOG_LEVEL: 'silent', TRUST_PROXY: 'true', ...env }, logger: () => createLogger('silent') })
+  const { app: roster, services } = await buildApp({ dataDir, secret, env: { LOG_LEVEL: 'silent', TRUST_PROXY: 'true', ...env }, logger: createLogger('silent') })
   const u = await services.users.create({ username: 'bench', email: 'bench@example.com', password: 'Secret123' }, { id: 0, role: 'admin' })
   const token = await accessToken(services, u)
   const app =

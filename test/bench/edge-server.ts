@@ -44,7 +44,7 @@ for (const spec of (process.argv[2] ?? 'base').split(',')) {
   if (!env) throw new Error(`unknown variant ${variant}`)
   const dataDir = mkdtempSync(join(tmpdir(), 'roster-bench-'))
   const secret = `bench-secret-key-that-is-long-enough-${variant}-0123456789`
-  const { app: roster, services, db } = buildApp({ dataDir, secret, env: { LOG_LEVEL: 'silent', ...env }, logger: () => createLogger('silent') })
+  const { app: roster, services, data } = await buildApp({ dataDir, secret, env: { LOG_LEVEL: 'silent', ...env }, logger: createLogger('silent') })
   const user = await services.users.create(
     { username: 'bench', email: 'bench@example.com', password: 'Secret123', role: 'admin' },
     { id: 0, role: 'admin' }
@@ -60,7 +60,7 @@ for (const spec of (process.argv[2] ?? 'base').split(',')) {
   started.push({ variant, port: app.server?.port, token, id: user.id })
   cleanups.push(async () => {
     await app.stop()
-    db.$client.close()
+    await data.close()
     rmSync(dataDir, { recursive: true, force: true })
   })
 }

@@ -3,16 +3,18 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { parseConfig } from '../../src/config'
 import { createLogger } from '../../src/lib/log'
 import { accessToken, buildApp } from '../app'
 
 const dir = mkdtempSync(join(tmpdir(), 'roster-inproc-'))
 const secret = 'x'.repeat(40)
-const { app, services, db } = buildApp({
+const logLevel = parseConfig({ LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' }).logLevel
+const { app, services, data } = await buildApp({
   dataDir: dir,
   secret,
-  env: { RATE_LIMIT_PER_MINUTE: process.env.RATE_LIMIT_PER_MINUTE ?? '0', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
-  logger: (config) => createLogger(config.logLevel, () => {})
+  env: { RATE_LIMIT_PER_MINUTE: process.env.RATE_LIMIT_PER_MINUTE ?? '0', LOG_LEVEL: logLevel },
+  logger: createLogger(logLevel, () => {})
 })
 const u = await services.users.create({ username: 'bench', email: 'bench@example.com', password: 'Secret123' }, { id: 0, role: 'admin' })
 const token = await accessToken(services, u)
@@ -23,5 +25,5 @@ const t0 = performance.now()
 for (let i = 0; i < n; i++) await (await app.handle(request())).text()
 const us = ((performance.now() - t0) * 1000) / n
 console.log(`${us.toFixed(2)} µs per authenticated GET /users/{id} (in process, ${n} requests)`)
-db.$client.close()
+await data.close()
 rmSync(dir, { recursive: true, force: true })
