@@ -6,10 +6,10 @@ import type { Server } from 'bun'
 import type { Config } from './config'
 import type { Db } from './db/client'
 import { migrationStatus } from './db/migrate'
-import { authenticate, authPlugin } from './http/auth'
+import { authPlugin, resolveCaller } from './http/auth'
 import { createClientIp } from './http/client-ip'
 import { corsPlugin } from './http/cors'
-import { AppError, Forbidden, RequestValidationError, toFieldErrors } from './http/errors'
+import { AppError, RequestValidationError, toFieldErrors } from './http/errors'
 import { createRequestMetrics, metricsPlugin } from './http/metrics'
 import { rateLimitPlugin } from './http/ratelimit'
 import { securityHeadersPlugin } from './http/security-headers'
@@ -17,6 +17,8 @@ import { docsPlugin } from './http/openapi'
 import { createLogger, type Logger } from './lib/log'
 import { createMailService, type MailKicker } from './mail/service'
 import { welcomeMail } from './mail/templates'
+import { accessTokensModule } from './modules/access-tokens'
+import { createAccessTokenService } from './modules/access-tokens/service'
 import { adminModule } from './modules/admin'
 import { authModule } from './modules/auth'
 import { filesModule } from './modules/files'
@@ -24,6 +26,8 @@ import { createFileService } from './modules/files/service'
 import { createAuthService } from './modules/auth/service'
 import { createTokenService } from './modules/auth/tokens'
 import { healthModule } from './modules/health'
+import { mfaModule } from './modules/mfa'
+import { createMfaService } from './modules/mfa/service'
 import { passwordResetModule } from './modules/password-reset'
 import { createPasswordResetService } from './modules/password-reset/service'
 import { sessionsModule } from './modules/sessions'
@@ -39,6 +43,8 @@ export interface AppDeps {
   logger?: Logger
   /** The running mail worker (index.ts `serve`); without it mail is only queued. */
   mailer?: MailKicker
+  /** The clock of TOTP codes and token expiry (tests set it; Date.now otherwise). */
+  now?: () => number
 }
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -107,6 +113,14 @@ export function createServices(deps: AppDeps) {
   // Password change, reset, deactivation and deletion end every session.
   hooks.credentialsRevoked.push((tx, userId) => sessions.revokeAll(tx, userId))
   const auth = createAuthService(users)
+  const accessTokens = createAccessTokenService(db, { now: deps.now })
+  const mfa = createMfaService({ db, users, secretKey: deps.secret, throttle: auth.throttle, now: deps.now })
+  // Personal access tokens and pending logins die with the credentials
+  // (password change or reset, deactivation, deletion). TOTP itself stays on.
+  hooks.credentialsRevoked.push((tx, userId) => {
+    accessTokens.revokeAll(tx, userId)
+  })
+  hooks.credentialsRevoked.push((tx, userId) => mfa.revokeChallenges(tx, userId))
   const logger = deps.logger ?? createLogger(config.logLevel)
   const mail = createMailService(db, config, deps.mailer)
   const resets = createPasswordResetService({ db, users, mail, publicUrl: config.publicUrl, logger })
@@ -125,7 +139,7 @@ export function createServices(deps: AppDeps) {
   // Rows go with the user by FK cascade; the bytes are removed after the commit.
   hooks.deleting.push(files.onUserDeleting)
   const metrics = createMetricsService(db)
-  return { users, tokens, sessions, auth, hooks, mail, resets, files, metrics }
+  return { users, tokens, sessions, auth, hooks, mail, resets, files, metrics, accessTokens, mfa }
 }
 
 export type Services = ReturnType<typeof createServices>
@@ -133,7 +147,7 @@ export type Services = ReturnType<typeof createServices>
 export function createApp(deps: AppDeps, services: Services = createServices(deps)) {
   const { config, db } = deps
   const logger = deps.logger ?? createLogger(config.logLevel)
-  const { users, tokens, sessions, auth, mail, resets, files } = services
+  const { users, tokens, sessions, auth, mail, resets, files, accessTokens, mfa } = services
   const registry = new Registry()
   const requestMetrics = createRequestMetrics(registry)
 
@@ -142,12 +156,14 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
   const meta = new WeakMap<Request, RequestMeta>()
   const logRequests = logger.enabled('info')
 
-  const authP = authPlugin(tokens, users, sessions)
+  const authDeps = { tokens, users, sessions, accessTokens }
+  const authP = authPlugin(authDeps)
+  // Signup by an admin: the caller counts when a token is sent (a personal
+  // access token needs users:write, and admin rights need its admin scope).
   const optionalActor = async (request: Request) => {
     const header = request.headers.get('authorization')
     if (!header) return undefined
-    const u = authenticate(header, tokens, users, sessions)
-    return { id: u.id, role: u.role }
+    return resolveCaller(header, 'users:write', authDeps).actor
   }
 
   // JSON bodies are parsed here rather than by Elysia: a body that is not a
@@ -265,8 +281,7 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
         service: services.metrics,
         metricsToken: config.metricsToken,
         requireAdmin: async (header) => {
-          const u = authenticate(header, tokens, users, sessions)
-          if (u.role !== 'admin') throw Forbidden()
+          resolveCaller(header, 'admin', authDeps)
         }
       })
     )
@@ -276,7 +291,9 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
       const s = migrationStatus(db)
       return s.applied >= s.known
     }))
-    .use(authModule({ auth, tokens, sessions, users, clientIp }))
+    .use(authModule({ auth, tokens, sessions, users, mfa, clientIp }))
+    .use(mfaModule({ mfa, auth: authP }))
+    .use(accessTokensModule({ accessTokens, auth: authP }))
     .use(sessionsModule({ sessions, auth: authP }))
     .use(usersModule({ users, auth: authP, allowSignup: config.allowSignup, optionalActor }))
     .use(versionedUsersModule({ users, auth: authP }))

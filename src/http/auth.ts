@@ -1,9 +1,21 @@
-// The auth macro: `{ auth: true }` or `{ auth: 'admin' }` on a route resolves the
-// caller once per request and exposes it as `user` (and its session as `sessionId`).
+// The auth macro. Every route states what it needs next to its handler:
+//   { auth: true }           an interactive session (access JWT) only: the
+//                            token and session routes (/auth/*), where a
+//                            personal access token is refused with 401
+//   { auth: 'users:read' }   a session, or a personal access token holding
+//                            that scope (else 403 "Insufficient scope");
+//                            likewise 'users:write', 'files:read', 'files:write'
+//   { auth: 'admin' }        an admin: a session, or a token with the admin scope
+// The caller is resolved once per request and exposed as `user` (the row),
+// `actor` (id and the role this request may use: an admin's token without the
+// admin scope acts as a plain user), `scopes` (null for a session) and
+// `sessionId` (undefined for a personal access token).
 import { Elysia } from 'elysia'
 import type { UserRow } from '../db/schema'
+import type { Scope } from '../modules/access-tokens/model'
+import { TOKEN_PREFIX, type AccessTokenService } from '../modules/access-tokens/service'
 import type { TokenService } from '../modules/auth/tokens'
-import type { UserService } from '../modules/users/service'
+import type { Actor, UserService } from '../modules/users/service'
 import { Forbidden, Unauthorized } from './errors'
 
 /** Whether the refresh-token session an access token was issued for still stands. */
@@ -11,17 +23,46 @@ export interface SessionCheck {
   isLive(sessionId: string, userId: number): boolean
 }
 
-// Synchronous on purpose: the hot path of every authenticated request awaits nothing.
-export function authenticateSession(
-  header: string | null,
-  tokens: TokenService,
-  users: UserService,
+export type AuthNeed = true | Scope
+
+// A type, not an interface: Elysia's resolve wants an indexable object.
+export type Caller = {
+  user: UserRow
+  actor: Actor
+  /** null: an interactive session, bounded by the role only. */
+  scopes: readonly Scope[] | null
+  sessionId: string | undefined
+}
+
+export interface AuthDeps {
+  tokens: TokenService
+  users: UserService
   sessions: SessionCheck
-): { user: UserRow; sessionId: string } {
+  accessTokens: AccessTokenService
+}
+
+export const INSUFFICIENT_SCOPE = 'Insufficient scope'
+
+// Synchronous on purpose: the hot path of every authenticated request awaits nothing.
+export function resolveCaller(header: string | null, need: AuthNeed, { tokens, users, sessions, accessTokens }: AuthDeps): Caller {
   if (!header || header.length > 4096) throw Unauthorized()
   const space = header.indexOf(' ')
   if (space < 0 || header.slice(0, space).toLowerCase() !== 'bearer') throw Unauthorized()
-  const claims = tokens.verify(header.slice(space + 1).trim())
+  const raw = header.slice(space + 1).trim()
+  // Recognised by its prefix, so a JWT request never touches the token table.
+  if (raw.startsWith(TOKEN_PREFIX)) {
+    if (need === true) throw Unauthorized()
+    const pat = accessTokens.resolve(raw)
+    if (!pat) throw Unauthorized()
+    const user = users.getById(pat.userId)
+    if (!user || !user.isActive) throw Unauthorized()
+    if (!pat.scopes.includes(need)) throw Forbidden(INSUFFICIENT_SCOPE)
+    // The admin scope gives admin rights only while the owner is an admin.
+    const admin = user.role === 'admin' && pat.scopes.includes('admin')
+    if (need === 'admin' && !admin) throw Forbidden()
+    return { user, actor: { id: user.id, role: admin ? 'admin' : 'user' }, scopes: pat.scopes, sessionId: undefined }
+  }
+  const claims = tokens.verify(raw)
   if (!claims) throw Unauthorized()
   const user = users.getById(claims.userId)
   // A password change, deactivation or reset bumps token_version; deleted users
@@ -29,25 +70,21 @@ export function authenticateSession(
   if (!user || !user.isActive || user.tokenVersion !== claims.version) throw Unauthorized()
   // Logout or a revoked session ends its access tokens too (a primary-key lookup).
   if (!sessions.isLive(claims.sessionId, user.id)) throw Unauthorized()
-  return { user, sessionId: claims.sessionId }
+  if (need === 'admin' && user.role !== 'admin') throw Forbidden()
+  return { user, actor: { id: user.id, role: user.role }, scopes: null, sessionId: claims.sessionId }
 }
 
-export function authenticate(header: string | null, tokens: TokenService, users: UserService, sessions: SessionCheck): UserRow {
-  return authenticateSession(header, tokens, users, sessions).user
-}
-
-export function authPlugin(tokens: TokenService, users: UserService, sessions: SessionCheck) {
+export function authPlugin(deps: AuthDeps) {
   return new Elysia({ name: 'roster.auth' }).macro({
-    auth(level: true | 'admin') {
+    auth(need: AuthNeed) {
+      // In the OpenAPI document: the scope a personal access token needs here.
+      const detail: Record<string, unknown> = { security: [{ bearerAuth: [] }] }
+      if (need !== true) detail['x-required-scope'] = need
       return {
         resolve({ request }) {
-          const { user, sessionId } = authenticateSession(request.headers.get('authorization'), tokens, users, sessions)
-          if (level === 'admin' && user.role !== 'admin') throw Forbidden()
-          return { user, sessionId }
+          return resolveCaller(request.headers.get('authorization'), need, deps)
         },
-        detail: {
-          security: [{ bearerAuth: [] }]
-        }
+        detail
       }
     }
   })

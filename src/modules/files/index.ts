@@ -5,7 +5,6 @@ import type { authPlugin } from '../../http/auth'
 import { Forbidden } from '../../http/errors'
 import { querySpec } from '../../http/query'
 import { errorResponses } from '../../http/schemas'
-import type { Actor } from '../users/service'
 import { downloadResponse } from './download'
 import { contentDisposition } from './filename'
 import { downloadResponses, FileIdParams, FileResponse, TooLargeBody, uploadRequestBody } from './model'
@@ -18,8 +17,6 @@ const listQuery = querySpec({
   skip: { type: 'integer', min: 0, max: MAX_SKIP, default: 0, description: `Rows to skip (at most ${MAX_SKIP})` },
   limit: { type: 'integer', min: 1, max: 100, default: 100, description: 'Page size, 1 to 100' }
 })
-
-const actorOf = (u: { id: number; role: 'user' | 'admin' }): Actor => ({ id: u.id, role: u.role })
 
 interface Deps {
   files: FileService
@@ -42,7 +39,7 @@ export function filesModule({ files, auth, maxUploadBytes }: Deps) {
         return toFileResponse(row)
       },
       {
-        auth: true,
+        auth: 'files:write',
         // The body is streamed by the handler. A route-level parser that reads
         // nothing keeps Elysia's own multipart parser (which buffers the whole
         // body) from running; `parse: 'none'` answers 400 next to the app's
@@ -63,14 +60,14 @@ export function filesModule({ files, auth, maxUploadBytes }: Deps) {
     )
     .get(
       '/files',
-      ({ query, user }) => {
+      ({ query, actor }) => {
         const q = listQuery.parse(query)
-        const owner = q.owner_id ?? user.id
-        if (owner !== user.id && user.role !== 'admin') throw Forbidden()
+        const owner = q.owner_id ?? actor.id
+        if (owner !== actor.id && actor.role !== 'admin') throw Forbidden()
         return files.list(owner, q.skip, q.limit).map(toFileResponse)
       },
       {
-        auth: true,
+        auth: 'files:read',
         response: { 200: t.Array(FileResponse), ...errorResponses(401, 403, 422) },
         detail: {
           tags: ['files'],
@@ -82,15 +79,15 @@ export function filesModule({ files, auth, maxUploadBytes }: Deps) {
     )
     .get(
       '/files/:file_id',
-      ({ params, user, request, set }) => {
-        const { row, path } = files.open(params.file_id, actorOf(user))
+      ({ params, actor, request, set }) => {
+        const { row, path } = files.open(params.file_id, actor)
         const res = downloadResponse(request, row, path, contentDisposition(row.filename))
         // For the request log: the Response carries its own status.
         set.status = res.status
         return res
       },
       {
-        auth: true,
+        auth: 'files:read',
         params: FileIdParams,
         detail: {
           tags: ['files'],
@@ -105,12 +102,12 @@ export function filesModule({ files, auth, maxUploadBytes }: Deps) {
     )
     .delete(
       '/files/:file_id',
-      ({ params, user, set }) => {
-        files.delete(params.file_id, actorOf(user))
+      ({ params, actor, set }) => {
+        files.delete(params.file_id, actor)
         set.status = 204
       },
       {
-        auth: true,
+        auth: 'files:write',
         params: FileIdParams,
         response: { 204: t.Void({ description: 'Deleted, row and bytes' }), ...errorResponses(401, 404, 422) },
         detail: { tags: ['files'], summary: 'Delete a file (owner or admin)' }

@@ -42,7 +42,8 @@ export function sessionsModule({ sessions, auth }: Deps) {
     .delete(
       '/auth/sessions',
       ({ user, sessionId, set }) => {
-        sessions.revokeOthers(user.id, sessionId)
+        // `auth: true` admits sessions only, so there is always one to keep.
+        sessions.revokeOthers(user.id, sessionId!)
         set.status = 204
       },
       {

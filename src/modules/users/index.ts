@@ -19,8 +19,6 @@ const v2Query = querySpec({
   after: { type: 'string', maxLength: 64, description: 'next_cursor of the previous page (keyset pagination)' }
 })
 
-const actorOf = (u: { id: number; role: 'user' | 'admin' }): Actor => ({ id: u.id, role: u.role })
-
 function assertSelfOrAdmin(actor: Actor, targetId: number): void {
   if (actor.id !== targetId && actor.role !== 'admin') throw Forbidden()
 }
@@ -64,13 +62,13 @@ export function usersModule({ users, auth, allowSignup, optionalActor }: Deps) {
         return users.list(q.skip, q.limit).map(toUserResponse)
       },
       {
-        auth: true,
+        auth: 'users:read',
         response: { 200: t.Array(UserResponse), ...errorResponses(401, 422) },
         detail: { tags: ['users'], summary: 'List active users, ordered by id', parameters: listQuery.parameters }
       }
     )
     .get('/users/me', ({ user }) => toUserResponse(user), {
-      auth: true,
+      auth: 'users:read',
       response: { 200: UserResponse, ...errorResponses(401) },
       detail: { tags: ['users'], summary: 'The caller' }
     })
@@ -81,27 +79,27 @@ export function usersModule({ users, auth, allowSignup, optionalActor }: Deps) {
         set.status = 204
       },
       {
-        auth: true,
+        auth: 'users:write',
         parse: 'json',
         body: PasswordChange,
         response: { 204: t.Void({ description: 'Password changed; every earlier token is revoked' }), ...errorResponses(400, 401, 422) },
         detail: { tags: ['users'], summary: "Change the caller's password" }
       }
     )
-    .get('/users/:user_id', ({ params, user }) => toUserResponse(users.getVisible(params.user_id, actorOf(user))), {
-      auth: true,
+    .get('/users/:user_id', ({ params, actor }) => toUserResponse(users.getVisible(params.user_id, actor)), {
+      auth: 'users:read',
       params: UserIdParams,
       response: { 200: UserResponse, ...errorResponses(401, 404, 422) },
       detail: { tags: ['users'], summary: 'Get a user by id' }
     })
     .put(
       '/users/:user_id',
-      async ({ params, body, user }) => {
-        assertSelfOrAdmin(actorOf(user), params.user_id)
-        return toUserResponse(await users.update(params.user_id, body, actorOf(user), true))
+      async ({ params, body, actor }) => {
+        assertSelfOrAdmin(actor, params.user_id)
+        return toUserResponse(await users.update(params.user_id, body, actor, true))
       },
       {
-        auth: true,
+        auth: 'users:write',
         params: UserIdParams,
         parse: 'json',
         body: UserCreate,
@@ -115,15 +113,15 @@ export function usersModule({ users, auth, allowSignup, optionalActor }: Deps) {
     )
     .patch(
       '/users/:user_id',
-      async ({ params, body, user }) => {
-        assertSelfOrAdmin(actorOf(user), params.user_id)
+      async ({ params, body, actor }) => {
+        assertSelfOrAdmin(actor, params.user_id)
         if (Object.keys(body).length === 0) {
           throw new RequestValidationError([{ field: 'body', message: 'At least one field is required', type: 'missing' }])
         }
-        return toUserResponse(await users.update(params.user_id, body, actorOf(user), false))
+        return toUserResponse(await users.update(params.user_id, body, actor, false))
       },
       {
-        auth: true,
+        auth: 'users:write',
         params: UserIdParams,
         parse: 'json',
         body: UserUpdate,
@@ -137,13 +135,13 @@ export function usersModule({ users, auth, allowSignup, optionalActor }: Deps) {
     )
     .delete(
       '/users/:user_id',
-      ({ params, user, set }) => {
-        assertSelfOrAdmin(actorOf(user), params.user_id)
+      ({ params, actor, set }) => {
+        assertSelfOrAdmin(actor, params.user_id)
         users.delete(params.user_id)
         set.status = 204
       },
       {
-        auth: true,
+        auth: 'users:write',
         params: UserIdParams,
         response: { 204: t.Void({ description: 'Deleted with their sessions and files' }), ...errorResponses(400, 401, 403, 404, 422) },
         detail: { tags: ['users'], summary: 'Delete a user (self or admin)' }
@@ -161,7 +159,7 @@ export function versionedUsersModule({ users, auth }: Pick<Deps, 'users' | 'auth
         return { version: '1.0' as const, users: users.list(q.skip, q.limit).map(toUserResponse) }
       },
       {
-        auth: true,
+        auth: 'users:read',
         response: { 200: V1List, ...errorResponses(401, 422) },
         detail: { tags: ['v1'], summary: 'List active users (v1)', parameters: listQuery.parameters }
       }
@@ -185,7 +183,7 @@ export function versionedUsersModule({ users, auth }: Pick<Deps, 'users' | 'auth
         }
       },
       {
-        auth: true,
+        auth: 'users:read',
         response: { 200: V2List, ...errorResponses(401, 422) },
         detail: {
           tags: ['v2'],

@@ -73,6 +73,7 @@ export const UserResponse = t.Object(
     age: Type.Union([Type.Integer(), Type.Null()]),
     role: Role,
     is_active: t.Boolean(),
+    mfa_enabled: t.Boolean({ description: 'TOTP second factor is on' }),
     created_at: t.String({ format: 'date-time' })
   },
   { additionalProperties: false }

@@ -52,7 +52,7 @@ export const MAX_SKIP = 10_000
 const IMMEDIATE = { behavior: 'immediate' } as const
 
 /** What a listing reads: the response's columns, not the hash. */
-export type PublicUser = Pick<UserRow, 'id' | 'username' | 'email' | 'age' | 'role' | 'isActive' | 'createdAt'>
+export type PublicUser = Pick<UserRow, 'id' | 'username' | 'email' | 'age' | 'role' | 'isActive' | 'mfaEnabled' | 'createdAt'>
 
 export function toUserResponse(u: PublicUser): UserResponse {
   return {
@@ -62,6 +62,7 @@ export function toUserResponse(u: PublicUser): UserResponse {
     age: u.age,
     role: u.role,
     is_active: u.isActive,
+    mfa_enabled: u.mfaEnabled,
     created_at: u.createdAt
   }
 }
@@ -84,12 +85,13 @@ export function decodeCursor(cursor: string): number | undefined {
 // "Benchmarks"). Columns are aliased to UserRow's names; only is_active needs
 // converting (SQLite has no boolean).
 const ROW_COLUMNS = `id, username, email, hashed_password AS hashedPassword, age, role, is_active AS isActive,
-  token_version AS tokenVersion, created_at AS createdAt, updated_at AS updatedAt`
-const PUBLIC_COLUMNS = 'id, username, email, age, role, is_active AS isActive, created_at AS createdAt'
+  mfa_enabled AS mfaEnabled, token_version AS tokenVersion, created_at AS createdAt, updated_at AS updatedAt`
+const PUBLIC_COLUMNS = 'id, username, email, age, role, is_active AS isActive, mfa_enabled AS mfaEnabled, created_at AS createdAt'
 
-type Raw<T> = Omit<T, 'isActive'> & { isActive: number | boolean }
-function fromRaw<T extends { isActive: boolean }>(row: Raw<T>): T {
+type Raw<T> = Omit<T, 'isActive' | 'mfaEnabled'> & { isActive: number | boolean; mfaEnabled: number | boolean }
+function fromRaw<T extends { isActive: boolean; mfaEnabled: boolean }>(row: Raw<T>): T {
   row.isActive = row.isActive === 1 || row.isActive === true
+  row.mfaEnabled = row.mfaEnabled === 1 || row.mfaEnabled === true
   return row as T
 }
 
