@@ -33,14 +33,19 @@ export interface TestApp {
   dataDir: string
 }
 
-export function makeApp(env: Record<string, string> = {}): TestApp {
+export interface AppOptions {
+  /** The app's clock for TOTP codes and token expiry (a controlled clock; never sleep). */
+  now?: () => number
+}
+
+export function makeApp(env: Record<string, string> = {}, opts: AppOptions = {}): TestApp {
   const dataDir = tempDir()
   const config = parseConfig({ DATA_DIR: dataDir, SECRET_KEY: SECRET, LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0', ...env })
   const db = openDatabase(join(dataDir, DB_FILE))
   runMigrations(db)
   const logs: string[] = []
   const logger = createLogger(config.logLevel, (l) => logs.push(l))
-  const deps = { config, db, secret: SECRET, logger }
+  const deps = { config, db, secret: SECRET, logger, now: opts.now }
   const services = createServices(deps)
   const app = createApp(deps, services)
   cleanups.push(() => db.$client.close())
