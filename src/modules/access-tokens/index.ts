@@ -1,18 +1,20 @@
 // Personal access tokens controller: create, list, revoke the caller's own.
 // Reached with a session only: a token cannot mint or list tokens.
 import { Elysia, t } from 'elysia'
-import type { authPlugin } from '../../http/auth'
+import { bodyPlugin } from '../../http/body'
+import type { AuthPlugin } from '../auth/macro'
 import { errorResponses } from '../../http/schemas'
 import { TokenCreate, TokenCreated, TokenIdParams, TokenInfo } from './model'
 import { toTokenInfo, type AccessTokenService } from './service'
 
 interface Deps {
   accessTokens: AccessTokenService
-  auth: ReturnType<typeof authPlugin>
+  auth: AuthPlugin
 }
 
 export function accessTokensModule({ accessTokens, auth }: Deps) {
   return new Elysia({ name: 'roster.access-tokens' })
+    .use(bodyPlugin)
     .use(auth)
     .post(
       '/auth/tokens',
@@ -24,7 +26,7 @@ export function accessTokensModule({ accessTokens, auth }: Deps) {
       },
       {
         auth: true,
-        parse: 'json',
+        accepts: 'json',
         body: TokenCreate,
         response: { 201: TokenCreated, ...errorResponses(400, 401, 403, 422) },
         detail: {

@@ -3,11 +3,11 @@
 // recognises them by the prefix, so a JWT request never reads this table.
 import { randomBytes } from 'node:crypto'
 import { and, count, eq } from 'drizzle-orm'
-import type { Db } from '../../db/client'
+import type { Db, Tx } from '../../db/client'
 import { accessTokens, type AccessTokenRow } from '../../db/schema'
-import { BadRequest, Forbidden, NotFound } from '../../http/errors'
+import { BadRequest, Forbidden, NotFound } from '../../lib/errors'
 import { hashToken } from '../sessions/service'
-import type { Actor, Tx } from '../users/service'
+import type { Actor } from '../../lib/actor'
 import { SCOPES, type Scope, type TokenCreate, type TokenInfo } from './model'
 
 export const TOKEN_PREFIX = 'rst_'

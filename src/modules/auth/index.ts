@@ -1,5 +1,6 @@
 // Auth controller: login, refresh, logout. Queries live in the services.
 import { Elysia, t } from 'elysia'
+import { bodyPlugin } from '../../http/body'
 import { errorResponses } from '../../http/schemas'
 import { MfaRequired, MfaVerifyBody } from '../mfa/model'
 import type { MfaService } from '../mfa/service'
@@ -31,6 +32,7 @@ export function authModule({ auth, tokens, sessions, users, mfa, clientIp }: Dep
   })
 
   return new Elysia({ name: 'roster.auth.routes' })
+    .use(bodyPlugin)
     .post(
       '/auth/login',
       async ({ body, request, set }) => {
@@ -43,7 +45,7 @@ export function authModule({ auth, tokens, sessions, users, mfa, clientIp }: Dep
       },
       {
         // JSON, or the OAuth2 password form used by the docs page's Authorize button.
-        parse: ['urlencoded', 'json'],
+        accepts: 'json+form',
         body: LoginBody,
         response: { 200: t.Union([TokenResponse, MfaRequired]), ...errorResponses(401, 422, 429) },
         detail: {
@@ -65,7 +67,7 @@ export function authModule({ auth, tokens, sessions, users, mfa, clientIp }: Dep
         return tokenResponse(user, session.id, session.refreshToken)
       },
       {
-        parse: 'json',
+        accepts: 'json',
         body: MfaVerifyBody,
         response: {
           200: TokenResponse,
@@ -91,7 +93,7 @@ export function authModule({ auth, tokens, sessions, users, mfa, clientIp }: Dep
         return tokenResponse(user, r.sessionId, r.refreshToken)
       },
       {
-        parse: 'json',
+        accepts: 'json',
         body: RefreshBody,
         response: { 200: TokenResponse, 401: t.Object({ detail: t.String() }, { description: REFRESH_401 }), ...errorResponses(422) },
         detail: {
@@ -111,7 +113,7 @@ export function authModule({ auth, tokens, sessions, users, mfa, clientIp }: Dep
         set.status = 204
       },
       {
-        parse: 'json',
+        accepts: 'json',
         body: RefreshBody,
         response: {
           204: t.Void({ description: "The refresh token's session is revoked, with every access token issued for it" }),

@@ -2,7 +2,7 @@
 // wrong password, and so is the error. Failed attempts are throttled per
 // account+IP and per IP before any hash is computed.
 import type { UserRow } from '../../db/schema'
-import { TooManyRequests, Unauthorized } from '../../http/errors'
+import { TooManyRequests, Unauthorized } from '../../lib/errors'
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from '../../lib/password'
 import type { UserService } from '../users/service'
 import { createLoginThrottle, type LoginThrottle } from './throttle'

@@ -1,8 +1,8 @@
 // Files controller: routes only. Disk and SQL live in service.ts, the
 // multipart stream in multipart.ts, the download response in download.ts.
 import { Elysia, t } from 'elysia'
-import type { authPlugin } from '../../http/auth'
-import { Forbidden } from '../../http/errors'
+import type { AuthPlugin } from '../auth/macro'
+import { Forbidden } from '../../lib/errors'
 import { querySpec } from '../../http/query'
 import { errorResponses } from '../../http/schemas'
 import { downloadResponse } from './download'
@@ -20,7 +20,7 @@ const listQuery = querySpec({
 
 interface Deps {
   files: FileService
-  auth: ReturnType<typeof authPlugin>
+  auth: AuthPlugin
   maxUploadBytes: number
 }
 
@@ -42,8 +42,8 @@ export function filesModule({ files, auth, maxUploadBytes }: Deps) {
         auth: 'files:write',
         // The body is streamed by the handler. A route-level parser that reads
         // nothing keeps Elysia's own multipart parser (which buffers the whole
-        // body) from running; `parse: 'none'` answers 400 next to the app's
-        // global onParse.
+        // body) from running; `parse: 'none'` answers 400 next to the global
+        // JSON parser (http/body.ts).
         parse: () => ({ streamed: true }),
         response: { 201: FileResponse, 413: TooLargeBody, ...errorResponses(400, 401, 422) },
         detail: {

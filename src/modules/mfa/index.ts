@@ -1,7 +1,8 @@
 // TOTP controller: setup, enable, disable, and the admin reset. The login's
 // second step (POST /auth/mfa/verify) lives with login in modules/auth.
 import { Elysia, t } from 'elysia'
-import type { authPlugin } from '../../http/auth'
+import { bodyPlugin } from '../../http/body'
+import type { AuthPlugin } from '../auth/macro'
 import { errorResponses } from '../../http/schemas'
 import { UserIdParams } from '../users/model'
 import { RecoveryCodesResponse, TotpDisableBody, TotpEnableBody, TotpSetupBody, TotpSetupResponse } from './model'
@@ -9,11 +10,12 @@ import type { MfaService } from './service'
 
 interface Deps {
   mfa: MfaService
-  auth: ReturnType<typeof authPlugin>
+  auth: AuthPlugin
 }
 
 export function mfaModule({ mfa, auth }: Deps) {
   return new Elysia({ name: 'roster.mfa' })
+    .use(bodyPlugin)
     .use(auth)
     .post(
       '/auth/mfa/totp/setup',
@@ -24,7 +26,7 @@ export function mfaModule({ mfa, auth }: Deps) {
       },
       {
         auth: true,
-        parse: 'json',
+        accepts: 'json',
         body: TotpSetupBody,
         response: { 200: TotpSetupResponse, ...errorResponses(400, 401, 422) },
         detail: {
@@ -45,7 +47,7 @@ export function mfaModule({ mfa, auth }: Deps) {
       },
       {
         auth: true,
-        parse: 'json',
+        accepts: 'json',
         body: TotpEnableBody,
         response: { 200: RecoveryCodesResponse, ...errorResponses(400, 401, 422) },
         detail: {
@@ -65,7 +67,7 @@ export function mfaModule({ mfa, auth }: Deps) {
       },
       {
         auth: true,
-        parse: 'json',
+        accepts: 'json',
         body: TotpDisableBody,
         response: { 204: t.Void({ description: 'TOTP is off; the secret and recovery codes are deleted' }), ...errorResponses(400, 401, 422) },
         detail: {

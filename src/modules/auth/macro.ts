@@ -10,13 +10,20 @@
 // `actor` (id and the role this request may use: an admin's token without the
 // admin scope acts as a plain user), `scopes` (null for a session) and
 // `sessionId` (undefined for a personal access token).
+//
+// `{ optionalAuth: true }` (signup) lets a request without an Authorization
+// header through with `user` and `actor` undefined; a header that is sent must
+// be valid (a personal access token needs users:write). It is a key of its own
+// because Elysia types what a macro resolves per key, not per value: under one
+// key every route's `user` would become optional.
 import { Elysia } from 'elysia'
-import type { UserRow } from '../db/schema'
-import type { Scope } from '../modules/access-tokens/model'
-import { TOKEN_PREFIX, type AccessTokenService } from '../modules/access-tokens/service'
-import type { TokenService } from '../modules/auth/tokens'
-import type { Actor, UserService } from '../modules/users/service'
-import { Forbidden, Unauthorized } from './errors'
+import type { UserRow } from '../../db/schema'
+import type { Actor } from '../../lib/actor'
+import { Forbidden, Unauthorized } from '../../lib/errors'
+import type { Scope } from '../access-tokens/model'
+import { TOKEN_PREFIX, type AccessTokenService } from '../access-tokens/service'
+import type { UserService } from '../users/service'
+import type { TokenService } from './tokens'
 
 /** Whether the refresh-token session an access token was issued for still stands. */
 export interface SessionCheck {
@@ -74,6 +81,8 @@ export function resolveCaller(header: string | null, need: AuthNeed, { tokens, u
   return { user, actor: { id: user.id, role: user.role }, scopes: null, sessionId: claims.sessionId }
 }
 
+type OptionalCaller = { [K in keyof Caller]: Caller[K] | undefined }
+
 export function authPlugin(deps: AuthDeps) {
   return new Elysia({ name: 'roster.auth' }).macro({
     auth(need: AuthNeed) {
@@ -86,6 +95,15 @@ export function authPlugin(deps: AuthDeps) {
         },
         detail
       }
+    },
+    optionalAuth: {
+      resolve({ request }): OptionalCaller {
+        const header = request.headers.get('authorization')
+        if (!header) return { user: undefined, actor: undefined, scopes: undefined, sessionId: undefined }
+        return resolveCaller(header, 'users:write', deps)
+      }
     }
   })
 }
+
+export type AuthPlugin = ReturnType<typeof authPlugin>
