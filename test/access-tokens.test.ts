@@ -95,6 +95,24 @@ describe('scopes are enforced on every route', () => {
     })
   }
 
+  test('the OpenAPI document names the scope of every route outside /auth/*, as enforced', async () => {
+    const t = makeApp()
+    const doc = (await req(t, 'GET', '/openapi.json')).json
+    const declared = new Map<string, string>()
+    for (const [path, ops] of Object.entries<Record<string, { security?: unknown; 'x-required-scope'?: string }>>(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const scope = op['x-required-scope']
+        if (path.startsWith('/auth/')) expect([path, scope]).toEqual([path, undefined])
+        else if (op.security && path !== '/metrics') expect([path, SCOPES]).toEqual([path, expect.arrayContaining([scope])])
+        if (scope) declared.set(`${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, '{id}').replace('{user_id}', '{id}')}`, scope)
+      }
+    }
+    for (const r of ROUTES) {
+      if (r.name === 'POST /users' || r.name === 'GET /metrics') continue
+      expect([r.name, declared.get(r.name.replace(/\{id\}/g, '{id}'))]).toEqual([r.name, r.scope])
+    }
+  })
+
   test('the admin scope alone grants nothing but admin routes', async () => {
     const { t, root } = await w()
     const k = (await pat(t, root.token, ['admin'])).token
