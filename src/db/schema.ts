@@ -94,14 +94,18 @@ export const passwordResetTokens = sqliteTable(
 // SECRET_KEY (lib/secretbox.ts). Written by setup (users.mfa_enabled still
 // false), confirmed by enable. last_step is the time step of the last accepted
 // code: a code is accepted only by raising it, so one code works once.
-export const totpSecrets = sqliteTable('totp_secrets', {
-  userId: integer('user_id')
-    .primaryKey()
-    .references(() => users.id, { onDelete: 'cascade' }),
-  secret: text('secret').notNull(),
-  lastStep: integer('last_step'),
-  createdAt: integer('created_at').notNull()
-})
+export const totpSecrets = sqliteTable(
+  'totp_secrets',
+  {
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    secret: text('secret').notNull(),
+    lastStep: integer('last_step'),
+    createdAt: integer('created_at').notNull()
+  },
+  (t) => [uniqueIndex('totp_secrets_user_uq').on(t.userId)]
+)
 
 // Single-use recovery codes: sha256 of codes with 80 random bits each (too
 // many to guess offline, so no slow hash is needed); used_at spends one.

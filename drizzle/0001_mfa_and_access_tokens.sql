@@ -33,11 +33,12 @@ CREATE TABLE `recovery_codes` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `recovery_codes_user_hash_uq` ON `recovery_codes` (`user_id`,`code_hash`);--> statement-breakpoint
 CREATE TABLE `totp_secrets` (
-	`user_id` integer PRIMARY KEY NOT NULL,
+	`user_id` integer NOT NULL,
 	`secret` text NOT NULL,
 	`last_step` integer,
 	`created_at` integer NOT NULL,
 	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
+CREATE UNIQUE INDEX `totp_secrets_user_uq` ON `totp_secrets` (`user_id`);--> statement-breakpoint
 ALTER TABLE `users` ADD `mfa_enabled` integer DEFAULT false NOT NULL;
