@@ -4,7 +4,7 @@
 // throttle, races, disable, the admin reset, and credential changes.
 import { describe, expect, test } from 'bun:test'
 import { Secret, TOTP } from 'otpauth'
-import { hashToken } from '../src/modules/sessions/service'
+import { hashToken } from '../src/lib/token'
 import { admin, expectNoSecrets, makeApp, PASSWORD, req, settledLogs, signup, type TestApp } from './helpers'
 
 /** 10 s into a 30 s step, so that ±1 and ±2 steps are whole steps away. */

@@ -1,12 +1,11 @@
 // Personal access tokens for scripts: "rst_" + 256 random bits, stored only as
 // a sha256 (the refresh tokens' hashToken), shown once. The auth macro
 // recognises them by the prefix, so a JWT request never reads this table.
-import { randomBytes } from 'node:crypto'
 import { and, count, eq } from 'drizzle-orm'
 import type { Db, Tx } from '../../db/client'
 import { accessTokens, type AccessTokenRow } from '../../db/schema'
 import { BadRequest, Forbidden, NotFound } from '../../lib/errors'
-import { hashToken } from '../sessions/service'
+import { hashToken, newToken } from '../../lib/token'
 import type { Actor } from '../../lib/actor'
 import { SCOPES, type Scope, type TokenCreate, type TokenInfo } from './model'
 
@@ -57,7 +56,7 @@ export function createAccessTokenService(db: Db, opts: { now?: () => number } = 
     create(owner: Actor, input: TokenCreate): { row: AccessTokenRow; token: string } {
       const scopes = [...new Set(input.scopes)]
       if (scopes.includes('admin') && owner.role !== 'admin') throw Forbidden('The admin scope is for admins only')
-      const token = TOKEN_PREFIX + randomBytes(32).toString('base64url')
+      const token = TOKEN_PREFIX + newToken()
       const t = now()
       const row = db.transaction(
         (tx) => {

@@ -21,6 +21,7 @@ import type { UserRow } from '../../db/schema'
 import type { Actor } from '../../lib/actor'
 import { Forbidden, Unauthorized } from '../../lib/errors'
 import type { Scope } from '../access-tokens/model'
+import { authDetail } from '../../http/openapi'
 import { TOKEN_PREFIX, type AccessTokenService } from '../access-tokens/service'
 import type { UserService } from '../users/service'
 import type { TokenService } from './tokens'
@@ -86,17 +87,15 @@ type OptionalCaller = { [K in keyof Caller]: Caller[K] | undefined }
 export function authPlugin(deps: AuthDeps) {
   return new Elysia({ name: 'roster.auth' }).macro({
     auth(need: AuthNeed) {
-      // In the OpenAPI document: the scope a personal access token needs here.
-      const detail: Record<string, unknown> = { security: [{ bearerAuth: [] }] }
-      if (need !== true) detail['x-required-scope'] = need
       return {
         resolve({ request }) {
           return resolveCaller(request.headers.get('authorization'), need, deps)
         },
-        detail
+        detail: authDetail(need)
       }
     },
     optionalAuth: {
+      detail: authDetail('optional'),
       resolve({ request }): OptionalCaller {
         const header = request.headers.get('authorization')
         if (!header) return { user: undefined, actor: undefined, scopes: undefined, sessionId: undefined }

@@ -6,7 +6,6 @@
 // step in one guarded UPDATE: a code works once, and of many parallel requests
 // with one code exactly one wins. The clock is `now()`, injected, so tests
 // generate real codes at chosen times.
-import { randomBytes } from 'node:crypto'
 import { and, eq, isNull, lt, or, sql } from 'drizzle-orm'
 import { Secret, TOTP } from 'otpauth'
 import type { Db, Tx } from '../../db/client'
@@ -15,7 +14,7 @@ import { BadRequest, NotFound, TooManyRequests, Unauthorized } from '../../lib/e
 import { verifyPassword } from '../../lib/password'
 import { createSecretBox } from '../../lib/secretbox'
 import type { LoginThrottle } from '../auth/throttle'
-import { hashToken } from '../sessions/service'
+import { hashToken, newToken } from '../../lib/token'
 import type { UserService } from '../users/service'
 
 export const INVALID_CODE = 'Invalid code'
@@ -181,7 +180,7 @@ export function createMfaService({ db, users, secretKey, throttle, now = Date.no
 
     /** After a correct password: the token that /auth/mfa/verify exchanges, with a code, for a session. */
     startChallenge(userId: number): { mfa_token: string; expires_in: number } {
-      const token = randomBytes(32).toString('base64url')
+      const token = newToken()
       const t = now()
       db.transaction((tx) => {
         // Housekeeping on the user's own rows: spent and expired challenges go.
