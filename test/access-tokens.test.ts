@@ -11,6 +11,11 @@ const INSUFFICIENT = { detail: 'Insufficient scope' }
 const UNAUTH = { detail: 'Could not validate credentials' }
 const T0 = Date.UTC(2031, 0, 1, 12, 0, 5)
 
+async function count(t: TestApp, query: string, ...params: unknown[]): Promise<number> {
+  const [row] = await t.sql<{ n: number | string }>(query, ...params)
+  return Number(row!.n)
+}
+
 interface W {
   t: TestApp & { clock: { t: number } }
   root: { id: number; token: string }
@@ -32,7 +37,7 @@ async function upload(t: TestApp, token: string): Promise<Res> {
 
 async function w(): Promise<W> {
   const clock = { t: T0 }
-  const t = Object.assign(makeApp({}, { now: () => clock.t }), { clock })
+  const t = Object.assign(await makeApp({}, { now: () => clock.t }), { clock })
   const root = await admin(t)
   const a = await signup(t, 'alice')
   const alice = { id: a.id, token: await loginToken(t, 'alice') }
@@ -96,7 +101,7 @@ describe('scopes are enforced on every route', () => {
   }
 
   test('the OpenAPI document names the scope of every route outside /auth/*, as enforced', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const doc = (await req(t, 'GET', '/openapi.json')).json
     const declared = new Map<string, string>()
     for (const [path, ops] of Object.entries<Record<string, { security?: object[]; 'x-required-scope'?: string }>>(doc.paths)) {
@@ -163,7 +168,7 @@ describe('the admin scope', () => {
     const { t, alice } = await w()
     const r = await req(t, 'POST', '/auth/tokens', { token: alice.token, body: { name: 'x', scopes: ['users:read', 'admin'] } })
     expect(r.status).toBe(403)
-    expect(t.db.$client.query('SELECT count(*) AS n FROM access_tokens').get()).toEqual({ n: 0 })
+    expect(await count(t, 'SELECT count(*) AS n FROM access_tokens')).toBe(0)
   })
 
   test("an admin's token without it acts as a plain user", async () => {
@@ -196,7 +201,7 @@ describe('the admin scope', () => {
 
 describe('POST /auth/tokens', () => {
   test('unauthenticated: 401', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     expect((await req(t, 'POST', '/auth/tokens', { body: { name: 'x', scopes: ['users:read'] } })).status).toBe(401)
   })
 
@@ -219,7 +224,7 @@ describe('POST /auth/tokens', () => {
       expect([name, r.status]).toEqual([name, 422])
       expect([name, r.json.detail.map((d: { field: string }) => d.field)]).toEqual([name, [field]])
     }
-    expect(t.db.$client.query('SELECT count(*) AS n FROM access_tokens').get()).toEqual({ n: 0 })
+    expect(await count(t, 'SELECT count(*) AS n FROM access_tokens')).toBe(0)
   })
 
   test('201: rst_ and 256 random bits, shown once, stored only as its hash', async () => {
@@ -232,7 +237,7 @@ describe('POST /auth/tokens', () => {
     expect(r.json.scopes).toEqual(['users:read', 'files:read'])
     expect(r.json.last_used_at).toBeNull()
     expect(new Date(r.json.expires_at).getTime() - new Date(r.json.created_at).getTime()).toBe(30 * 86_400_000)
-    const rows = t.db.$client.query('SELECT * FROM access_tokens').all() as { token_hash: string }[]
+    const rows = await t.sql<{ token_hash: string }>('SELECT * FROM access_tokens')
     expect(rows).toHaveLength(1)
     expect(rows[0]!.token_hash).toBe(hashToken(r.json.token))
     expect(JSON.stringify(rows)).not.toContain(r.json.token.slice(4))
@@ -254,7 +259,7 @@ describe('POST /auth/tokens', () => {
 
 describe('GET /auth/tokens and DELETE /auth/tokens/{id}', () => {
   test('unauthenticated: 401', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     expect((await req(t, 'GET', '/auth/tokens')).status).toBe(401)
     expect((await req(t, 'DELETE', '/auth/tokens/1')).status).toBe(401)
   })
@@ -280,18 +285,29 @@ describe('use', () => {
   test('last_used_at is kept to the minute, written once per minute', async () => {
     const { t, alice } = await w()
     const p = await pat(t, alice.token, ['users:read'])
-    const used = async () => (await req(t, 'GET', '/auth/tokens', { token: alice.token })).json[0].last_used_at
+    const used = async () => {
+      await t.services.accessTokens.settled()
+      return (await req(t, 'GET', '/auth/tokens', { token: alice.token })).json[0].last_used_at
+    }
+    // Every write of the service goes through a transaction: count them.
+    let writes = 0
+    const transaction = t.data.transaction.bind(t.data)
+    t.data.transaction = (fn) => {
+      writes++
+      return transaction(fn)
+    }
     expect(await used()).toBeNull()
     expect((await req(t, 'GET', '/users/me', { token: p.token })).status).toBe(200)
     expect(await used()).toBe(new Date(T0 - (T0 % 60_000)).toISOString())
+    expect(writes).toBe(1)
     // More requests in the same minute write nothing.
-    const changes = () => (t.db.$client.query('SELECT total_changes() AS n').get() as { n: number }).n
-    const before = changes()
-    for (let i = 0; i < 5; i++) await req(t, 'GET', '/users/me', { token: p.token })
-    expect(changes()).toBe(before)
+    for (let i = 0; i < 5; i++) expect((await req(t, 'GET', '/users/me', { token: p.token })).status).toBe(200)
+    await t.services.accessTokens.settled()
+    expect(writes).toBe(1)
     t.clock.t += 60_000
     await req(t, 'GET', '/users/me', { token: p.token })
     expect(await used()).toBe(new Date(t.clock.t - (t.clock.t % 60_000)).toISOString())
+    expect(writes).toBe(2)
   })
 
   test('an expired token: 401', async () => {
@@ -336,7 +352,7 @@ describe('credential events revoke every personal access token', () => {
     const tokens = [await pat(world.t, world.alice.token, ['users:read']), await pat(world.t, world.alice.token, ['files:read'])]
     const dead = async () => {
       for (const k of tokens) expect((await req(world.t, 'GET', k.scopes.includes('users:read') ? '/users/me' : '/files', { token: k.token })).status).toBe(401)
-      expect(world.t.db.$client.query('SELECT count(*) AS n FROM access_tokens WHERE user_id = ?').get(world.alice.id)).toEqual({ n: 0 })
+      expect(await count(world.t, 'SELECT count(*) AS n FROM access_tokens WHERE user_id = ?', world.alice.id)).toBe(0)
     }
     return { ...world, tokens, dead }
   }
@@ -358,8 +374,8 @@ describe('credential events revoke every personal access token', () => {
     const { t, dead } = await withTokens()
     await req(t, 'POST', '/auth/password-reset', { body: { email: 'alice@example.com' } })
     await t.services.resets.settled()
-    const mail = t.db.$client.query("SELECT text_body AS body FROM email_outbox WHERE kind = 'password_reset'").get() as { body: string }
-    const token = /reset-password\?token=([A-Za-z0-9_-]+)/.exec(mail.body)![1]
+    const [mail] = await t.sql<{ body: string }>("SELECT text_body AS body FROM email_outbox WHERE kind = 'password_reset'")
+    const token = /reset-password\?token=([A-Za-z0-9_-]+)/.exec(mail!.body)![1]
     expect((await req(t, 'POST', '/auth/password-reset/confirm', { body: { token, new_password: 'Other9Pass' } })).status).toBe(204)
     await dead()
   })

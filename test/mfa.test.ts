@@ -17,9 +17,14 @@ interface Clocked extends TestApp {
   clock: { t: number }
 }
 
-function clockedApp(env: Record<string, string> = {}): Clocked {
+async function clockedApp(env: Record<string, string> = {}): Promise<Clocked> {
   const clock = { t: T0 }
-  return { ...makeApp(env, { now: () => clock.t }), clock }
+  return { ...(await makeApp(env, { now: () => clock.t })), clock }
+}
+
+async function count(t: TestApp, query: string, ...params: unknown[]): Promise<number> {
+  const [row] = await t.sql<{ n: number | string }>(query, ...params)
+  return Number(row!.n)
 }
 
 const codeAt = (secret: string, at: number) => TOTP.generate({ secret: Secret.fromBase32(secret), timestamp: at })
@@ -41,7 +46,7 @@ const verify = (t: TestApp, mfa_token: string, code: string) => req(t, 'POST', '
 
 /** alice with TOTP on: her secret, recovery codes and a session token from before. */
 async function aliceWithTotp(env: Record<string, string> = {}) {
-  const t = clockedApp(env)
+  const t = await clockedApp(env)
   const alice = await signup(t, 'alice')
   const token = await accessToken(t, 'alice')
   const setup = await req(t, 'POST', '/auth/mfa/totp/setup', { token, body: { password: PASSWORD } })
@@ -55,17 +60,17 @@ async function aliceWithTotp(env: Record<string, string> = {}) {
 }
 
 const sessionCount = (t: TestApp, userId: number) =>
-  (t.db.$client.query('SELECT count(*) AS n FROM sessions WHERE user_id = ?').get(userId) as { n: number }).n
+  count(t, 'SELECT count(*) AS n FROM sessions WHERE user_id = ?', userId)
 
 describe('POST /auth/mfa/totp/setup', () => {
   test('unauthenticated: 401', async () => {
-    const t = clockedApp()
+    const t = (await clockedApp())
     const r = await req(t, 'POST', '/auth/mfa/totp/setup', { body: { password: PASSWORD } })
     expect(r.status).toBe(401)
   })
 
   test('wrong password: 400, nothing stored; missing password: 422', async () => {
-    const t = clockedApp()
+    const t = (await clockedApp())
     await signup(t, 'alice')
     const token = await accessToken(t, 'alice')
     const wrong = await req(t, 'POST', '/auth/mfa/totp/setup', { token, body: { password: 'Wrong1234' } })
@@ -74,11 +79,11 @@ describe('POST /auth/mfa/totp/setup', () => {
     const missing = await req(t, 'POST', '/auth/mfa/totp/setup', { token, body: {} })
     expect(missing.status).toBe(422)
     expect(missing.json.detail[0].field).toBe('body.password')
-    expect(t.db.$client.query('SELECT count(*) AS n FROM totp_secrets').get()).toEqual({ n: 0 })
+    expect(await count(t, 'SELECT count(*) AS n FROM totp_secrets')).toBe(0)
   })
 
   test('returns a base32 secret and its otpauth URL; nothing is active yet; the secret is stored encrypted', async () => {
-    const t = clockedApp()
+    const t = (await clockedApp())
     const alice = await signup(t, 'alice')
     const token = await accessToken(t, 'alice')
     const r = await req(t, 'POST', '/auth/mfa/totp/setup', { token, body: { password: PASSWORD } })
@@ -90,26 +95,26 @@ describe('POST /auth/mfa/totp/setup', () => {
     // Not on yet: the profile says so and a password alone still logs in.
     expect((await req(t, 'GET', '/users/me', { token })).json.mfa_enabled).toBe(false)
     expect((await req(t, 'POST', '/auth/login', { body: { username: 'alice', password: PASSWORD } })).json.access_token).toBeString()
-    const row = t.db.$client.query('SELECT secret FROM totp_secrets WHERE user_id = ?').get(alice.id) as { secret: string }
-    expect(row.secret).not.toContain(r.json.secret)
-    expect(row.secret).not.toContain(Buffer.from(Secret.fromBase32(r.json.secret).bytes).toString('base64url'))
+    const [row] = await t.sql<{ secret: string }>('SELECT secret FROM totp_secrets WHERE user_id = ?', alice.id)
+    expect(row!.secret).not.toContain(r.json.secret)
+    expect(row!.secret).not.toContain(Buffer.from(Secret.fromBase32(r.json.secret).bytes).toString('base64url'))
   })
 
   test('the sealed secret is bound to its user: copied onto another user it gives no valid code', async () => {
-    const t = clockedApp()
+    const t = (await clockedApp())
     const alice = await signup(t, 'alice')
     const bob = await signup(t, 'bob')
     const aliceToken = await accessToken(t, 'alice')
     const bobToken = await accessToken(t, 'bob')
     const a = await req(t, 'POST', '/auth/mfa/totp/setup', { token: aliceToken, body: { password: PASSWORD } })
     await req(t, 'POST', '/auth/mfa/totp/setup', { token: bobToken, body: { password: PASSWORD } })
-    t.db.$client.run('UPDATE totp_secrets SET secret = (SELECT secret FROM totp_secrets WHERE user_id = ?) WHERE user_id = ?', [alice.id, bob.id])
+    await t.sql('UPDATE totp_secrets SET secret = (SELECT secret FROM totp_secrets WHERE user_id = ?) WHERE user_id = ?', alice.id, bob.id)
     const r = await req(t, 'POST', '/auth/mfa/totp/enable', { token: bobToken, body: { code: codeAt(a.json.secret, t.clock.t) } })
     expect(r.status).toBe(400)
   })
 
   test('a personal access token is refused (401)', async () => {
-    const t = clockedApp()
+    const t = (await clockedApp())
     await signup(t, 'alice')
     const token = await accessToken(t, 'alice')
     const pat = (await req(t, 'POST', '/auth/tokens', { token, body: { name: 'ci', scopes: ['users:read', 'users:write'] } })).json.token
@@ -120,7 +125,7 @@ describe('POST /auth/mfa/totp/setup', () => {
 
 describe('POST /auth/mfa/totp/enable', () => {
   test('before setup, or with a wrong code: 400 Invalid code, still off', async () => {
-    const t = clockedApp()
+    const t = (await clockedApp())
     await signup(t, 'alice')
     const token = await accessToken(t, 'alice')
     const early = await req(t, 'POST', '/auth/mfa/totp/enable', { token, body: { code: '123456' } })
@@ -138,7 +143,7 @@ describe('POST /auth/mfa/totp/enable', () => {
   })
 
   test('a valid code turns TOTP on and returns 10 distinct recovery codes, stored only hashed', async () => {
-    const t = clockedApp()
+    const t = (await clockedApp())
     const alice = await signup(t, 'alice')
     const token = await accessToken(t, 'alice')
     const setup = await req(t, 'POST', '/auth/mfa/totp/setup', { token, body: { password: PASSWORD } })
@@ -152,7 +157,7 @@ describe('POST /auth/mfa/totp/enable', () => {
     for (const c of codes) expect(c).toMatch(/^[a-z2-7]{4}(-[a-z2-7]{4}){3}$/)
     const me = await req(t, 'GET', '/users/me', { token })
     expect(me.json.mfa_enabled).toBe(true)
-    const stored = JSON.stringify(t.db.$client.query('SELECT * FROM recovery_codes WHERE user_id = ?').all(alice.id))
+    const stored = JSON.stringify(await t.sql('SELECT * FROM recovery_codes WHERE user_id = ?', alice.id))
     for (const c of codes) {
       expect(stored).not.toContain(c)
       expect(stored).not.toContain(c.replace(/-/g, ''))
@@ -177,12 +182,12 @@ describe('POST /auth/mfa/totp/enable', () => {
 describe('login with TOTP on', () => {
   test('a correct password gets mfa_required and an mfa_token, and no session', async () => {
     const { t, alice } = await aliceWithTotp()
-    const before = sessionCount(t, alice.id)
+    const before = await sessionCount(t, alice.id)
     const r = await req(t, 'POST', '/auth/login', { body: { username: 'alice', password: PASSWORD } })
     expect(r.status).toBe(200)
     expect(Object.keys(r.json).sort()).toEqual(['expires_in', 'mfa_required', 'mfa_token'])
     expect(r.json).toMatchObject({ mfa_required: true, expires_in: 300 })
-    expect(sessionCount(t, alice.id)).toBe(before)
+    expect(await sessionCount(t, alice.id)).toBe(before)
     // The mfa_token is no access token.
     expect((await req(t, 'GET', '/users/me', { token: r.json.mfa_token })).status).toBe(401)
     // A wrong password is still the plain 401.
@@ -256,7 +261,7 @@ describe('login with TOTP on', () => {
   })
 
   test('the code that enabled TOTP cannot log in within its step', async () => {
-    const t = clockedApp()
+    const t = (await clockedApp())
     await signup(t, 'alice')
     const token = await accessToken(t, 'alice')
     const setup = await req(t, 'POST', '/auth/mfa/totp/setup', { token, body: { password: PASSWORD } })
@@ -326,21 +331,21 @@ describe('login with TOTP on', () => {
     const tokens: string[] = []
     for (let i = 0; i < 20; i++) tokens.push(await mfaToken(t, 'alice'))
     const code = codeAt(secret, t.clock.t)
-    const before = sessionCount(t, alice.id)
+    const before = await sessionCount(t, alice.id)
     const results = await Promise.all(tokens.map((mt) => verify(t, mt, code)))
     expect(results.filter((r) => r.status === 200)).toHaveLength(1)
     for (const r of results) expect([200, 401, 429]).toContain(r.status)
-    expect(sessionCount(t, alice.id)).toBe(before + 1)
+    expect(await sessionCount(t, alice.id)).toBe(before + 1)
   })
 
   test('20 parallel verifies of one mfa_token: exactly one session', async () => {
     const { t, alice, secret } = await aliceWithTotp()
     const mt = await mfaToken(t, 'alice')
     const code = codeAt(secret, t.clock.t)
-    const before = sessionCount(t, alice.id)
+    const before = await sessionCount(t, alice.id)
     const results = await Promise.all(Array.from({ length: 20 }, () => verify(t, mt, code)))
     expect(results.filter((r) => r.status === 200)).toHaveLength(1)
-    expect(sessionCount(t, alice.id)).toBe(before + 1)
+    expect(await sessionCount(t, alice.id)).toBe(before + 1)
   })
 
   test('one recovery code in 10 parallel logins: exactly one success', async () => {
@@ -364,7 +369,7 @@ describe('login with TOTP on', () => {
 
 describe('POST /auth/mfa/totp/disable', () => {
   test('unauthenticated 401; not enabled 400; wrong password 400; wrong code 400; still on', async () => {
-    const t = clockedApp()
+    const t = (await clockedApp())
     await signup(t, 'bob')
     const bobToken = await accessToken(t, 'bob')
     expect((await req(t, 'POST', '/auth/mfa/totp/disable', { body: { password: PASSWORD, code: '123456' } })).status).toBe(401)
@@ -390,7 +395,7 @@ describe('POST /auth/mfa/totp/disable', () => {
     expect(r.text).toBe('')
     expect((await req(t, 'GET', '/users/me', { token })).json.mfa_enabled).toBe(false)
     for (const table of ['totp_secrets', 'recovery_codes']) {
-      expect(t.db.$client.query(`SELECT count(*) AS n FROM ${table} WHERE user_id = ?`).get(alice.id)).toEqual({ n: 0 })
+      expect(await count(t, `SELECT count(*) AS n FROM ${table} WHERE user_id = ?`, alice.id)).toBe(0)
     }
     expect((await req(t, 'POST', '/auth/login', { body: { username: 'alice', password: PASSWORD } })).json.access_token).toBeString()
   })
@@ -456,8 +461,8 @@ describe('credential changes keep TOTP on, end every session and every pending l
     const pending = await mfaToken(t, 'alice')
     await req(t, 'POST', '/auth/password-reset', { body: { email: 'alice@example.com' } })
     await t.services.resets.settled()
-    const mail = t.db.$client.query("SELECT text_body AS body FROM email_outbox WHERE kind = 'password_reset'").get() as { body: string }
-    const resetToken = /reset-password\?token=([A-Za-z0-9_-]+)/.exec(mail.body)![1]
+    const [mail] = await t.sql<{ body: string }>("SELECT text_body AS body FROM email_outbox WHERE kind = 'password_reset'")
+    const resetToken = /reset-password\?token=([A-Za-z0-9_-]+)/.exec(mail!.body)![1]
     const r = await req(t, 'POST', '/auth/password-reset/confirm', { body: { token: resetToken, new_password: 'Other9Pass' } })
     expect(r.status).toBe(204)
     expect((await verify(t, pending, codeAt(secret, t.clock.t))).json).toEqual(DEAD_TOKEN)

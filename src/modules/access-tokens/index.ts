@@ -18,8 +18,8 @@ export function accessTokensModule({ accessTokens, auth }: Deps) {
     .use(auth)
     .post(
       '/auth/tokens',
-      ({ user, actor, body, set }) => {
-        const { row, token } = accessTokens.create(actor, body)
+      async ({ actor, body, set }) => {
+        const { row, token } = await accessTokens.create(actor, body)
         set.status = 201
         set.headers['cache-control'] = 'no-store'
         return { ...toTokenInfo(row), token }
@@ -39,15 +39,15 @@ export function accessTokensModule({ accessTokens, auth }: Deps) {
         }
       }
     )
-    .get('/auth/tokens', ({ user }) => accessTokens.list(user.id).map(toTokenInfo), {
+    .get('/auth/tokens', async ({ user }) => (await accessTokens.list(user.id)).map(toTokenInfo), {
       auth: true,
       response: { 200: t.Array(TokenInfo), ...errorResponses(401) },
       detail: { tags: ['tokens'], summary: "The caller's personal access tokens (never the secret)" }
     })
     .delete(
       '/auth/tokens/:token_id',
-      ({ user, params, set }) => {
-        accessTokens.revoke(user.id, params.token_id)
+      async ({ user, params, set }) => {
+        await accessTokens.revoke(user.id, params.token_id)
         set.status = 204
       },
       {

@@ -1,12 +1,13 @@
 // Personal access tokens for scripts: "rst_" + 256 random bits, stored only as
-// a sha256 (the refresh tokens' hashToken), shown once. The auth macro
-// recognises them by the prefix, so a JWT request never reads this table.
-import { and, count, eq } from 'drizzle-orm'
-import type { Db, Tx } from '../../db/client'
-import { accessTokens, type AccessTokenRow } from '../../db/schema'
-import { BadRequest, Forbidden, NotFound } from '../../lib/errors'
-import { hashToken, newToken } from '../../lib/token'
+// a sha256 (lib/token), shown once. The auth macro recognises them by the
+// prefix, so a JWT request never reads this table.
+import { and, count, eq, isNull, lt, or, sql } from 'drizzle-orm'
+import type { Data, Tx } from '../../db/data'
+import type { AccessTokenRow } from '../../db/schema'
 import type { Actor } from '../../lib/actor'
+import { BadRequest, Forbidden, NotFound } from '../../lib/errors'
+import { then, type MaybePromise } from '../../lib/maybe'
+import { hashToken, newToken } from '../../lib/token'
 import { SCOPES, type Scope, type TokenCreate, type TokenInfo } from './model'
 
 export const TOKEN_PREFIX = 'rst_'
@@ -21,6 +22,8 @@ export interface ResolvedToken {
   userId: number
   scopes: readonly Scope[]
 }
+
+type Found = { id: number; userId: number; scopes: string; expiresAt: number | null; lastUsedAt: number | null }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 
@@ -39,86 +42,121 @@ function parseScopes(stored: string): Scope[] {
   return stored.split(' ').filter((s): s is Scope => (SCOPES as readonly string[]).includes(s))
 }
 
-export function createAccessTokenService(db: Db, opts: { now?: () => number } = {}) {
+export function createAccessTokenService(data: Data, opts: { now?: () => number } = {}) {
+  const { db, t } = data
+  const { accessTokens } = t
   const now = opts.now ?? Date.now
-  // The per-request lookup, as raw prepared statements (the hot path's style, see users/service.ts).
-  const byHash = db.$client.query<
-    { id: number; userId: number; scopes: string; expiresAt: number | null; lastUsedAt: number | null },
-    [string]
-  >('SELECT id, user_id AS userId, scopes, expires_at AS expiresAt, last_used_at AS lastUsedAt FROM access_tokens WHERE token_hash = ?')
-  // Guarded so that concurrent requests of one minute write once between them.
-  const touch = db.$client.query<unknown, [number, number, number]>(
-    'UPDATE access_tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)'
-  )
+  // The per-request lookup: synchronous on SQLite (a raw prepared statement,
+  // the hot path's style, see users/service.ts), a prepared query on PostgreSQL.
+  const byHash: (hash: string) => MaybePromise<Found | undefined> = data.sqlite
+    ? ((stmt) => (hash: string) => stmt.get(hash) ?? undefined)(
+        data.sqlite.query<Found, [string]>(
+          'SELECT id, user_id AS userId, scopes, expires_at AS expiresAt, last_used_at AS lastUsedAt FROM access_tokens WHERE token_hash = ?'
+        )
+      )
+    : ((stmt) => (hash: string) => stmt.execute({ hash }).then((r) => r[0]))(
+        db
+          .select({
+            id: accessTokens.id,
+            userId: accessTokens.userId,
+            scopes: accessTokens.scopes,
+            expiresAt: accessTokens.expiresAt,
+            lastUsedAt: accessTokens.lastUsedAt
+          })
+          .from(accessTokens)
+          .where(eq(accessTokens.tokenHash, sql.placeholder('hash')))
+          .prepare('access_tokens_by_hash')
+      )
+
+  // last_used_at is written after the answer, off the request's path, and at
+  // most once a minute per token (the guard makes concurrent requests of one
+  // minute write once between them).
+  let touching: Promise<void> = Promise.resolve()
+  function touch(id: number, minute: number): void {
+    const write = data
+      .transaction((tx) =>
+        tx
+          .update(accessTokens)
+          .set({ lastUsedAt: minute })
+          .where(and(eq(accessTokens.id, id), or(isNull(accessTokens.lastUsedAt), lt(accessTokens.lastUsedAt, minute))))
+          .then(() => undefined)
+      )
+      // A lost "last used" mark is not worth failing anything for.
+      .catch(() => undefined)
+    touching = Promise.all([touching, write]).then(() => undefined)
+  }
+
+  function admit(row: Found | undefined): ResolvedToken | undefined {
+    if (!row) return undefined
+    const t = now()
+    if (row.expiresAt !== null && row.expiresAt <= t) return undefined
+    const minute = t - (t % MINUTE_MS)
+    if (row.lastUsedAt !== minute) touch(row.id, minute)
+    return { id: row.id, userId: row.userId, scopes: parseScopes(row.scopes) }
+  }
 
   return {
     /** The owner's new token and its secret (the only time the secret exists in clear). */
-    create(owner: Actor, input: TokenCreate): { row: AccessTokenRow; token: string } {
+    async create(owner: Actor, input: TokenCreate): Promise<{ row: AccessTokenRow; token: string }> {
       const scopes = [...new Set(input.scopes)]
       if (scopes.includes('admin') && owner.role !== 'admin') throw Forbidden('The admin scope is for admins only')
       const token = TOKEN_PREFIX + newToken()
       const t = now()
-      const row = db.transaction(
-        (tx) => {
-          const held = tx.select({ n: count() }).from(accessTokens).where(eq(accessTokens.userId, owner.id)).get()?.n ?? 0
-          if (held >= MAX_TOKENS_PER_USER) throw BadRequest(`At most ${MAX_TOKENS_PER_USER} access tokens per user`)
-          return tx
-            .insert(accessTokens)
-            .values({
-              userId: owner.id,
-              name: input.name,
-              tokenHash: hashToken(token),
-              scopes: SCOPES.filter((s) => scopes.includes(s)).join(' '),
-              createdAt: t,
-              expiresAt: input.expires_in_days === undefined ? null : t + input.expires_in_days * DAY_MS,
-              lastUsedAt: null
-            })
-            .returning()
-            .get()
-        },
-        { behavior: 'immediate' }
-      )
+      const row = await data.transaction(async (tx) => {
+        // Count and insert under one lock: parallel requests cannot pass the cap together.
+        await data.lock(tx, `access_tokens:${owner.id}`)
+        const [held] = await tx.select({ n: count() }).from(accessTokens).where(eq(accessTokens.userId, owner.id))
+        if (Number(held?.n ?? 0) >= MAX_TOKENS_PER_USER) throw BadRequest(`At most ${MAX_TOKENS_PER_USER} access tokens per user`)
+        const [inserted] = await tx
+          .insert(accessTokens)
+          .values({
+            userId: owner.id,
+            name: input.name,
+            tokenHash: hashToken(token),
+            scopes: SCOPES.filter((s) => scopes.includes(s)).join(' '),
+            createdAt: t,
+            expiresAt: input.expires_in_days === undefined ? null : t + input.expires_in_days * DAY_MS,
+            lastUsedAt: null
+          })
+          .returning()
+        return inserted!
+      })
       return { row, token }
     },
 
-    list(userId: number): AccessTokenRow[] {
-      return db.select().from(accessTokens).where(eq(accessTokens.userId, userId)).orderBy(accessTokens.id).all()
+    list(userId: number): Promise<AccessTokenRow[]> {
+      return db.select().from(accessTokens).where(eq(accessTokens.userId, userId)).orderBy(accessTokens.id)
     },
 
     /** Deletes one of the owner's tokens; anyone else's is "not found". Returns the row (for the audit log). */
-    revoke(userId: number, id: number): AccessTokenRow {
-      const row = db
-        .delete(accessTokens)
-        .where(and(eq(accessTokens.id, id), eq(accessTokens.userId, userId)))
-        .returning()
-        .get()
+    async revoke(userId: number, id: number): Promise<AccessTokenRow> {
+      const [row] = await data.transaction((tx) =>
+        tx
+          .delete(accessTokens)
+          .where(and(eq(accessTokens.id, id), eq(accessTokens.userId, userId)))
+          .returning()
+      )
       if (!row) throw NotFound('Token not found')
       return row
     },
 
-    /** For UserHooks.credentialsRevoked: inside the caller's transaction. Returns the revoked ids. */
-    revokeAll(tx: Tx, userId: number): number[] {
-      return tx
-        .delete(accessTokens)
-        .where(eq(accessTokens.userId, userId))
-        .returning({ id: accessTokens.id })
-        .all()
-        .map((r) => r.id)
+    /** For UserHooks.credentialsRevoked: inside the caller's transaction. */
+    async revokeAll(tx: Tx, userId: number): Promise<void> {
+      await tx.delete(accessTokens).where(eq(accessTokens.userId, userId))
     },
 
     /**
-     * The token's owner and scopes, or undefined for anything unknown or expired.
-     * Records the use to the minute: one write per token per minute at most.
+     * The token's owner and scopes, or undefined for anything unknown or
+     * expired. Synchronous on SQLite. Records the use to the minute.
      */
-    resolve(token: string): ResolvedToken | undefined {
+    resolve(token: string): MaybePromise<ResolvedToken | undefined> {
       if (!TOKEN_SHAPE.test(token)) return undefined
-      const row = byHash.get(hashToken(token))
-      if (!row) return undefined
-      const t = now()
-      if (row.expiresAt !== null && row.expiresAt <= t) return undefined
-      const minute = t - (t % MINUTE_MS)
-      if (row.lastUsedAt !== minute) touch.run(minute, row.id, minute)
-      return { id: row.id, userId: row.userId, scopes: parseScopes(row.scopes) }
+      return then(byHash(hashToken(token)), admit)
+    },
+
+    /** Resolves once every last-used mark scheduled so far is written (tests, shutdown). */
+    settled(): Promise<void> {
+      return touching
     }
   }
 }

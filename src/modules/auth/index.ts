@@ -39,8 +39,8 @@ export function authModule({ auth, tokens, sessions, users, mfa, clientIp }: Dep
         const ip = clientIp(request)
         const user = await auth.checkCredentials(body.username, body.password, ip)
         set.headers['cache-control'] = 'no-store'
-        if (user.mfaEnabled) return { mfa_required: true as const, ...mfa.startChallenge(user.id) }
-        const session = sessions.start(user.id, meta(request))
+        if (user.mfaEnabled) return { mfa_required: true as const, ...(await mfa.startChallenge(user.id)) }
+        const session = await sessions.start(user.id, meta(request))
         return tokenResponse(user, session.id, session.refreshToken)
       },
       {
@@ -60,9 +60,9 @@ export function authModule({ auth, tokens, sessions, users, mfa, clientIp }: Dep
     )
     .post(
       '/auth/mfa/verify',
-      ({ body, request, set }) => {
-        const { user } = mfa.verifyChallenge(body.mfa_token, body.code, clientIp(request))
-        const session = sessions.start(user.id, meta(request))
+      async ({ body, request, set }) => {
+        const { user } = await mfa.verifyChallenge(body.mfa_token, body.code, clientIp(request))
+        const session = await sessions.start(user.id, meta(request))
         set.headers['cache-control'] = 'no-store'
         return tokenResponse(user, session.id, session.refreshToken)
       },
@@ -86,9 +86,9 @@ export function authModule({ auth, tokens, sessions, users, mfa, clientIp }: Dep
     .post(
       '/auth/refresh',
       async ({ body, request, set }) => {
-        const r = sessions.rotate(body.refresh_token, meta(request))
+        const r = await sessions.rotate(body.refresh_token, meta(request))
         // rotate() refuses sessions of missing or inactive users.
-        const user = users.getById(r.userId)!
+        const user = (await users.getById(r.userId))!
         set.headers['cache-control'] = 'no-store'
         return tokenResponse(user, r.sessionId, r.refreshToken)
       },
@@ -108,8 +108,8 @@ export function authModule({ auth, tokens, sessions, users, mfa, clientIp }: Dep
     )
     .post(
       '/auth/logout',
-      ({ body, set }) => {
-        sessions.revokeByToken(body.refresh_token)
+      async ({ body, set }) => {
+        await sessions.revokeByToken(body.refresh_token)
         set.status = 204
       },
       {

@@ -18,17 +18,25 @@
 // key every route's `user` would become optional.
 import { Elysia } from 'elysia'
 import type { UserRow } from '../../db/schema'
+import { authDetail } from '../../http/openapi'
 import type { Actor } from '../../lib/actor'
 import { Forbidden, Unauthorized } from '../../lib/errors'
+import { then, type MaybePromise } from '../../lib/maybe'
 import type { Scope } from '../access-tokens/model'
-import { authDetail } from '../../http/openapi'
-import { TOKEN_PREFIX, type AccessTokenService } from '../access-tokens/service'
+import { TOKEN_PREFIX, type AccessTokenService, type ResolvedToken } from '../access-tokens/service'
 import type { UserService } from '../users/service'
 import type { TokenService } from './tokens'
 
 /** Whether the refresh-token session an access token was issued for still stands. */
 export interface SessionCheck {
-  isLive(sessionId: string, userId: number): boolean
+  isLive(sessionId: string, userId: number): MaybePromise<boolean>
+}
+
+export interface AuthDeps {
+  tokens: TokenService
+  users: UserService
+  sessions: SessionCheck
+  accessTokens: AccessTokenService
 }
 
 export type AuthNeed = true | Scope
@@ -42,17 +50,12 @@ export type Caller = {
   sessionId: string | undefined
 }
 
-export interface AuthDeps {
-  tokens: TokenService
-  users: UserService
-  sessions: SessionCheck
-  accessTokens: AccessTokenService
-}
-
 export const INSUFFICIENT_SCOPE = 'Insufficient scope'
 
-// Synchronous on purpose: the hot path of every authenticated request awaits nothing.
-export function resolveCaller(header: string | null, need: AuthNeed, { tokens, users, sessions, accessTokens }: AuthDeps): Caller {
+// Synchronous on SQLite on purpose: the hot path of every authenticated request
+// awaits nothing there. On PostgreSQL the reads are promises (the user and the
+// session in parallel).
+export function resolveCaller(header: string | null, need: AuthNeed, deps: AuthDeps): MaybePromise<Caller> {
   if (!header || header.length > 4096) throw Unauthorized()
   const space = header.indexOf(' ')
   if (space < 0 || header.slice(0, space).toLowerCase() !== 'bearer') throw Unauthorized()
@@ -60,47 +63,78 @@ export function resolveCaller(header: string | null, need: AuthNeed, { tokens, u
   // Recognised by its prefix, so a JWT request never touches the token table.
   if (raw.startsWith(TOKEN_PREFIX)) {
     if (need === true) throw Unauthorized()
-    const pat = accessTokens.resolve(raw)
-    if (!pat) throw Unauthorized()
-    const user = users.getById(pat.userId)
-    if (!user || !user.isActive) throw Unauthorized()
-    if (!pat.scopes.includes(need)) throw Forbidden(INSUFFICIENT_SCOPE)
-    // The admin scope gives admin rights only while the owner is an admin.
-    const admin = user.role === 'admin' && pat.scopes.includes('admin')
-    if (need === 'admin' && !admin) throw Forbidden()
-    return { user, actor: { id: user.id, role: admin ? 'admin' : 'user' }, scopes: pat.scopes, sessionId: undefined }
+    return then(deps.accessTokens.resolve(raw), (pat) => {
+      if (!pat) throw Unauthorized()
+      return then(deps.users.getById(pat.userId), (user) => admitToken(user, pat, need))
+    }) as MaybePromise<Caller>
   }
-  const claims = tokens.verify(raw)
+  const claims = deps.tokens.verify(raw)
   if (!claims) throw Unauthorized()
-  const user = users.getById(claims.userId)
+  const user = deps.users.getById(claims.userId)
+  const live = deps.sessions.isLive(claims.sessionId, claims.userId)
+  if (user instanceof Promise || live instanceof Promise) {
+    return Promise.all([user, live]).then(([u, l]) => admitSession(u, l, claims.version, claims.sessionId, need))
+  }
+  return admitSession(user, live, claims.version, claims.sessionId, need)
+}
+
+function admitSession(user: UserRow | undefined, live: boolean, version: number, sessionId: string, need: AuthNeed): Caller {
   // A password change, deactivation or reset bumps token_version; deleted users
   // have no row. Either way every earlier token stops here.
-  if (!user || !user.isActive || user.tokenVersion !== claims.version) throw Unauthorized()
+  if (!user || !user.isActive || user.tokenVersion !== version) throw Unauthorized()
   // Logout or a revoked session ends its access tokens too (a primary-key lookup).
-  if (!sessions.isLive(claims.sessionId, user.id)) throw Unauthorized()
+  if (!live) throw Unauthorized()
   if (need === 'admin' && user.role !== 'admin') throw Forbidden()
-  return { user, actor: { id: user.id, role: user.role }, scopes: null, sessionId: claims.sessionId }
+  return { user, actor: { id: user.id, role: user.role }, scopes: null, sessionId }
+}
+
+function admitToken(user: UserRow | undefined, pat: ResolvedToken, need: Scope): Caller {
+  if (!user || !user.isActive) throw Unauthorized()
+  if (!pat.scopes.includes(need)) throw Forbidden(INSUFFICIENT_SCOPE)
+  // The admin scope gives admin rights only while the owner is an admin.
+  const admin = user.role === 'admin' && pat.scopes.includes('admin')
+  if (need === 'admin' && !admin) throw Forbidden()
+  return { user, actor: { id: user.id, role: admin ? 'admin' : 'user' }, scopes: pat.scopes, sessionId: undefined }
 }
 
 type OptionalCaller = { [K in keyof Caller]: Caller[K] | undefined }
 
-export function authPlugin(deps: AuthDeps) {
+/**
+ * `synchronous`: the data layer answers at once (SQLite). The resolvers are
+ * then plain functions: Elysia reads a hook's source to decide whether to
+ * await it, and an awaited hook costs every authenticated request a promise.
+ */
+export function authPlugin(deps: AuthDeps, synchronous: boolean) {
+  const header = (request: Request) => request.headers.get('authorization')
+  const resolveSync = (need: AuthNeed) =>
+    function ({ request }: { request: Request }): Caller {
+      return resolveCaller(header(request), need, deps) as Caller
+    }
+  const resolveAsync = (need: AuthNeed) =>
+    async function ({ request }: { request: Request }): Promise<Caller> {
+      return await resolveCaller(header(request), need, deps)
+    }
+  const nobody: OptionalCaller = { user: undefined, actor: undefined, scopes: undefined, sessionId: undefined }
+  function optionalSync({ request }: { request: Request }): OptionalCaller {
+    const h = header(request)
+    if (!h) return nobody
+    return resolveCaller(h, 'users:write', deps) as Caller
+  }
+  async function optionalAsync({ request }: { request: Request }): Promise<OptionalCaller> {
+    const h = header(request)
+    if (!h) return nobody
+    return await resolveCaller(h, 'users:write', deps)
+  }
   return new Elysia({ name: 'roster.auth' }).macro({
     auth(need: AuthNeed) {
       return {
-        resolve({ request }) {
-          return resolveCaller(request.headers.get('authorization'), need, deps)
-        },
+        resolve: (synchronous ? resolveSync(need) : resolveAsync(need)) as (c: { request: Request }) => Caller,
         detail: authDetail(need)
       }
     },
     optionalAuth: {
       detail: authDetail('optional'),
-      resolve({ request }): OptionalCaller {
-        const header = request.headers.get('authorization')
-        if (!header) return { user: undefined, actor: undefined, scopes: undefined, sessionId: undefined }
-        return resolveCaller(header, 'users:write', deps)
-      }
+      resolve: (synchronous ? optionalSync : optionalAsync) as (c: { request: Request }) => OptionalCaller
     }
   })
 }

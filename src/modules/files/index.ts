@@ -59,11 +59,11 @@ export function filesModule({ files, auth, maxUploadBytes }: Deps) {
     )
     .get(
       '/files',
-      ({ query, actor }) => {
+      async ({ query, actor }) => {
         const q = listQuery.parse(query)
         const owner = q.owner_id ?? actor.id
         if (owner !== actor.id && actor.role !== 'admin') throw Forbidden()
-        return files.list(owner, q.skip, q.limit).map(toFileResponse)
+        return (await files.list(owner, q.skip, q.limit)).map(toFileResponse)
       },
       {
         auth: 'files:read',
@@ -78,8 +78,8 @@ export function filesModule({ files, auth, maxUploadBytes }: Deps) {
     )
     .get(
       '/files/:file_id',
-      ({ params, actor, request, set }) => {
-        const { row, path } = files.open(params.file_id, actor)
+      async ({ params, actor, request, set }) => {
+        const { row, path } = await files.open(params.file_id, actor)
         const res = downloadResponse(request, row, path, contentDisposition(row.filename))
         // For the request log: the Response carries its own status.
         set.status = res.status
@@ -101,8 +101,8 @@ export function filesModule({ files, auth, maxUploadBytes }: Deps) {
     )
     .delete(
       '/files/:file_id',
-      ({ params, actor, set }) => {
-        files.delete(params.file_id, actor)
+      async ({ params, actor, set }) => {
+        await files.delete(params.file_id, actor)
         set.status = 204
       },
       {

@@ -40,8 +40,8 @@ export function mfaModule({ mfa, auth }: Deps) {
     )
     .post(
       '/auth/mfa/totp/enable',
-      ({ user, body, set }) => {
-        const codes = mfa.enable(user.id, body.code)
+      async ({ user, body, set }) => {
+        const codes = await mfa.enable(user.id, body.code)
         set.headers['cache-control'] = 'no-store'
         return { recovery_codes: codes }
       },
@@ -80,8 +80,8 @@ export function mfaModule({ mfa, auth }: Deps) {
     )
     .delete(
       '/users/:user_id/mfa',
-      ({ params, set }) => {
-        mfa.reset(params.user_id)
+      async ({ params, set }) => {
+        await mfa.reset(params.user_id)
         set.status = 204
       },
       {

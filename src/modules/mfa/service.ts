@@ -8,14 +8,13 @@
 // generate real codes at chosen times.
 import { and, eq, isNull, lt, or, sql } from 'drizzle-orm'
 import { Secret, TOTP } from 'otpauth'
-import type { Db, Tx } from '../../db/client'
-import { mfaChallenges, recoveryCodes, totpSecrets, users as usersTable, type UserRow } from '../../db/schema'
+import type { Data, Tx } from '../../db/data'
+import type { UserRow } from '../../db/schema'
 import { BadRequest, NotFound, TooManyRequests, Unauthorized } from '../../lib/errors'
 import { verifyPassword } from '../../lib/password'
 import { createSecretBox } from '../../lib/secretbox'
-import type { LoginThrottle } from '../auth/throttle'
 import { hashToken, newToken } from '../../lib/token'
-import type { UserService } from '../users/service'
+import type { LoginThrottle } from '../auth/throttle'
 
 export const INVALID_CODE = 'Invalid code'
 export const INVALID_MFA_TOKEN = 'Invalid or expired MFA token'
@@ -31,11 +30,8 @@ const TOTP_CODE = /^\d{6}$/
 /** Recovery codes are 16 base32 characters (80 bits), shown in groups of four. */
 const RECOVERY_CODE = /^[a-z2-7]{16}$/
 
-const IMMEDIATE = { behavior: 'immediate' } as const
-
 interface Deps {
-  db: Db
-  users: UserService
+  data: Data
   secretKey: string
   /** The login throttle: every code attempt counts in it like a password attempt. */
   throttle: LoginThrottle
@@ -58,14 +54,16 @@ function newRecoveryCode(): string {
   return b32.match(/.{4}/g)!.join('-')
 }
 
-export function createMfaService({ db, users, secretKey, throttle, now = Date.now }: Deps) {
+export function createMfaService({ data, secretKey, throttle, now = Date.now }: Deps) {
+  const { db, t } = data
+  const { totpSecrets, recoveryCodes, mfaChallenges, users: usersTable } = t
   const box = createSecretBox(secretKey, 'totp-secret')
-  const totpFor = (secret: Uint8Array, username = '') =>
-    new TOTP({ issuer: ISSUER, label: username, algorithm: 'SHA1', digits: 6, period: PERIOD, secret: new Secret({ buffer: secret.buffer as ArrayBuffer }) })
+  const totpFor = (secret: Uint8Array) =>
+    new TOTP({ issuer: ISSUER, algorithm: 'SHA1', digits: 6, period: PERIOD, secret: new Secret({ buffer: secret.buffer as ArrayBuffer }) })
 
   /** The time step of a valid TOTP code at now(), or undefined. */
-  function totpStep(tx: Db | Tx, userId: number, code: string): number | undefined {
-    const row = tx.select().from(totpSecrets).where(eq(totpSecrets.userId, userId)).get()
+  async function totpStep(tx: Tx, userId: number, code: string): Promise<number | undefined> {
+    const [row] = await tx.select().from(totpSecrets).where(eq(totpSecrets.userId, userId))
     if (!row) return undefined
     const secret = box.open(row.secret, String(userId))
     if (!secret) return undefined
@@ -76,39 +74,42 @@ export function createMfaService({ db, users, secretKey, throttle, now = Date.no
     return totp.counter({ timestamp }) + delta
   }
 
-  /** Spends a TOTP code (its step, once) or a recovery code. Synchronous: runs inside the caller's transaction. */
-  function spendCode(tx: Db | Tx, userId: number, code: string): CodeKind | undefined {
+  /** Spends a TOTP code (its step, once) or a recovery code, inside the caller's transaction. */
+  async function spendCode(tx: Tx, userId: number, code: string): Promise<CodeKind | undefined> {
     const trimmed = code.trim()
     if (TOTP_CODE.test(trimmed)) {
-      const step = totpStep(tx, userId, trimmed)
+      const step = await totpStep(tx, userId, trimmed)
       if (step === undefined) return undefined
       // Raising last_step is the spend: a replay in the same step (or an older
-      // code after a newer one) changes no row.
-      const spent = tx
+      // code after a newer one) changes no row, on either engine (PostgreSQL
+      // re-checks the condition once a concurrent update of the row commits).
+      const spent = await tx
         .update(totpSecrets)
         .set({ lastStep: step })
         .where(and(eq(totpSecrets.userId, userId), or(isNull(totpSecrets.lastStep), lt(totpSecrets.lastStep, step))))
         .returning({ userId: totpSecrets.userId })
-        .all()
       return spent.length === 1 ? 'totp' : undefined
     }
     const normalized = normalizeRecoveryCode(trimmed)
     if (!RECOVERY_CODE.test(normalized)) return undefined
-    const used = tx
+    const used = await tx
       .update(recoveryCodes)
       .set({ usedAt: now() })
       .where(and(eq(recoveryCodes.userId, userId), eq(recoveryCodes.codeHash, hashToken(normalized)), isNull(recoveryCodes.usedAt)))
       .returning({ id: recoveryCodes.id })
-      .all()
     return used.length === 1 ? 'recovery' : undefined
   }
 
-  function removeAll(tx: Tx, userId: number): void {
-    tx.delete(totpSecrets).where(eq(totpSecrets.userId, userId)).run()
-    tx.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)).run()
-    tx.delete(mfaChallenges).where(eq(mfaChallenges.userId, userId)).run()
-    tx.update(usersTable).set({ mfaEnabled: false }).where(eq(usersTable.id, userId)).run()
+  async function removeAll(tx: Tx, userId: number): Promise<void> {
+    await tx.delete(totpSecrets).where(eq(totpSecrets.userId, userId))
+    await tx.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId))
+    await tx.delete(mfaChallenges).where(eq(mfaChallenges.userId, userId))
+    await tx.update(usersTable).set({ mfaEnabled: false }).where(eq(usersTable.id, userId))
   }
+
+  /** The user's row, locked until the transaction ends (PostgreSQL); SQLite's writer lock covers it. */
+  const lockedUser = (tx: Tx, id: number) =>
+    data.forUpdate(tx.select({ id: usersTable.id, mfaEnabled: usersTable.mfaEnabled }).from(usersTable).where(eq(usersTable.id, id))).then((r) => r[0])
 
   async function checkPassword(user: UserRow, password: string): Promise<void> {
     if (!(await verifyPassword(password, user.hashedPassword))) throw BadRequest('Incorrect password')
@@ -121,15 +122,15 @@ export function createMfaService({ db, users, secretKey, throttle, now = Date.no
       await checkPassword(user, password)
       const secret = new Secret({ size: 20 })
       const sealed = box.seal(secret.bytes, String(user.id))
-      db.transaction((tx) => {
-        // Re-checked under the write lock: the password hash yielded.
-        const current = users.getById(user.id)
+      await data.transaction(async (tx) => {
+        // Re-checked under the lock: the password hash yielded.
+        const current = await lockedUser(tx, user.id)
         if (!current || current.mfaEnabled) throw BadRequest('TOTP is already enabled')
-        tx.insert(totpSecrets)
+        await tx
+          .insert(totpSecrets)
           .values({ userId: user.id, secret: sealed, lastStep: null, createdAt: now() })
           .onConflictDoUpdate({ target: totpSecrets.userId, set: { secret: sealed, lastStep: null, createdAt: now() } })
-          .run()
-      }, IMMEDIATE)
+      })
       const label = encodeURIComponent(user.username)
       return {
         secret: secret.base32,
@@ -138,22 +139,20 @@ export function createMfaService({ db, users, secretKey, throttle, now = Date.no
     },
 
     /** Turns TOTP on with a first valid code; returns the recovery codes (the only time they exist in clear). */
-    enable(userId: number, code: string): string[] {
+    async enable(userId: number, code: string): Promise<string[]> {
       const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode)
-      db.transaction((tx) => {
-        const user = tx.select({ mfaEnabled: usersTable.mfaEnabled }).from(usersTable).where(eq(usersTable.id, userId)).get()
+      await data.transaction(async (tx) => {
+        const user = await lockedUser(tx, userId)
         if (!user) throw NotFound('User not found')
         if (user.mfaEnabled) throw BadRequest('TOTP is already enabled')
         if (!TOTP_CODE.test(code.trim())) throw BadRequest(INVALID_CODE)
-        const step = totpStep(tx, userId, code.trim())
+        const step = await totpStep(tx, userId, code.trim())
         if (step === undefined) throw BadRequest(INVALID_CODE)
-        tx.update(totpSecrets).set({ lastStep: step }).where(eq(totpSecrets.userId, userId)).run()
-        tx.update(usersTable).set({ mfaEnabled: true }).where(eq(usersTable.id, userId)).run()
-        tx.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)).run()
-        tx.insert(recoveryCodes)
-          .values(codes.map((c) => ({ userId, codeHash: hashToken(normalizeRecoveryCode(c)), usedAt: null })))
-          .run()
-      }, IMMEDIATE)
+        await tx.update(totpSecrets).set({ lastStep: step }).where(eq(totpSecrets.userId, userId))
+        await tx.update(usersTable).set({ mfaEnabled: true }).where(eq(usersTable.id, userId))
+        await tx.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId))
+        await tx.insert(recoveryCodes).values(codes.map((c) => ({ userId, codeHash: hashToken(normalizeRecoveryCode(c)), usedAt: null })))
+      })
       return codes
     },
 
@@ -161,32 +160,32 @@ export function createMfaService({ db, users, secretKey, throttle, now = Date.no
     async disable(user: UserRow, password: string, code: string): Promise<CodeKind> {
       if (!user.mfaEnabled) throw BadRequest('TOTP is not enabled')
       await checkPassword(user, password)
-      return db.transaction((tx) => {
-        const kind = spendCode(tx, user.id, code)
+      return data.transaction(async (tx) => {
+        const kind = await spendCode(tx, user.id, code)
         if (!kind) throw BadRequest(INVALID_CODE)
-        removeAll(tx, user.id)
+        await removeAll(tx, user.id)
         return kind
-      }, IMMEDIATE)
+      })
     },
 
     /** An admin turns TOTP off for a locked-out user. */
-    reset(userId: number): void {
-      db.transaction((tx) => {
-        const user = tx.select({ id: usersTable.id }).from(usersTable).where(eq(usersTable.id, userId)).get()
+    async reset(userId: number): Promise<void> {
+      await data.transaction(async (tx) => {
+        const user = await lockedUser(tx, userId)
         if (!user) throw NotFound('User not found')
-        removeAll(tx, userId)
-      }, IMMEDIATE)
+        await removeAll(tx, userId)
+      })
     },
 
     /** After a correct password: the token that /auth/mfa/verify exchanges, with a code, for a session. */
-    startChallenge(userId: number): { mfa_token: string; expires_in: number } {
+    async startChallenge(userId: number): Promise<{ mfa_token: string; expires_in: number }> {
       const token = newToken()
       const t = now()
-      db.transaction((tx) => {
-        // Housekeeping on the user's own rows: spent and expired challenges go.
-        tx.delete(mfaChallenges).where(and(eq(mfaChallenges.userId, userId), lt(mfaChallenges.expiresAt, t))).run()
-        tx.insert(mfaChallenges).values({ userId, tokenHash: hashToken(token), failures: 0, expiresAt: t + MFA_TOKEN_TTL_S * 1000 }).run()
-      }, IMMEDIATE)
+      await data.transaction(async (tx) => {
+        // Housekeeping on the user's own rows: expired challenges go.
+        await tx.delete(mfaChallenges).where(and(eq(mfaChallenges.userId, userId), lt(mfaChallenges.expiresAt, t)))
+        await tx.insert(mfaChallenges).values({ userId, tokenHash: hashToken(token), failures: 0, expiresAt: t + MFA_TOKEN_TTL_S * 1000 })
+      })
       return { mfa_token: token, expires_in: MFA_TOKEN_TTL_S }
     },
 
@@ -195,34 +194,32 @@ export function createMfaService({ db, users, secretKey, throttle, now = Date.no
      * a wrong one counts against the challenge (the fifth kills it) and in the
      * login throttle.
      */
-    verifyChallenge(token: string, code: string, ip: string | null): { user: UserRow; kind: CodeKind } {
+    async verifyChallenge(token: string, code: string, ip: string | null): Promise<{ user: UserRow; kind: CodeKind }> {
       const tokenHash = hashToken(token)
       const from = ip ?? 'unknown'
-      const live = (tx: Db | Tx) => {
-        const row = tx.select().from(mfaChallenges).where(eq(mfaChallenges.tokenHash, tokenHash)).get()
-        return row && row.expiresAt > now() && row.failures < MAX_CODE_FAILURES ? row : undefined
-      }
-      const first = live(db)
-      if (!first) throw Unauthorized(INVALID_MFA_TOKEN)
-      const account = `u:${first.userId}`
+      const live = <T extends { expiresAt: number; failures: number }>(row: T | undefined) =>
+        row && row.expiresAt > now() && row.failures < MAX_CODE_FAILURES ? row : undefined
+      const [first] = await db.select().from(mfaChallenges).where(eq(mfaChallenges.tokenHash, tokenHash))
+      if (!live(first)) throw Unauthorized(INVALID_MFA_TOKEN)
+      const account = `u:${first!.userId}`
       const wait = throttle.retryAfter(account, from)
       if (wait > 0) throw TooManyRequests('Too many login attempts', wait)
-      const result = db.transaction((tx) => {
-        // Re-read under the write lock: a parallel request may have spent or killed it.
-        const row = live(tx)
+      const result = await data.transaction(async (tx) => {
+        // Re-read and locked: a parallel request may have spent or killed it.
+        const [locked] = await data.forUpdate(tx.select().from(mfaChallenges).where(eq(mfaChallenges.tokenHash, tokenHash)))
+        const row = live(locked)
         if (!row) return 'dead' as const
-        const user = users.getById(row.userId)
+        const [user] = await tx.select().from(usersTable).where(eq(usersTable.id, row.userId))
         if (!user || !user.isActive || !user.mfaEnabled) return 'dead' as const
-        const kind = spendCode(tx, row.userId, code)
+        const kind = await spendCode(tx, row.userId, code)
         if (kind) {
-          tx.delete(mfaChallenges).where(eq(mfaChallenges.id, row.id)).run()
-          return { user, kind }
+          await tx.delete(mfaChallenges).where(eq(mfaChallenges.id, row.id))
+          return { user: user as UserRow, kind }
         }
-        const failures = row.failures + 1
-        if (failures >= MAX_CODE_FAILURES) tx.delete(mfaChallenges).where(eq(mfaChallenges.id, row.id)).run()
-        else tx.update(mfaChallenges).set({ failures: sql`${mfaChallenges.failures} + 1` }).where(eq(mfaChallenges.id, row.id)).run()
+        if (row.failures + 1 >= MAX_CODE_FAILURES) await tx.delete(mfaChallenges).where(eq(mfaChallenges.id, row.id))
+        else await tx.update(mfaChallenges).set({ failures: sql`${mfaChallenges.failures} + 1` }).where(eq(mfaChallenges.id, row.id))
         return 'wrong' as const
-      }, IMMEDIATE)
+      })
       if (result === 'dead') throw Unauthorized(INVALID_MFA_TOKEN)
       if (result === 'wrong') {
         throttle.failed(account, from)
@@ -233,8 +230,8 @@ export function createMfaService({ db, users, secretKey, throttle, now = Date.no
     },
 
     /** For UserHooks.credentialsRevoked: a pending login must not outlive a credential change. */
-    revokeChallenges(tx: Tx, userId: number): void {
-      tx.delete(mfaChallenges).where(eq(mfaChallenges.userId, userId)).run()
+    async revokeChallenges(tx: Tx, userId: number): Promise<void> {
+      await tx.delete(mfaChallenges).where(eq(mfaChallenges.userId, userId))
     }
   }
 }

@@ -1,4 +1,5 @@
 // Users controller: routes only. Queries live in service.ts.
+import { then } from '../../lib/maybe'
 import { Elysia, t } from 'elysia'
 import type { AuthPlugin } from '../auth/macro'
 import { Forbidden, RequestValidationError } from '../../lib/errors'
@@ -62,7 +63,7 @@ export function usersModule({ users, auth, allowSignup }: Deps) {
       '/users',
       ({ query }) => {
         const q = listQuery.parse(query)
-        return users.list(q.skip, q.limit).map(toUserResponse)
+        return then(users.list(q.skip, q.limit), (rows) => rows.map(toUserResponse))
       },
       {
         auth: 'users:read',
@@ -89,7 +90,7 @@ export function usersModule({ users, auth, allowSignup }: Deps) {
         detail: { tags: ['users'], summary: "Change the caller's password" }
       }
     )
-    .get('/users/:user_id', ({ params, actor }) => toUserResponse(users.getVisible(params.user_id, actor)), {
+    .get('/users/:user_id', ({ params, actor }) => then(users.getVisible(params.user_id, actor), toUserResponse), {
       auth: 'users:read',
       params: UserIdParams,
       response: { 200: UserResponse, ...errorResponses(401, 404, 422) },
@@ -138,9 +139,9 @@ export function usersModule({ users, auth, allowSignup }: Deps) {
     )
     .delete(
       '/users/:user_id',
-      ({ params, actor, set }) => {
+      async ({ params, actor, set }) => {
         assertSelfOrAdmin(actor, params.user_id)
-        users.delete(params.user_id)
+        await users.delete(params.user_id)
         set.status = 204
       },
       {
@@ -159,7 +160,7 @@ export function versionedUsersModule({ users, auth }: Pick<Deps, 'users' | 'auth
       '/api/v1/users',
       ({ query }) => {
         const q = listQuery.parse(query)
-        return { version: '1.0' as const, users: users.list(q.skip, q.limit).map(toUserResponse) }
+        return then(users.list(q.skip, q.limit), (rows) => ({ version: '1.0' as const, users: rows.map(toUserResponse) }))
       },
       {
         auth: 'users:read',
@@ -177,13 +178,12 @@ export function versionedUsersModule({ users, auth }: Pick<Deps, 'users' | 'auth
           if (after === undefined) throw new RequestValidationError([{ field: 'query.after', message: 'Invalid cursor', type: 'value_error' }])
           if (q.skip > 0) throw new RequestValidationError([{ field: 'query.skip', message: 'Use either skip or after, not both', type: 'value_error' }])
         }
-        const page = users.page({ after, skip: q.skip, limit: q.limit, includeInactive: q.include_inactive })
-        return {
+        return then(users.page({ after, skip: q.skip, limit: q.limit, includeInactive: q.include_inactive }), (page) => ({
           version: '2.0' as const,
           users: page.rows.map(toUserResponse),
           includes_inactive: q.include_inactive,
           next_cursor: page.nextCursor
-        }
+        }))
       },
       {
         auth: 'users:read',
