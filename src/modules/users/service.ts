@@ -36,6 +36,19 @@ export interface NewUser {
 
 export type UserChanges = Partial<NewUser>
 
+export interface PageOptions {
+  after?: number
+  skip: number
+  limit: number
+  includeInactive: boolean
+  /** Username prefix (and e-mail prefix with matchEmail), case-insensitive. */
+  q?: string
+  matchEmail?: boolean
+  role?: Role
+  /** Only active (true) or only deactivated (false) users; overrides includeInactive. */
+  active?: boolean
+}
+
 // Transactions that read before they write take the write lock up front. In WAL
 // mode a deferred transaction whose snapshot is older than another connection's
 // commit (the mail worker, a CLI) cannot upgrade to a writer: SQLite answers
@@ -97,6 +110,36 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
     .from(users)
     .where(and(eq(users.role, 'admin'), eq(users.isActive, true)))
     .prepare()
+
+  // Filtered pages: one prepared statement per combination of filters. A prefix is a
+  // range on the unique indexes (lower(username), email): the other terms get a
+  // unary + so that SQLite cannot pick the id or status index instead and scan
+  // every user; the matches are then sorted by id. Without a prefix, role and
+  // status walk the (is_active, id) index or the ids from the cursor on.
+  const searches = new Map<string, ReturnType<typeof sqlite.query<Raw<PublicUser>, (string | number)[]>>>()
+  function searchPage(opts: PageOptions): Raw<PublicUser>[] {
+    const byPrefix = opts.q !== undefined
+    const plain = byPrefix ? '+' : ''
+    const where = [`${plain}id > ?`]
+    const args: (string | number)[] = [opts.after ?? 0]
+    if (byPrefix) {
+      const lo = opts.q!.toLowerCase()
+      // Every text starting with `lo` sorts between it and it + the highest code point.
+      const hi = `${lo}\u{10FFFF}`
+      where.push(opts.matchEmail ? '((lower(username) >= ? AND lower(username) < ?) OR (email >= ? AND email < ?))' : 'lower(username) >= ? AND lower(username) < ?')
+      args.push(lo, hi, ...(opts.matchEmail ? [lo, hi] : []))
+    }
+    if (opts.role !== undefined) {
+      where.push(`${plain}role = ?`)
+      args.push(opts.role)
+    }
+    const active = opts.active ?? (opts.includeInactive ? undefined : true)
+    if (active !== undefined) where.push(`${plain}is_active = ${active ? 1 : 0}`)
+    const text = `SELECT ${PUBLIC_COLUMNS} FROM users WHERE ${where.join(' AND ')} ORDER BY id LIMIT ? OFFSET ?`
+    let stmt = searches.get(text)
+    if (!stmt) searches.set(text, (stmt = sqlite.query(text)))
+    return stmt.all(...args, opts.limit + 1, opts.skip)
+  }
 
   function assertUnique(username: string | undefined, email: string | undefined, exceptId?: number): void {
     if (username !== undefined) {
@@ -161,10 +204,13 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
       return listActive.all(limit, skip).map(fromRaw<PublicUser>)
     },
 
-    /** Keyset page: cost independent of depth. */
-    page(opts: { after?: number; skip: number; limit: number; includeInactive: boolean }): { rows: PublicUser[]; nextCursor: string | null } {
-      const stmt = opts.includeInactive ? pageAll : pageActive
-      const { rows, next } = trimPage(stmt.all(opts.after ?? 0, opts.limit + 1, opts.skip).map(fromRaw<PublicUser>), opts.limit)
+    /** Keyset page: cost independent of depth. Filters narrow it (see searchPage). */
+    page(opts: PageOptions): { rows: PublicUser[]; nextCursor: string | null } {
+      const filtered = opts.q !== undefined || opts.role !== undefined || opts.active !== undefined
+      const raw = filtered
+        ? searchPage(opts)
+        : (opts.includeInactive ? pageAll : pageActive).all(opts.after ?? 0, opts.limit + 1, opts.skip)
+      const { rows, next } = trimPage(raw.map(fromRaw<PublicUser>), opts.limit)
       return { rows, nextCursor: next ? encodeCursor(next.id) : null }
     },
 
