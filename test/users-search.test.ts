@@ -1,7 +1,7 @@
 // GET /api/v2/users with filters: a username (and, for admins, e-mail) prefix, role
 // and status; keyset paging keeps working under them. The console's user search.
 import { describe, expect, test } from 'bun:test'
-import { admin, makeApp, req, scenarios, signup, userWithToken, world, type World } from './helpers'
+import { admin, BACKEND, makeApp, req, scenarios, signup, userWithToken, world, type World } from './helpers'
 
 const names = (json: any) => (json.users as { username: string }[]).map((u) => u.username)
 
@@ -115,7 +115,7 @@ describe('GET /api/v2/users filters', () => {
   )
 
   test('keyset pages under a filter: every match once, in id order', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const root = await admin(t)
     for (const n of ['sam1', 'bob', 'sam2', 'sam3', 'ali', 'sam4', 'sam5']) await signup(t, n)
     const seen: string[] = []
@@ -130,12 +130,13 @@ describe('GET /api/v2/users filters', () => {
     expect(seen).toEqual(['sam1', 'sam2', 'sam3', 'sam4', 'sam5'])
   })
 
-  test('a prefix search reads the prefix range of an index, never every user', async () => {
-    const t = makeApp()
+  // SQLite's plans; PostgreSQL chooses by its statistics.
+  test.skipIf(BACKEND === 'pg')('a prefix search reads the prefix range of an index, never every user', async () => {
+    const t = await makeApp()
     const root = await admin(t)
     await userWithToken(t, 'alice')
     const plans: string[][] = []
-    const client = t.db.$client
+    const client = t.data.sqlite!
     const original = client.query.bind(client)
     // Every statement the search prepares is explained before it runs.
     client.query = ((sql: string) => {

@@ -1,4 +1,5 @@
 // Users controller: routes only. Queries live in service.ts.
+import { then } from '../../lib/maybe'
 import { Elysia, t } from 'elysia'
 import type { AuthPlugin } from '../auth/macro'
 import { Forbidden, RequestValidationError } from '../../lib/errors'
@@ -66,7 +67,7 @@ export function usersModule({ users, auth, allowSignup }: Deps) {
       '/users',
       ({ query }) => {
         const q = listQuery.parse(query)
-        return users.list(q.skip, q.limit).map(toUserResponse)
+        return then(users.list(q.skip, q.limit), (rows) => rows.map(toUserResponse))
       },
       {
         auth: true,
@@ -93,7 +94,7 @@ export function usersModule({ users, auth, allowSignup }: Deps) {
         detail: { tags: ['users'], summary: "Change the caller's password" }
       }
     )
-    .get('/users/:user_id', ({ params, user }) => toUserResponse(users.getVisible(params.user_id, actorOf(user))), {
+    .get('/users/:user_id', ({ params, user }) => then(users.getVisible(params.user_id, actorOf(user)), toUserResponse), {
       auth: true,
       params: UserIdParams,
       response: { 200: UserResponse, ...errorResponses(401, 404, 422) },
@@ -142,9 +143,9 @@ export function usersModule({ users, auth, allowSignup }: Deps) {
     )
     .delete(
       '/users/:user_id',
-      ({ params, user, set }) => {
+      async ({ params, user, set }) => {
         assertSelfOrAdmin(actorOf(user), params.user_id)
-        users.delete(params.user_id)
+        await users.delete(params.user_id)
         set.status = 204
       },
       {
@@ -163,7 +164,7 @@ export function versionedUsersModule({ users, auth }: Pick<Deps, 'users' | 'auth
       '/api/v1/users',
       ({ query }) => {
         const q = listQuery.parse(query)
-        return { version: '1.0' as const, users: users.list(q.skip, q.limit).map(toUserResponse) }
+        return then(users.list(q.skip, q.limit), (rows) => ({ version: '1.0' as const, users: rows.map(toUserResponse) }))
       },
       {
         auth: true,
@@ -195,12 +196,12 @@ export function versionedUsersModule({ users, auth }: Pick<Deps, 'users' | 'auth
           role: q.role as 'user' | 'admin' | undefined,
           active
         })
-        return {
+        return then(page, (page) => ({
           version: '2.0' as const,
           users: page.rows.map(toUserResponse),
           includes_inactive: active === undefined ? q.include_inactive : !active,
           next_cursor: page.nextCursor
-        }
+        }))
       },
       {
         auth: true,
