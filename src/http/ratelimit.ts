@@ -127,6 +127,7 @@ export const EXEMPT = new Set(['/health', '/ready', '/metrics'])
 /** Stricter buckets of their own (requests per minute, capped by the general limit). */
 export const STRICT_LIMITS: Record<string, number> = {
   '/auth/login': 10,
+  '/auth/mfa/verify': 10,
   '/auth/password-reset': 5
 }
 
