@@ -111,6 +111,14 @@ const STANDARD: Record<string, string> = {
   '500': 'Internal server error'
 }
 
+const STATUS_TEXT: Record<string, string> = {
+  '200': 'OK',
+  '201': 'Created',
+  '202': 'Accepted',
+  '204': 'No Content',
+  '503': 'Service Unavailable'
+}
+
 function isDetailString(schema: Json | undefined): boolean {
   return (
     schema?.type === 'object' &&
@@ -175,6 +183,8 @@ export function finishDocument(doc: Json): Json {
       for (const status of errors) responses[status] = errorResponse(status, responses[status])
 
       for (const [status, r] of Object.entries(responses) as [string, Json][]) {
+        // Elysia's placeholder says nothing a reader does not see already.
+        if (/^Response for status/.test(r.description ?? '')) r.description = STATUS_TEXT[status] ?? r.description
         // No body: Elysia writes t.Void as a bogus media type.
         if (status === '204' || status === '304') delete r.content
         const headers: Json = { ...r.headers, 'X-Request-ID': ref('X-Request-ID', 'headers') }
