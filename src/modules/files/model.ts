@@ -1,8 +1,10 @@
-// The files feature's schemas: the JSON description of a stored file, the
+// The files feature's schemas: the JSON description of a stored file (and the
+// one mapping from a row to it), the
 // path parameter, and the OpenAPI pieces for the bodies Elysia does not parse
 // (the multipart upload) or does not produce (the streamed download).
 import { t } from 'elysia'
 import { Type, type Static } from '@sinclair/typebox'
+import type { FileRow } from '../../db/schema'
 import { MAX_FILENAME_BYTES } from './filename'
 
 export const FileResponse = t.Object(
@@ -18,6 +20,18 @@ export const FileResponse = t.Object(
   { additionalProperties: false }
 )
 export type FileResponse = Static<typeof FileResponse>
+
+export function toFileResponse(f: FileRow): FileResponse {
+  return {
+    id: f.id,
+    owner_id: f.ownerId,
+    filename: f.filename,
+    content_type: f.contentType,
+    size: f.size,
+    sha256: f.sha256,
+    created_at: f.createdAt
+  }
+}
 
 // Path values are strings on the wire, so Elysia's coercing t.Integer is right here.
 export const FileIdParams = t.Object({
