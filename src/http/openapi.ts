@@ -153,10 +153,6 @@ function plainNumber(schema: Json): Json {
   return { ...rest, ...num, ...(schema.description ? { description: schema.description } : {}) }
 }
 
-function strictBucket(path: string): number | undefined {
-  return STRICT_LIMITS[path]
-}
-
 /** Adds what every operation shares to Elysia's document; see the top of this file. */
 export function finishDocument(doc: Json): Json {
   for (const [path, ops] of Object.entries(doc.paths as Json)) {
@@ -196,7 +192,7 @@ export function finishDocument(doc: Json): Json {
         if (status === '401') headers['WWW-Authenticate'] = ref('WWW-Authenticate', 'headers')
         if (status === '429') {
           headers['Retry-After'] = ref('Retry-After', 'headers')
-          const strict = strictBucket(path)
+          const strict = STRICT_LIMITS[path]
           if (strict !== undefined && !/own limit/.test(r.description)) {
             r.description += ` (this route also has its own limit of ${strict} requests per minute per client IP)`
           }
