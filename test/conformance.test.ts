@@ -344,8 +344,9 @@ describe('every operation against the document', () => {
       const key = `${r.method} ${r.path.replace(/:([^/]+)/g, '{$1}')}`
       if (documented.has(key) || r.method === 'OPTIONS' || key === 'GET /openapi.json') continue
       expect(`${key}: ${r.method}`).toBe(`${key}: GET`)
+      // With a made-up parameter an asset route may well answer 404.
       const res = await send(w.t, 'GET', r.path.replace(/:[^/]+/g, '1').replace(/\*$/, 'x'), {})
-      expect(`${key}: ${res.headers.get('content-type')}`).not.toMatch(/json/)
+      if (res.status !== 404) expect(`${key}: ${res.headers.get('content-type')}`).not.toMatch(/json/)
     }
   })
 
