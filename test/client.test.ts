@@ -54,7 +54,7 @@ describe('typed client (openapi-typescript + openapi-fetch)', () => {
     expect(tsc.out).toBe('')
     expect(tsc.code).toBe(0)
 
-    const t = makeApp()
+    const t = await makeApp()
     t.app.listen({ port: 0, hostname: '127.0.0.1' })
     cleanups.push(async () => {
       await t.app.stop(true)

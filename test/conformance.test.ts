@@ -102,10 +102,8 @@ const SCENARIOS: Record<string, Scenario> = {
       const u = await w.fresh()
       await send(w.t, 'POST', '/auth/password-reset', { json: { email: `${u.username}@example.com` } })
       await w.t.services.resets.settled()
-      const row = w.t.db.$client
-        .query("SELECT text_body FROM email_outbox WHERE kind = 'password_reset' ORDER BY id DESC LIMIT 1")
-        .get() as { text_body: string }
-      const token = /reset-password\?token=([A-Za-z0-9_-]+)/.exec(row.text_body)![1]!
+      const [row] = await w.t.sql<{ text_body: string }>("SELECT text_body FROM email_outbox WHERE kind = 'password_reset' ORDER BY id DESC LIMIT 1")
+      const token = /reset-password\?token=([A-Za-z0-9_-]+)/.exec(row!.text_body)![1]!
       return { json: { token, new_password: 'Another9Pass' } }
     },
     more: async () => [['a spent or unknown token', { json: { token: 'nope', new_password: 'Another9Pass' } }, 400]]
@@ -168,9 +166,9 @@ const SCENARIOS: Record<string, Scenario> = {
   'GET /admin/emails': { admin: true, valid: (w) => ({ token: w.root.token, query: { status: 'queued' } }) },
   'POST /admin/emails/{email_id}/retry': {
     admin: true,
-    valid: (w) => {
-      const row = w.t.db.$client.query("SELECT id FROM email_outbox WHERE kind = 'welcome' ORDER BY id LIMIT 1").get() as { id: number }
-      return { token: w.root.token, params: { email_id: row.id } }
+    valid: async (w) => {
+      const [row] = await w.t.sql<{ id: number }>("SELECT id FROM email_outbox WHERE kind = 'welcome' ORDER BY id LIMIT 1")
+      return { token: w.root.token, params: { email_id: row!.id } }
     },
     more: async (w) => [['an unknown id', { token: w.root.token, params: { email_id: 999999 } }, 404]]
   },
@@ -307,7 +305,7 @@ function operations(doc: Doc): [string, string, Doc][] {
 }
 
 async function makeWorld(env: Record<string, string> = {}): Promise<W> {
-  const t = makeApp(env)
+  const t = await makeApp(env)
   const root = await admin(t)
   const a = await signup(t, 'alice')
   const b = await signup(t, 'bob')
@@ -417,7 +415,7 @@ describe('every operation against the document', () => {
   }, 120_000)
 
   test('under a spent rate limit every limited operation answers a documented 429', async () => {
-    const t = makeApp({ RATE_LIMIT_PER_MINUTE: '1' })
+    const t = await makeApp({ RATE_LIMIT_PER_MINUTE: '1' })
     // This request spends the minute's only one (under app.handle every request shares one bucket).
     const doc = (await send(t, 'GET', '/openapi.json', {})).json as Doc
     const check = checker(doc)

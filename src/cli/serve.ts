@@ -38,7 +38,7 @@ async function within<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
 export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel)
   const secret = readSecret(config)
-  const db = openData(config)
+  const data = await openData(config)
 
   // Stopped together on shutdown, after the server has drained (requests may
   // enqueue work until then) and before the WAL checkpoint.
@@ -49,22 +49,22 @@ export async function serve(config: Config): Promise<void> {
   background.push({ name: 'mail', stop: () => mailer.stop() })
 
   // The same wiring as every other path: the bootstrap admin gets the hooks a signup gets.
-  const services = createServices({ config, db, secret, logger, mailer })
+  const services = createServices({ config, data, secret, logger, mailer })
   if (config.admin) {
     const result = await services.users.ensureAdmin(config.admin)
     logger.info('admin bootstrap', { username: config.admin.username, result })
   }
 
   // Temporary files and rows without bytes left by a crash mid-upload.
-  sweepUploads(db, config.dataDir, logger)
+  await sweepUploads(data, config.dataDir, logger)
 
-  const app = createApp({ config, db, logger }, services)
+  const app = createApp({ config, data, logger }, services)
   try {
     // Above Bun's 128 MiB default when MAX_UPLOAD_BYTES asks for it, so that
     // Roster's own JSON 413 answers first, not Bun's empty one.
     app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: uploadBodyLimit(config.maxUploadBytes) })
   } catch (err) {
-    db.$client.close()
+    await data.close()
     throw new CliError(`cannot listen on ${config.host}:${config.port}${codeOf(err)}`)
   }
   const server = app.server
@@ -108,8 +108,8 @@ export async function serve(config: Config): Promise<void> {
     // plain file copy) finds one self-contained roster.db.
     let exitCode = 0
     try {
-      db.$client.run('PRAGMA wal_checkpoint(TRUNCATE)')
-      db.$client.close()
+      data.sqlite?.run('PRAGMA wal_checkpoint(TRUNCATE)')
+      await data.close()
     } catch (err) {
       exitCode = 1
       logger.error('closing the database failed', { error: err instanceof Error ? err.name : 'error' })

@@ -35,7 +35,7 @@ export function authModule({ auth, tokens, sessions, users, clientIp }: Deps) {
       async ({ body, request, set }) => {
         const ip = clientIp(request)
         const user = await auth.checkCredentials(body.username, body.password, ip)
-        const session = sessions.start(user.id, meta(request))
+        const session = await sessions.start(user.id, meta(request))
         set.headers['cache-control'] = 'no-store'
         return tokenResponse(user, session.id, session.refreshToken)
       },
@@ -56,9 +56,9 @@ export function authModule({ auth, tokens, sessions, users, clientIp }: Deps) {
     .post(
       '/auth/refresh',
       async ({ body, request, set }) => {
-        const r = sessions.rotate(body.refresh_token, meta(request))
+        const r = await sessions.rotate(body.refresh_token, meta(request))
         // rotate() refuses sessions of missing or inactive users.
-        const user = users.getById(r.userId)!
+        const user = (await users.getById(r.userId))!
         set.headers['cache-control'] = 'no-store'
         return tokenResponse(user, r.sessionId, r.refreshToken)
       },
@@ -78,8 +78,8 @@ export function authModule({ auth, tokens, sessions, users, clientIp }: Deps) {
     )
     .post(
       '/auth/logout',
-      ({ body, set }) => {
-        sessions.revokeByToken(body.refresh_token)
+      async ({ body, set }) => {
+        await sessions.revokeByToken(body.refresh_token)
         set.status = 204
       },
       {

@@ -15,7 +15,7 @@ export function createAuthService(users: UserService, throttle: LoginThrottle = 
     throttle,
 
     async checkCredentials(identifier: string, password: string, ip: string | null): Promise<UserRow> {
-      const user = users.findForLogin(identifier)
+      const user = await users.findForLogin(identifier)
       // One counter per account whichever name it is reached by (username or
       // e-mail); an unknown name is its own "account", so throttling says
       // nothing about which names exist.
@@ -31,7 +31,7 @@ export function createAuthService(users: UserService, throttle: LoginThrottle = 
         throw Unauthorized(BAD_LOGIN)
       }
       throttle.succeeded(account, from)
-      if (needsRehash(user.hashedPassword)) users.rehash(user.id, await hashPassword(password))
+      if (needsRehash(user.hashedPassword)) await users.rehash(user.id, await hashPassword(password))
       return user
     }
   }
