@@ -12,6 +12,7 @@
 // A route the server has but the document lacks fails here, and so does a
 // documented operation without a scenario below: a new route needs both.
 import { describe, expect, test } from 'bun:test'
+import { Secret, TOTP } from 'otpauth'
 import Ajv2020 from 'ajv/dist/2020'
 import addFormats from 'ajv-formats'
 import { admin, login, makeApp, PASSWORD, readRes, signup, userBody, type Res, type TestApp } from './helpers'
@@ -70,6 +71,17 @@ async function upload(w: W, token: string, type = 'image/png') {
   const r = await send(w.t, 'POST', '/upload', { token, multipart: fd })
   expect(r.status).toBe(201)
   return r.json as { id: number; sha256: string }
+}
+
+/** A throwaway user with TOTP on (enabled with the current code), and their recovery codes. */
+async function withTotp(w: W) {
+  const u = await w.fresh()
+  const setup = await send(w.t, 'POST', '/auth/mfa/totp/setup', { token: u.token, json: { password: PASSWORD } })
+  expect(setup.status).toBe(200)
+  const code = TOTP.generate({ secret: Secret.fromBase32(setup.json.secret) })
+  const enable = await send(w.t, 'POST', '/auth/mfa/totp/enable', { token: u.token, json: { code } })
+  expect(enable.status).toBe(200)
+  return { ...u, recovery: enable.json.recovery_codes as string[] }
 }
 
 /** The scenario of every documented operation, keyed "METHOD /template". */
@@ -161,6 +173,51 @@ const SCENARIOS: Record<string, Scenario> = {
   'GET /api/v2/users': {
     valid: (w) => ({ token: w.root.token, query: { limit: '1', include_inactive: 'true' } }),
     more: async (w) => [['a cursor that is not one', { token: w.root.token, query: { after: '!!' } }, 422]]
+  },
+
+  'POST /auth/mfa/totp/setup': {
+    valid: async (w) => ({ token: (await w.fresh()).token, json: { password: PASSWORD } }),
+    more: async (w) => [['a wrong password', { token: w.alice.token, json: { password: 'Wrong1234' } }, 400]]
+  },
+  'POST /auth/mfa/totp/enable': {
+    valid: async (w) => {
+      const u = await w.fresh()
+      const setup = await send(w.t, 'POST', '/auth/mfa/totp/setup', { token: u.token, json: { password: PASSWORD } })
+      return { token: u.token, json: { code: TOTP.generate({ secret: Secret.fromBase32(setup.json.secret) }) } }
+    },
+    more: async (w) => [['before any setup', { token: w.alice.token, json: { code: '123456' } }, 400]]
+  },
+  'POST /auth/mfa/verify': {
+    valid: async (w) => {
+      const u = await withTotp(w)
+      const login = await send(w.t, 'POST', '/auth/login', { json: { username: u.username, password: PASSWORD } })
+      expect(login.json.mfa_required).toBe(true)
+      return { json: { mfa_token: login.json.mfa_token, code: u.recovery[0] } }
+    },
+    more: async () => [['an unknown mfa_token', { json: { mfa_token: 'nope', code: '123456' } }, 401]]
+  },
+  'POST /auth/mfa/totp/disable': {
+    valid: async (w) => {
+      const u = await withTotp(w)
+      return { token: u.token, json: { password: PASSWORD, code: u.recovery[0] } }
+    }
+  },
+  'DELETE /users/{user_id}/mfa': {
+    admin: true,
+    valid: async (w) => ({ token: w.root.token, params: { user_id: (await withTotp(w)).id } }),
+    more: async (w) => [['an unknown user', { token: w.root.token, params: { user_id: 999999 } }, 404]]
+  },
+  'POST /auth/tokens': {
+    valid: (w) => ({ token: w.alice.token, json: { name: 'ci', scopes: ['users:read'] } }),
+    more: async (w) => [['the admin scope for a plain user', { token: w.alice.token, json: { name: 'ci', scopes: ['admin'] } }, 403]]
+  },
+  'GET /auth/tokens': { valid: (w) => ({ token: w.alice.token }) },
+  'DELETE /auth/tokens/{token_id}': {
+    valid: async (w) => {
+      const made = await send(w.t, 'POST', '/auth/tokens', { token: w.alice.token, json: { name: 'gone', scopes: ['files:read'] } })
+      return { token: w.alice.token, params: { token_id: made.json.id } }
+    },
+    more: async (w) => [['an unknown id', { token: w.alice.token, params: { token_id: 999999 } }, 404]]
   },
 
   'GET /admin/emails': { admin: true, valid: (w) => ({ token: w.root.token, query: { status: 'queued' } }) },
@@ -353,6 +410,15 @@ describe('every operation against the document', () => {
     const doc = (await send(w.t, 'GET', '/openapi.json', {})).json as Doc
     const check = checker(doc)
     let calls = 0
+    // Personal access tokens of alice: every scope she may hold, and single ones.
+    const pat = async (scopes: string[]) => {
+      const made = await send(w.t, 'POST', '/auth/tokens', { token: w.alice.token, json: { name: scopes.join(' '), scopes } })
+      expect(made.status).toBe(201)
+      return made.json.token as string
+    }
+    const patAll = await pat(['users:read', 'users:write', 'files:read', 'files:write'])
+    const patUsers = await pat(['users:read'])
+    const patFiles = await pat(['files:read'])
 
     for (const [method, template, op] of operations(doc)) {
       const s = SCENARIOS[`${method} ${template}`]!
@@ -379,16 +445,25 @@ describe('every operation against the document', () => {
           const res = await go(label, call)
           expect(`${method} ${template} ${label}: ${res.status}`).toBe(`${method} ${template} ${label}: 401`)
         }
-        if (!optional) await expect401('no token', { ...(await s.valid(w)), token: undefined })
-        await expect401('a forged token', { ...(await s.valid(w)), token: 'not.a.jwt' })
+        if (!optional) await expect401('no token', { ...valid, token: undefined })
+        await expect401('a forged token', { ...valid, token: 'not.a.jwt' })
+      }
+      // A personal access token: refused with 403 without the operation's scope, with 401 where only a session will do.
+      if (security.length && !optional) {
+        const scope = op['x-required-scope'] as string | undefined
+        const token = scope === undefined ? patAll : scope.startsWith('files') ? patUsers : patFiles
+        const res = await go(scope ? `a token without ${scope}` : 'a personal access token', { ...valid, token })
+        const want = scope ? 403 : 401
+        expect(`${method} ${template} personal access token: ${res.status}`).toBe(`${method} ${template} personal access token: ${want}`)
       }
       if (s.admin) {
-        const res = await go("a plain user's token", { ...(await s.valid(w)), token: w.alice.token })
+        const res = await go("a plain user's token", { ...valid, token: w.alice.token })
         expect(`${method} ${template} non-admin: ${res.status}`).toBe(`${method} ${template} non-admin: 403`)
       }
 
       // Invalid input, made from the document. An admin's token, so only the input is wrong.
-      const base = { ...(await s.valid(w)), token: security.length ? w.root.token : undefined }
+      // The valid call's values are reused: these are refused before anything is looked up.
+      const base = { ...valid, token: security.length ? w.root.token : undefined }
       const expect422 = (label: string, res: Res) =>
         expect(`${method} ${template} ${label}: ${res.status}`).toBe(`${method} ${template} ${label}: 422`)
       for (const p of (op.parameters ?? []) as Doc[]) {

@@ -17,6 +17,8 @@ export async function signUpAndReadMe(baseUrl: string, username: string, passwor
 
   const login = await roster.POST('/auth/login', { body: { username, password } })
   if (login.error) throw new Error(`login refused: ${(login.error as ApiError).detail}`)
+  // An account with TOTP on answers with an mfa_token: the code goes to /auth/mfa/verify.
+  if ('mfa_required' in login.data) throw new Error('this account asks for its TOTP code')
   const token: string = login.data.access_token
 
   // Every later call carries the access token.
