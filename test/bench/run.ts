@@ -381,6 +381,9 @@ async function singleHashMs(): Promise<number> {
 
 interface Memory {
   idle: number
+  /** Idle RSS of the raw and Elysia baselines (bun from source), for scale. */
+  rawIdle: number
+  elysiaIdle: number
   peakGet: number
   peakAll: number
 }
@@ -416,6 +419,9 @@ async function runDataset(binary: string, name: string, count: number, work: str
     const raw = await startBaseline(main.db, 'raw')
     const elysia = await startBaseline(main.db, 'elysia')
     started.push(raw, elysia)
+    await Bun.sleep(1000)
+    const rawIdle = rssMb(raw.pid)
+    const elysiaIdle = rssMb(elysia.pid)
     const token = await login(roster, username(1))
     await sameAnswer([raw, elysia, roster], bearer(token), `/users/${Math.ceil(count / 2)}`)
     await sameAnswer([raw, roster], bearer(token), `/users?limit=10`)
@@ -501,7 +507,7 @@ async function runDataset(binary: string, name: string, count: number, work: str
       await drain()
     }
     const peakAll = statusField(roster.pid, 'VmHWM')
-    memory.set(name, { idle, peakGet, peakAll })
+    memory.set(name, { idle, rawIdle, elysiaIdle, peakGet, peakAll })
 
     // One JSON line per request: count what Roster wrote.
     const lines = readFileSync(join(main.dir, 'roster.log'), 'utf8').split('\n').filter((l) => l.includes('"msg":"request"')).length
@@ -541,9 +547,9 @@ function report(started: number): string {
     )
   }
   out.push('')
-  out.push('| dataset | Roster (binary) RSS idle | peak under GET load | peak overall (incl. argon2) |')
-  out.push('|---|---:|---:|---:|')
-  for (const [name, m] of memory) out.push(`| ${name} | ${fmt(m.idle, 1)} MB | ${fmt(m.peakGet, 1)} MB | ${fmt(m.peakAll, 1)} MB |`)
+  out.push('| dataset | Roster (binary) RSS idle | peak under GET load | peak overall (incl. argon2) | raw idle | elysia idle |')
+  out.push('|---|---:|---:|---:|---:|---:|')
+  for (const [name, m] of memory) out.push(`| ${name} | ${fmt(m.idle, 1)} MB | ${fmt(m.peakGet, 1)} MB | ${fmt(m.peakAll, 1)} MB | ${fmt(m.rawIdle, 1)} MB | ${fmt(m.elysiaIdle, 1)} MB |`)
   out.push('')
 
   // Targets.
