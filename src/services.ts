@@ -8,7 +8,10 @@ import { then } from './lib/maybe'
 import type { Logger } from './lib/log'
 import { createMailService, type MailKicker } from './mail/service'
 import { welcomeMail } from './mail/templates'
+import { createCounters } from './db/counters'
 import { createAuthService } from './modules/auth/service'
+import { createSharedLoginThrottle } from './modules/auth/shared-throttle'
+import { createLoginThrottle } from './modules/auth/throttle'
 import { createTokenService } from './modules/auth/tokens'
 import { createFileService } from './modules/files/service'
 import { createMetricsService } from './modules/metrics/service'
@@ -32,11 +35,13 @@ export function createServices(deps: ServiceDeps) {
   const tokens = createTokenService(deps.secret, config.accessTokenExpireMinutes)
   const sessions = createSessionService(data, {
     refreshTokenExpireDays: config.refreshTokenExpireDays,
+    secret: deps.secret,
     userActive: (id) => then(users.getById(id), (u) => u?.isActive === true)
   })
   // Password change, reset, deactivation and deletion end every session.
   hooks.credentialsRevoked.push((tx, userId) => sessions.revokeAll(tx, userId))
-  const auth = createAuthService(users)
+  // Several instances share one PostgreSQL database: their failed logins add up there.
+  const auth = createAuthService(users, data.kind === 'pg' ? createSharedLoginThrottle(createCounters(data)) : createLoginThrottle())
   const mail = createMailService(data, config, deps.mailer)
   const resets = createPasswordResetService({ data, users, mail, publicUrl: config.publicUrl, logger })
   // The welcome mail is written in the new user's transaction: both or neither.

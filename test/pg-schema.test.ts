@@ -24,7 +24,8 @@ const rowTypesMatch: {
   passwordResetTokens: Same<typeof lite.passwordResetTokens, typeof pg.passwordResetTokens>
   emailOutbox: Same<typeof lite.emailOutbox, typeof pg.emailOutbox>
   files: Same<typeof lite.files, typeof pg.files>
-} = { users: true, sessions: true, passwordResetTokens: true, emailOutbox: true, files: true }
+  counters: Same<typeof lite.counters, typeof pg.counters>
+} = { users: true, sessions: true, passwordResetTokens: true, emailOutbox: true, files: true, counters: true }
 
 function tables(mod: Record<string, unknown>): Map<string, Table> {
   const out = new Map<string, Table>()
