@@ -40,8 +40,10 @@ export function createServices(deps: ServiceDeps) {
   })
   // Password change, reset, deactivation and deletion end every session.
   hooks.credentialsRevoked.push((tx, userId) => sessions.revokeAll(tx, userId))
-  // Several instances share one PostgreSQL database: their failed logins add up there.
-  const auth = createAuthService(users, data.kind === 'pg' ? createSharedLoginThrottle(createCounters(data)) : createLoginThrottle())
+  // Several instances share one PostgreSQL database: failed logins and the
+  // strict /auth/* buckets add up there. One SQLite instance counts in memory.
+  const counters = data.kind === 'pg' ? createCounters(data) : undefined
+  const auth = createAuthService(users, counters ? createSharedLoginThrottle(counters) : createLoginThrottle())
   const mail = createMailService(data, config, deps.mailer)
   const resets = createPasswordResetService({ data, users, mail, publicUrl: config.publicUrl, logger })
   // The welcome mail is written in the new user's transaction: both or neither.
@@ -59,7 +61,7 @@ export function createServices(deps: ServiceDeps) {
   // Rows go with the user by FK cascade; the bytes are removed after the commit.
   hooks.deleting.push(files.onUserDeleting)
   const metrics = createMetricsService(data)
-  return { users, tokens, sessions, auth, hooks, mail, resets, files, metrics }
+  return { users, tokens, sessions, auth, hooks, mail, resets, files, metrics, counters }
 }
 
 export type Services = ReturnType<typeof createServices>

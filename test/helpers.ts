@@ -45,18 +45,28 @@ export interface TestApp {
   dataDir: string
 }
 
-/** A migrated database for one test on the selected backend, closed after it. */
-export async function testData(dataDir: string): Promise<Data> {
+/**
+ * A migrated database for one test on the selected backend, closed after it.
+ * On PostgreSQL its URL is returned too (for DATABASE_URL: the mail worker
+ * and child processes open their own connections).
+ */
+export async function testDatabase(dataDir: string): Promise<{ data: Data; url: string | undefined }> {
   let data: Data
+  let url: string | undefined
   if (BACKEND === 'pg') {
     const { freshDatabase } = await import('./pg')
-    data = pgData(await freshDatabase(), { max: 4 })
+    url = await freshDatabase()
+    data = pgData(url, { max: 4 })
   } else {
     data = sqliteData(join(dataDir, DB_FILE))
     await data.migrate()
   }
   cleanups.push(() => data.close())
-  return data
+  return { data, url }
+}
+
+export async function testData(dataDir: string): Promise<Data> {
+  return (await testDatabase(dataDir)).data
 }
 
 export function rawSql(data: Data) {
@@ -69,8 +79,8 @@ export function rawSql(data: Data) {
 
 export async function makeApp(env: Record<string, string> = {}): Promise<TestApp> {
   const dataDir = tempDir()
-  const config = parseConfig({ DATA_DIR: dataDir, SECRET_KEY: SECRET, LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0', ...env })
-  const data = await testData(dataDir)
+  const { data, url } = await testDatabase(dataDir)
+  const config = parseConfig({ DATA_DIR: dataDir, SECRET_KEY: SECRET, LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0', ...(url ? { DATABASE_URL: url } : {}), ...env })
   const logs: string[] = []
   const logger = createLogger(config.logLevel, (l) => logs.push(l))
   const deps = { config, data, secret: SECRET, logger }
