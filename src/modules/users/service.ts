@@ -55,9 +55,9 @@ export function decodeCursor(cursor: string): number | undefined {
 
 // Hot reads (every authenticated request, every listing) on SQLite go straight
 // to bun:sqlite prepared statements, synchronously: Drizzle's builder and row
-// mapping cost about a third more per lookup and four times more for an
-// unprepared page. Columns are aliased to UserRow's
-// names; only is_active needs converting (SQLite has no boolean). PostgreSQL
+// mapping cost noticeably more per lookup, and far more for an unprepared page.
+// Columns are aliased to UserRow's names; only is_active needs converting
+// (SQLite has no boolean). PostgreSQL
 // runs the same reads as Drizzle prepared statements.
 const ROW_COLUMNS = `id, username, email, hashed_password AS hashedPassword, age, role, is_active AS isActive,
   token_version AS tokenVersion, created_at AS createdAt, updated_at AS updatedAt`
