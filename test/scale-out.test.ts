@@ -2,12 +2,15 @@
 // server: every promise holds across instances (mail delivered once, logout,
 // the refresh grace window, the login throttle, the reset cap, start-up).
 // Runs in the default (SQLite) pass: it brings its own PostgreSQL database.
-import { describe, expect, test } from 'bun:test'
+import { afterEach, describe, expect, test } from 'bun:test'
 import { SQL } from 'bun'
 import { BACKEND, PASSWORD, SECRET, tempDir } from './helpers'
 import { startSmtp, until, type TestSmtp } from './mail-helpers'
 import { emptyDatabase, freshDatabase } from './pg'
-import { SOURCE, startServer, type Server } from './server'
+import { killServers, SOURCE, startServer, type Server } from './server'
+
+// Each test starts its own instances; none outlives it.
+afterEach(killServers)
 
 interface Call {
   status: number
