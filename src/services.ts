@@ -53,7 +53,7 @@ export function createServices(deps: ServiceDeps) {
   // A password change, deactivation or reset also kills outstanding reset links.
   hooks.credentialsRevoked.push((tx, userId) => resets.revokeAll(tx, userId))
   const files = createFileService(data, {
-    dataDir: config.dataDir,
+    uploadDir: config.uploadDir,
     maxUploadBytes: config.maxUploadBytes,
     uploadQuotaBytes: config.uploadQuotaBytes,
     logger

@@ -47,7 +47,7 @@ async function instances(n: number, extra: Record<string, string> = {}, url?: st
   }
   const servers = await Promise.all(Array.from({ length: n }, () => startServer(SOURCE, { env })))
   const db = new SQL(databaseUrl, { max: 1 })
-  return { servers, smtp, db, close: () => Promise.all([smtp.close(), db.close()]) }
+  return { servers, smtp, db, env, close: () => Promise.all([smtp.close(), db.close()]) }
 }
 
 async function loginOn(server: Server, name: string) {
@@ -161,6 +161,26 @@ describe.skipIf(BACKEND === 'pg')('two instances on one PostgreSQL database', ()
       const [mails] = await db`SELECT count(*)::int AS n FROM email_outbox WHERE kind = 'password_reset'`
       expect(tokens.n).toBe(3)
       expect(mails.n).toBe(3)
+    } finally {
+      await close()
+    }
+  })
+
+  test('an upload on A downloads on B, and a third instance starting up keeps it', async () => {
+    const { servers, close, env } = await instances(2)
+    const [a, b] = servers as [Server, Server]
+    try {
+      expect((await call(a, 'POST', '/users', user('alice'))).status).toBe(201)
+      const s = await loginOn(a, 'alice')
+      const form = new FormData()
+      form.append('file', new Blob(['shared bytes'], { type: 'text/plain' }), 'note.txt')
+      const up = await fetch(`${a.url}/upload`, { method: 'POST', headers: bearer(s.access_token), body: form })
+      expect(up.status).toBe(201)
+      const { id } = (await up.json()) as { id: number }
+      await startServer(SOURCE, { env })
+      const down = await fetch(`${b.url}/files/${id}`, { headers: bearer(s.access_token) })
+      expect(down.status).toBe(200)
+      expect(await down.text()).toBe('shared bytes')
     } finally {
       await close()
     }
