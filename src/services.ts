@@ -9,12 +9,14 @@ import type { Logger } from './lib/log'
 import { createMailService, type MailKicker } from './mail/service'
 import { welcomeMail } from './mail/templates'
 import { createCounters } from './db/counters'
+import { createAccessTokenService } from './modules/access-tokens/service'
 import { createAuthService } from './modules/auth/service'
 import { createSharedLoginThrottle } from './modules/auth/shared-throttle'
 import { createLoginThrottle } from './modules/auth/throttle'
 import { createTokenService } from './modules/auth/tokens'
 import { createFileService } from './modules/files/service'
 import { createMetricsService } from './modules/metrics/service'
+import { createMfaService } from './modules/mfa/service'
 import { createPasswordResetService } from './modules/password-reset/service'
 import { createSessionService } from './modules/sessions/service'
 import { createUserService, newUserHooks } from './modules/users/service'
@@ -26,6 +28,8 @@ export interface ServiceDeps {
   logger: Logger
   /** The running mail worker (`serve`); without it mail is only queued. */
   mailer?: MailKicker
+  /** The clock of TOTP codes and personal access token expiry (tests set it; Date.now otherwise). */
+  now?: () => number
 }
 
 export function createServices(deps: ServiceDeps) {
@@ -44,6 +48,12 @@ export function createServices(deps: ServiceDeps) {
   // strict /auth/* buckets add up there. One SQLite instance counts in memory.
   const counters = data.kind === 'pg' ? createCounters(data) : undefined
   const auth = createAuthService(users, counters ? createSharedLoginThrottle(counters) : createLoginThrottle())
+  const accessTokens = createAccessTokenService(data, { now: deps.now })
+  const mfa = createMfaService({ data, secretKey: deps.secret, throttle: auth.throttle, now: deps.now })
+  // Personal access tokens and pending logins die with the credentials
+  // (password change or reset, deactivation, deletion). TOTP itself stays on.
+  hooks.credentialsRevoked.push((tx, userId) => accessTokens.revokeAll(tx, userId))
+  hooks.credentialsRevoked.push((tx, userId) => mfa.revokeChallenges(tx, userId))
   const mail = createMailService(data, config, deps.mailer)
   const resets = createPasswordResetService({ data, users, mail, publicUrl: config.publicUrl, logger })
   // The welcome mail is written in the new user's transaction: both or neither.
@@ -61,7 +71,7 @@ export function createServices(deps: ServiceDeps) {
   // Rows go with the user by FK cascade; the bytes are removed after the commit.
   hooks.deleting.push(files.onUserDeleting)
   const metrics = createMetricsService(data)
-  return { users, tokens, sessions, auth, hooks, mail, resets, files, metrics, counters }
+  return { users, tokens, sessions, auth, hooks, mail, resets, files, metrics, accessTokens, mfa, counters }
 }
 
 export type Services = ReturnType<typeof createServices>

@@ -24,8 +24,23 @@ const rowTypesMatch: {
   passwordResetTokens: Same<typeof lite.passwordResetTokens, typeof pg.passwordResetTokens>
   emailOutbox: Same<typeof lite.emailOutbox, typeof pg.emailOutbox>
   files: Same<typeof lite.files, typeof pg.files>
+  totpSecrets: Same<typeof lite.totpSecrets, typeof pg.totpSecrets>
+  recoveryCodes: Same<typeof lite.recoveryCodes, typeof pg.recoveryCodes>
+  mfaChallenges: Same<typeof lite.mfaChallenges, typeof pg.mfaChallenges>
+  accessTokens: Same<typeof lite.accessTokens, typeof pg.accessTokens>
   counters: Same<typeof lite.counters, typeof pg.counters>
-} = { users: true, sessions: true, passwordResetTokens: true, emailOutbox: true, files: true, counters: true }
+} = {
+  users: true,
+  sessions: true,
+  passwordResetTokens: true,
+  emailOutbox: true,
+  files: true,
+  totpSecrets: true,
+  recoveryCodes: true,
+  mfaChallenges: true,
+  accessTokens: true,
+  counters: true
+}
 
 function tables(mod: Record<string, unknown>): Map<string, Table> {
   const out = new Map<string, Table>()

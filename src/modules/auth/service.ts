@@ -36,7 +36,10 @@ export function createAuthService(users: UserService, throttle: Throttle = creat
         await throttle.failed(account, from)
         throw Unauthorized(BAD_LOGIN)
       }
-      await throttle.succeeded(account, from)
+      // With TOTP on, the login is not over: the account's failures are cleared
+      // only by a correct code (otherwise each new password login would reset
+      // the count of wrong codes).
+      if (!user.mfaEnabled) await throttle.succeeded(account, from)
       if (needsRehash(user.hashedPassword)) await users.rehash(user.id, await hashPassword(password))
       return user
     }

@@ -74,6 +74,7 @@ export const UserResponse = t.Object(
     age: Type.Union([Type.Integer(), Type.Null()]),
     role: Role,
     is_active: t.Boolean(),
+    mfa_enabled: t.Boolean({ description: 'TOTP second factor is on' }),
     created_at: t.String({ format: 'date-time' })
   },
   { additionalProperties: false }
@@ -81,7 +82,7 @@ export const UserResponse = t.Object(
 export type UserResponse = Static<typeof UserResponse>
 
 /** What a listing reads: the response's columns, not the hash. */
-export type PublicUser = Pick<UserRow, 'id' | 'username' | 'email' | 'age' | 'role' | 'isActive' | 'createdAt'>
+export type PublicUser = Pick<UserRow, 'id' | 'username' | 'email' | 'age' | 'role' | 'isActive' | 'mfaEnabled' | 'createdAt'>
 
 export function toUserResponse(u: PublicUser): UserResponse {
   return {
@@ -91,6 +92,7 @@ export function toUserResponse(u: PublicUser): UserResponse {
     age: u.age,
     role: u.role,
     is_active: u.isActive,
+    mfa_enabled: u.mfaEnabled,
     created_at: u.createdAt
   }
 }
