@@ -3,6 +3,7 @@
 import { describe, expect, test } from 'bun:test'
 import { join } from 'node:path'
 import { asc, getTableColumns } from 'drizzle-orm'
+import { getTableConfig } from 'drizzle-orm/sqlite-core'
 import { copyDb, tablesInCopyOrder } from '../src/cli/copy-db'
 import { pgData, sqliteData, type Data, type Tables } from '../src/db/data'
 import { createLogger } from '../src/lib/log'
@@ -16,10 +17,45 @@ async function dump(data: Data): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {}
   for (const key of tablesInCopyOrder()) {
     const table = data.t[key] as Tables['users']
-    const pk = Object.values(getTableColumns(table)).find((c) => c.primary)!
-    out[key] = await data.db.select().from(table).orderBy(asc(pk))
+    const columns = Object.values(getTableColumns(table))
+    const pk = columns.find((c) => c.primary)
+    out[key] = await data.db
+      .select()
+      .from(table)
+      .orderBy(...(pk ? [pk] : columns).map((c) => asc(c)))
   }
   return out
+}
+
+/**
+ * One made-up row in every table the features above left empty (tables added
+ * later included), its foreign keys pointing at the first row of the table they
+ * reference: so "every table" really means every table.
+ */
+async function fillEmptyTables(data: Data) {
+  for (const key of tablesInCopyOrder()) {
+    const table = data.t[key] as Tables['users']
+    if ((await data.db.select().from(table).limit(1)).length > 0) continue
+    const refs = new Map<string, { table: Tables['users']; column: string }>()
+    for (const fk of getTableConfig(table as never).foreignKeys) {
+      const r = fk.reference()
+      refs.set(r.columns[0]!.name, { table: r.foreignTable as never, column: r.foreignColumns[0]!.name })
+    }
+    const row: Record<string, unknown> = {}
+    for (const [prop, c] of Object.entries(getTableColumns(table))) {
+      const ref = refs.get(c.name)
+      if (ref) {
+        const [target] = (await data.db.select().from(ref.table).limit(1)) as Record<string, unknown>[]
+        const targetProp = Object.entries(getTableColumns(ref.table)).find(([, col]) => col.name === ref.column)![0]
+        row[prop] = target![targetProp]
+      } else if (c.primary && c.dataType === 'number') continue
+      else if (c.enumValues?.length) row[prop] = c.enumValues[0]
+      else if (c.dataType === 'number') row[prop] = prop.endsWith('At') ? Date.now() : 1
+      else if (c.dataType === 'boolean') row[prop] = true
+      else row[prop] = `${key}.${prop}`
+    }
+    await data.transaction((tx) => tx.insert(table).values(row as never).then(() => undefined))
+  }
 }
 
 async function sourceWithEveryTable(): Promise<{ file: string }> {
@@ -36,6 +72,7 @@ async function sourceWithEveryTable(): Promise<{ file: string }> {
     tx.insert(data.t.files).values({ ownerId: root.id, storageName: 'ab'.repeat(16), filename: 'a.txt', contentType: 'text/plain', size: 3, sha256: 'x', createdAt: new Date().toISOString() })
   )
   await data.transaction((tx) => tx.insert(data.t.counters).values({ key: 'login:i:x', count: 2, resetAt: Date.now() + 60_000 }))
+  await fillEmptyTables(data)
   await data.close()
   return { file: join(dir, 'roster.db') }
 }

@@ -76,13 +76,16 @@ export async function copyDb(from: string, to: string): Promise<void> {
       for (const key of order) {
         const from = src.t[key] as Table
         const into = dst.t[key] as Table
-        const pk = Object.values(getTableColumns(from)).find((c) => c.primary)
+        // A stable order for the pages: the primary key, or every column.
+        const columns = Object.values(getTableColumns(from))
+        const pk = columns.find((c) => c.primary)
+        const order = (pk ? [pk] : columns).map((c) => asc(c))
         let copied = 0
         for (let offset = 0; ; offset += BATCH) {
           const rows = (await src.db
             .select()
             .from(from as never)
-            .orderBy(asc((pk ?? sql`1`) as never))
+            .orderBy(...(order as never[]))
             .limit(BATCH)
             .offset(offset)) as Record<string, unknown>[]
           if (rows.length === 0) break
