@@ -21,6 +21,15 @@ export function createSharedLoginThrottle(counters: Counters, opts: Pick<Throttl
     async failed(account: string, ip: string): Promise<void> {
       await counters.take(keys(account, ip))
     },
+    /**
+     * Counts an attempt before its password is checked: 0 when it may go ahead
+     * (it now holds a place in both windows), else the seconds to wait (nothing
+     * counted). One transaction, under the rows' locks: concurrent attempts on
+     * any instance cannot all take the last place.
+     */
+    reserve(account: string, ip: string): Promise<number> {
+      return counters.take(keys(account, ip))
+    },
     /** A success clears the account's window (not the IP's: one good account must not reset a flood). */
     succeeded(account: string, ip: string): Promise<void> {
       return counters.clear(keys(account, ip)[0]!.key)
