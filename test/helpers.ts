@@ -45,6 +45,11 @@ export interface TestApp {
   dataDir: string
 }
 
+const databaseUrls = new WeakMap<Data, string>()
+
+/** The PostgreSQL URL a test's Data was opened on: another instance can open it too. */
+export const databaseUrlOf = (data: Data): string | undefined => databaseUrls.get(data)
+
 /**
  * A migrated database for one test on the selected backend, closed after it.
  * On PostgreSQL its URL is returned too (for DATABASE_URL: the mail worker
@@ -57,6 +62,7 @@ export async function testDatabase(dataDir: string): Promise<{ data: Data; url: 
     const { freshDatabase } = await import('./pg')
     url = await freshDatabase()
     data = pgData(url, { max: 4 })
+    databaseUrls.set(data, url)
   } else {
     data = sqliteData(join(dataDir, DB_FILE))
     await data.migrate()
