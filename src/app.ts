@@ -102,7 +102,7 @@ export function createServices(deps: AppDeps) {
   const tokens = createTokenService(deps.secret, config.accessTokenExpireMinutes)
   const sessions = createSessionService(db, {
     refreshTokenExpireDays: config.refreshTokenExpireDays,
-    userActive: (id) => users.getById(id)?.isActive === true
+    userState: (id) => users.getById(id)
   })
   // Password change, reset, deactivation and deletion end every session.
   hooks.credentialsRevoked.push((tx, userId) => sessions.revokeAll(tx, userId))
@@ -276,7 +276,7 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
       const s = migrationStatus(db)
       return s.applied >= s.known
     }))
-    .use(authModule({ auth, tokens, sessions, users, clientIp }))
+    .use(authModule({ auth, tokens, sessions, clientIp }))
     .use(sessionsModule({ sessions, auth: authP }))
     .use(usersModule({ users, auth: authP, allowSignup: config.allowSignup, optionalActor }))
     .use(versionedUsersModule({ users, auth: authP }))

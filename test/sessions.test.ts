@@ -101,7 +101,7 @@ describe('POST /auth/refresh', () => {
   test('in the grace window but without the remembered successor (a restart): 401, the session survives', async () => {
     const { t, alice, s } = await aliceWorld()
     const r1 = await refresh(t, s.refresh_token)
-    const restarted = createSessionService(t.db, { refreshTokenExpireDays: 30, userActive: () => true })
+    const restarted = createSessionService(t.db, { refreshTokenExpireDays: 30, userState: () => ({ isActive: true, tokenVersion: 0 }) })
     expect(() => restarted.rotate(s.refresh_token, { userAgent: null, ip: null })).toThrow('Invalid refresh token')
     expect(sessionRows(t, alice.id)[0].revoked_at).toBeNull()
     expect((await refresh(t, r1.json.refresh_token)).status).toBe(200)
@@ -328,9 +328,9 @@ describe('limits', () => {
   test('the grace-window memory is bounded', async () => {
     const t = makeApp()
     const a = await signup(t, 'alice')
-    const svc = createSessionService(t.db, { refreshTokenExpireDays: 30, userActive: () => true, maxRecent: 3 })
+    const svc = createSessionService(t.db, { refreshTokenExpireDays: 30, userState: () => ({ isActive: true, tokenVersion: 0 }), maxRecent: 3 })
     for (let i = 0; i < 20; i++) {
-      const { refreshToken } = svc.start(a.id, { userAgent: null, ip: null })
+      const { refreshToken } = svc.start({ id: a.id, tokenVersion: 0 }, { userAgent: null, ip: null })!
       svc.rotate(refreshToken, { userAgent: null, ip: null })
     }
     expect(svc.recentSize).toBe(3)

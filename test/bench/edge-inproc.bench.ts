@@ -40,7 +40,7 @@ async function build(name: string, env: Record<string, string>) {
   const deps = { config, db, secret, logger: createLogger('silent') }
   const services = createServices(deps)
   const u = await services.users.create({ username: 'bench', email: 'bench@example.com', password: 'Secret123' }, { id: 0, role: 'admin' })
-  const token = await services.tokens.sign(u.id, u.tokenVersion, services.sessions.start(u.id, { userAgent: null, ip: null }).id)
+  const token = await services.tokens.sign(u.id, u.tokenVersion, services.sessions.start(u, { userAgent: null, ip: null })!.id)
   const roster = createApp(deps, services)
   const app =
     name === 'elysiacors'

@@ -56,7 +56,7 @@ for (const spec of (process.argv[2] ?? 'base').split(',')) {
     { username: 'bench', email: 'bench@example.com', password: 'Secret123', role: 'admin' },
     { id: 0, role: 'admin' }
   )
-  const token = await services.tokens.sign(user.id, user.tokenVersion, services.sessions.start(user.id, { userAgent: null, ip: null }).id)
+  const token = await services.tokens.sign(user.id, user.tokenVersion, services.sessions.start(user, { userAgent: null, ip: null })!.id)
   const roster = createApp(deps, services)
   const app: Listening =
     variant === 'elysiacors'

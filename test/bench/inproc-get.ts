@@ -17,7 +17,7 @@ runMigrations(db)
 const deps = { config, db, secret, logger: createLogger(config.logLevel, () => {}) }
 const services = createServices(deps)
 const u = await services.users.create({ username: 'bench', email: 'bench@example.com', password: 'Secret123' }, { id: 0, role: 'admin' })
-const token = await services.tokens.sign(u.id, u.tokenVersion, services.sessions.start(u.id, { userAgent: null, ip: null }).id)
+const token = await services.tokens.sign(u.id, u.tokenVersion, services.sessions.start(u, { userAgent: null, ip: null })!.id)
 const app = createApp(deps, services)
 const request = () => new Request(`http://localhost/users/${u.id}`, { headers: { authorization: `Bearer ${token}` } })
 const n = Number(process.argv[2] ?? 100_000)

@@ -1,23 +1,22 @@
 // Auth controller: login, refresh, logout. Queries live in the services.
 import { Elysia, t } from 'elysia'
+import { Unauthorized } from '../../http/errors'
 import { errorResponses } from '../../http/schemas'
 import type { SessionService } from '../sessions/service'
-import type { UserService } from '../users/service'
 import { LoginBody, RefreshBody, TokenResponse } from './model'
-import type { AuthService } from './service'
+import { BAD_LOGIN, type AuthService } from './service'
 import type { TokenService } from './tokens'
 
 interface Deps {
   auth: AuthService
   tokens: TokenService
   sessions: SessionService
-  users: UserService
   clientIp: (request: Request) => string | null
 }
 
 const REFRESH_401 = 'Invalid refresh token: unknown, spent, expired or revoked; a spent one revokes its whole session'
 
-export function authModule({ auth, tokens, sessions, users, clientIp }: Deps) {
+export function authModule({ auth, tokens, sessions, clientIp }: Deps) {
   const meta = (request: Request) => ({ userAgent: request.headers.get('user-agent'), ip: clientIp(request) })
   // Login and refresh answer alike: an access token for the session and its refresh token.
   const tokenResponse = async (user: { id: number; tokenVersion: number }, sessionId: string, refreshToken: string) => ({
@@ -33,7 +32,10 @@ export function authModule({ auth, tokens, sessions, users, clientIp }: Deps) {
       async ({ body, request, set }) => {
         const ip = clientIp(request)
         const user = await auth.checkCredentials(body.username, body.password, ip)
-        const session = sessions.start(user.id, meta(request))
+        // Undefined when a password change, reset, deactivation or deletion
+        // landed while the password was being verified: that login never happened.
+        const session = sessions.start(user, meta(request))
+        if (!session) throw Unauthorized(BAD_LOGIN)
         set.headers['cache-control'] = 'no-store'
         return tokenResponse(user, session.id, session.refreshToken)
       },
@@ -54,11 +56,11 @@ export function authModule({ auth, tokens, sessions, users, clientIp }: Deps) {
     .post(
       '/auth/refresh',
       async ({ body, request, set }) => {
+        // rotate() refuses sessions of missing or inactive users, and reads the
+        // token version under its own lock.
         const r = sessions.rotate(body.refresh_token, meta(request))
-        // rotate() refuses sessions of missing or inactive users.
-        const user = users.getById(r.userId)!
         set.headers['cache-control'] = 'no-store'
-        return tokenResponse(user, r.sessionId, r.refreshToken)
+        return tokenResponse({ id: r.userId, tokenVersion: r.tokenVersion }, r.sessionId, r.refreshToken)
       },
       {
         parse: 'json',

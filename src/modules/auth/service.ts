@@ -31,7 +31,9 @@ export function createAuthService(users: UserService, throttle: LoginThrottle = 
         throw Unauthorized(BAD_LOGIN)
       }
       throttle.succeeded(account, from)
-      if (needsRehash(user.hashedPassword)) users.rehash(user.id, await hashPassword(password))
+      // Only replaces the hash it verified: a password change landing during
+      // this second hash must not be overwritten with the old password.
+      if (needsRehash(user.hashedPassword)) users.rehash(user.id, user.hashedPassword, await hashPassword(password))
       return user
     }
   }

@@ -45,13 +45,21 @@ export interface SessionInfo {
 export interface Rotation {
   sessionId: string
   userId: number
+  /** users.token_version read under the same lock as the rotation: the access token is signed with it. */
+  tokenVersion: number
   refreshToken: string
+}
+
+/** What a session needs to know of its user: whether it may hold sessions, and its credential generation. */
+export interface UserState {
+  isActive: boolean
+  tokenVersion: number
 }
 
 export interface SessionServiceOptions {
   refreshTokenExpireDays: number
-  /** Whether the user may still hold sessions (exists and is active). */
-  userActive: (userId: number) => boolean
+  /** The user's current state, or undefined when the user no longer exists. */
+  userState: (userId: number) => UserState | undefined
   now?: () => number
   graceMs?: number
   /** Upper bound on remembered rotations (see `recent`). */
@@ -59,6 +67,9 @@ export interface SessionServiceOptions {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString()
+
+// Read-then-write transactions take the write lock up front (see users/service.ts).
+const IMMEDIATE = { behavior: 'immediate' } as const
 
 export function createSessionService(db: Db, opts: SessionServiceOptions) {
   const lifetimeMs = opts.refreshTokenExpireDays * 24 * 60 * 60 * 1000
@@ -109,12 +120,24 @@ export function createSessionService(db: Db, opts: SessionServiceOptions) {
   }
 
   return {
-    /** Opens a session and returns its id and refresh token (the only time the token exists in clear). */
-    start(userId: number, meta: ClientMeta): { id: string; refreshToken: string } {
+    /**
+     * Opens a session for a user whose credentials were checked when the user
+     * was at `checked` (its token_version), and returns its id and refresh token
+     * (the only time the token exists in clear). Returns undefined when the user
+     * changed since the check: deleted, deactivated, or a password change or
+     * reset bumped token_version while the password was being verified. The
+     * re-check and the insert share one IMMEDIATE transaction, so a credential
+     * change commits either before it (no session) or after it (the change
+     * revokes the session).
+     */
+    start(checked: { id: number; tokenVersion: number }, meta: ClientMeta): { id: string; refreshToken: string } | undefined {
+      const userId = checked.id
       const token = newToken()
       const id = randomBytes(16).toString('base64url')
       const t = now()
-      db.transaction((tx) => {
+      return db.transaction((tx) => {
+        const state = opts.userState(userId)
+        if (!state || !state.isActive || state.tokenVersion !== checked.tokenVersion) return undefined
         // Housekeeping on the user's own rows (indexed by user): long-dead sessions go.
         tx.delete(sessions)
           .where(and(eq(sessions.userId, userId), or(lt(sessions.expiresAt, t - KEEP_DEAD_MS), lt(sessions.revokedAt, t - KEEP_DEAD_MS))))
@@ -131,8 +154,8 @@ export function createSessionService(db: Db, opts: SessionServiceOptions) {
             ip: meta.ip?.slice(0, 64) ?? null
           })
           .run()
-      })
-      return { id, refreshToken: token }
+        return { id, refreshToken: token }
+      }, IMMEDIATE)
     },
 
     /**
@@ -149,14 +172,15 @@ export function createSessionService(db: Db, opts: SessionServiceOptions) {
           const found = lookup(token)
           if (!found) return 'invalid'
           const { row, spent } = found
-          if (!alive(row, t) || !opts.userActive(row.userId)) return 'invalid'
+          const state = opts.userState(row.userId)
+          if (!alive(row, t) || !state?.isActive) return 'invalid'
           if (spent) {
             const cached = recent.get(row.id)
             const inGrace = row.rotatedAt !== null && t - row.rotatedAt <= graceMs
             if (inGrace && cached && cached.until >= t && hashToken(cached.token) === row.tokenHash) {
               // A second tab with the same token: same successor, no new rotation.
               tx.update(sessions).set({ lastUsedAt: t }).where(eq(sessions.id, row.id)).run()
-              return { sessionId: row.id, userId: row.userId, refreshToken: cached.token }
+              return { sessionId: row.id, userId: row.userId, tokenVersion: state.tokenVersion, refreshToken: cached.token }
             }
             if (!inGrace) {
               // Reuse of a spent token: whoever holds it, the session is no longer trusted.
@@ -178,9 +202,9 @@ export function createSessionService(db: Db, opts: SessionServiceOptions) {
             .where(eq(sessions.id, row.id))
             .run()
           remember(row.id, next, t)
-          return { sessionId: row.id, userId: row.userId, refreshToken: next }
+          return { sessionId: row.id, userId: row.userId, tokenVersion: state.tokenVersion, refreshToken: next }
         },
-        { behavior: 'immediate' }
+        IMMEDIATE
       )
       if (result === 'invalid') throw Unauthorized(INVALID_REFRESH)
       return result

@@ -295,9 +295,9 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
       revokeCredentials(tx, id)
     },
 
-    /** Stores a hash made with the current parameters (after a successful login). */
-    rehash(id: number, hashedPassword: string): void {
-      db.update(users).set({ hashedPassword }).where(eq(users.id, id)).run()
+    /** Stores a hash made with the current parameters (after a successful login), unless the password changed meanwhile. */
+    rehash(id: number, verifiedHash: string, hashedPassword: string): void {
+      db.update(users).set({ hashedPassword }).where(and(eq(users.id, id), eq(users.hashedPassword, verifiedHash))).run()
     },
 
     delete(id: number): void {

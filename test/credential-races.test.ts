@@ -1,0 +1,178 @@
+// Logins and refreshes racing a credential change (password change, reset,
+// deactivation, deletion): whatever the interleaving, a login whose check began
+// before the change never leaves a live session or a working token behind, and a
+// login racing a deletion is a clean 401, never a 500.
+import { describe, expect, test } from 'bun:test'
+import { eq } from 'drizzle-orm'
+import { emailOutbox } from '../src/db/schema'
+import { admin, makeApp, PASSWORD, req, signup, type Res, type TestApp } from './helpers'
+
+const NEW_PASSWORD = 'Brand9New'
+const TRIALS = 4
+/** Logins fired per trial, one every STAGGER_MS from the moment the change is sent. */
+const LOGINS = 12
+const STAGGER_MS = 15
+
+// TRUST_PROXY: each attempt comes from its own address, so the failed-login
+// throttle never answers 429 in place of the race being tested.
+const app = () => makeApp({ TRUST_PROXY: 'true', PUBLIC_URL: 'https://roster.example' })
+let ipSeq = 0
+const nextIp = () => `198.51.${(++ipSeq >> 8) & 255}.${ipSeq & 255}`
+
+const oldLogin = (t: TestApp, username: string) =>
+  req(t, 'POST', '/auth/login', { body: { username, password: PASSWORD }, headers: { 'x-forwarded-for': nextIp() } })
+
+/**
+ * Fires `change` and, spread over the time it takes, logins with the old
+ * password. Returns the login answers once everything has settled.
+ */
+async function race(t: TestApp, username: string, change: () => Promise<Res>): Promise<{ logins: Res[]; change: Res }> {
+  const logins: Promise<Res>[] = []
+  const changed = change()
+  for (let i = 0; i < LOGINS; i++) {
+    logins.push(oldLogin(t, username))
+    await Bun.sleep(STAGGER_MS)
+  }
+  return { logins: await Promise.all(logins), change: await changed }
+}
+
+const liveSessions = (t: TestApp, userId: number) =>
+  (t.db.$client.query('SELECT count(*) AS n FROM sessions WHERE user_id = ? AND revoked_at IS NULL').get(userId) as { n: number }).n
+
+/** Every token a racing login got must be dead now: access token, refresh token. */
+async function expectAllDead(t: TestApp, logins: Res[]): Promise<number> {
+  let issued = 0
+  for (const r of logins) {
+    expect([200, 401]).toContain(r.status)
+    if (r.status !== 200) continue
+    issued++
+    expect((await req(t, 'GET', '/users/me', { token: r.json.access_token })).status).toBe(401)
+    expect((await req(t, 'POST', '/auth/refresh', { body: { refresh_token: r.json.refresh_token } })).status).toBe(401)
+  }
+  return issued
+}
+
+describe('a login racing a credential change leaves no live session', () => {
+  test('PUT /users/me/password', async () => {
+    let issued = 0
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const t = app()
+      const alice = await signup(t, 'alice')
+      const token = (await oldLogin(t, 'alice')).json.access_token as string
+      const { logins, change } = await race(t, 'alice', () =>
+        req(t, 'PUT', '/users/me/password', { token, body: { current_password: PASSWORD, new_password: NEW_PASSWORD } })
+      )
+      expect(change.status).toBe(204)
+      issued += await expectAllDead(t, logins)
+      expect(liveSessions(t, alice.id)).toBe(0)
+    }
+    // The race is real: some logins did pass the password check before the change.
+    expect(issued).toBeGreaterThan(0)
+  })
+
+  test('POST /auth/password-reset/confirm', async () => {
+    let issued = 0
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const t = app()
+      const alice = await signup(t, 'alice')
+      await req(t, 'POST', '/auth/password-reset', { body: { email: 'alice@example.com' } })
+      await t.services.resets.settled()
+      const mail = t.db.select().from(emailOutbox).where(eq(emailOutbox.kind, 'password_reset')).get()!
+      const resetToken = /reset-password\?token=([A-Za-z0-9_-]+)/.exec(mail.textBody)![1]!
+      const { logins, change } = await race(t, 'alice', () =>
+        req(t, 'POST', '/auth/password-reset/confirm', { body: { token: resetToken, new_password: NEW_PASSWORD } })
+      )
+      expect(change.status).toBe(204)
+      issued += await expectAllDead(t, logins)
+      expect(liveSessions(t, alice.id)).toBe(0)
+    }
+    expect(issued).toBeGreaterThan(0)
+  })
+
+  test('deactivation by an admin (PATCH is_active=false)', async () => {
+    let issued = 0
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const t = app()
+      const root = await admin(t)
+      const alice = await signup(t, 'alice')
+      // Deactivation hashes nothing: the admin's request waits behind a password
+      // check of its own (a signup) so that logins are mid-hash when it lands.
+      const { logins, change } = await race(t, 'alice', async () => {
+        await req(t, 'POST', '/users', { body: { username: 'filler', email: 'filler@example.com', password: PASSWORD } })
+        return req(t, 'PATCH', `/users/${alice.id}`, { token: root.token, body: { is_active: false } })
+      })
+      expect(change.status).toBe(200)
+      issued += await expectAllDead(t, logins)
+      expect(liveSessions(t, alice.id)).toBe(0)
+    }
+    expect(issued).toBeGreaterThan(0)
+  })
+
+  test('deletion: a racing login is 200 (then dead) or 401, never 500', async () => {
+    let refused = 0
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const t = app()
+      const root = await admin(t)
+      const alice = await signup(t, 'alice')
+      const { logins, change } = await race(t, 'alice', async () => {
+        await req(t, 'POST', '/users', { body: { username: 'filler', email: 'filler@example.com', password: PASSWORD } })
+        return req(t, 'DELETE', `/users/${alice.id}`, { token: root.token })
+      })
+      expect(change.status).toBe(204)
+      await expectAllDead(t, logins)
+      refused += logins.filter((r) => r.status === 401).length
+      expect(liveSessions(t, alice.id)).toBe(0)
+    }
+    expect(refused).toBeGreaterThan(0)
+  })
+})
+
+describe('a refresh racing a credential change', () => {
+  test('refreshes fired around a password change end with no live session and no working token', async () => {
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const t = app()
+      const alice = await signup(t, 'alice')
+      const first = (await oldLogin(t, 'alice')).json
+      // A chain of refreshes (each spends the previous token) running across the change.
+      const chain = (async () => {
+        const answers: Res[] = []
+        let refresh = first.refresh_token as string
+        for (let i = 0; i < LOGINS; i++) {
+          const r = await req(t, 'POST', '/auth/refresh', { body: { refresh_token: refresh } })
+          answers.push(r)
+          if (r.status !== 200) break
+          refresh = r.json.refresh_token
+          await Bun.sleep(STAGGER_MS)
+        }
+        return answers
+      })()
+      const change = await req(t, 'PUT', '/users/me/password', {
+        token: first.access_token,
+        body: { current_password: PASSWORD, new_password: NEW_PASSWORD }
+      })
+      expect(change.status).toBe(204)
+      const answers = await chain
+      await expectAllDead(t, answers)
+      expect(liveSessions(t, alice.id)).toBe(0)
+    }
+  })
+})
+
+test('a login that upgrades an old hash never overwrites a password changed meanwhile', async () => {
+  for (let trial = 0; trial < TRIALS; trial++) {
+    const t = app()
+    const alice = await signup(t, 'alice')
+    const token = (await oldLogin(t, 'alice')).json.access_token as string
+    // A hash made with older parameters: the next good login re-hashes it.
+    const old = await Bun.password.hash(PASSWORD, { algorithm: 'argon2id', memoryCost: 8192, timeCost: 1 })
+    t.db.$client.run('UPDATE users SET hashed_password = ? WHERE id = ?', [old, alice.id])
+    const { change } = await race(t, 'alice', () =>
+      req(t, 'PUT', '/users/me/password', { token, body: { current_password: PASSWORD, new_password: NEW_PASSWORD } })
+    )
+    expect(change.status).toBe(204)
+    const after = (password: string) =>
+      req(t, 'POST', '/auth/login', { body: { username: 'alice', password }, headers: { 'x-forwarded-for': nextIp() } })
+    expect((await after(NEW_PASSWORD)).status).toBe(200)
+    expect((await after(PASSWORD)).status).toBe(401)
+  }
+})
