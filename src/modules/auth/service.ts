@@ -1,6 +1,6 @@
 // Login: the credential check. Timing is the same for an unknown user and a
-// wrong password, and so is the error. Failed attempts are throttled per
-// account+IP and per IP before any hash is computed.
+// wrong password, and so is the error. Attempts are counted per account+IP and
+// per IP before any hash is computed (see throttle.ts).
 import type { UserRow } from '../../db/schema'
 import { TooManyRequests, Unauthorized } from '../../http/errors'
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from '../../lib/password'
@@ -21,15 +21,13 @@ export function createAuthService(users: UserService, throttle: LoginThrottle = 
       // nothing about which names exist.
       const account = user ? `u:${user.id}` : `n:${identifier.trim().toLowerCase()}`
       const from = ip ?? 'unknown'
-      const wait = throttle.retryAfter(account, from)
+      const wait = throttle.reserve(account, from)
       if (wait > 0) throw TooManyRequests(TOO_MANY_LOGINS, wait)
       // Verify against a dummy hash when there is no such user, so unknown
       // users take as long as wrong passwords.
       const ok = await verifyPassword(password, user?.hashedPassword ?? (await dummyHash()))
-      if (!user || !ok || !user.isActive) {
-        throttle.failed(account, from)
-        throw Unauthorized(BAD_LOGIN)
-      }
+      // A failure keeps the place it reserved.
+      if (!user || !ok || !user.isActive) throw Unauthorized(BAD_LOGIN)
       throttle.succeeded(account, from)
       // Only replaces the hash it verified: a password change landing during
       // this second hash must not be overwritten with the old password.
