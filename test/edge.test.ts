@@ -94,6 +94,23 @@ describe('rate limit', () => {
     expect(statuses.slice(0, 5)).not.toContain(429)
   })
 
+  test('a trailing slash reaches the same route and counts in the same strict bucket', async () => {
+    const t = makeApp({ RATE_LIMIT_PER_MINUTE: '100', TRUST_PROXY: 'true' })
+    const paths = ['/auth/password-reset/', '/auth/password-reset', '/auth/password-reset/']
+    const statuses: number[] = []
+    for (let i = 0; i < 6; i++) {
+      statuses.push((await req(t, 'POST', paths[i % 3]!, { body: { email: 'a@example.com' }, headers: ip(7) })).status)
+    }
+    expect(statuses.slice(0, 5)).toEqual([202, 202, 202, 202, 202])
+    expect(statuses[5]).toBe(429)
+    // Login: one name per attempt, so the failed-login throttle stays out of it.
+    const login = (path: string, i: number) =>
+      req(t, 'POST', path, { body: { username: `nobody${i}`, password: 'Wrong1234' }, headers: ip(8) })
+    for (let i = 0; i < 10; i++) expect((await login(i % 2 ? '/auth/login/' : '/auth/login', i)).status).toBe(401)
+    expect((await login('/auth/login/', 10)).status).toBe(429)
+    expect((await login('/auth/login', 11)).status).toBe(429)
+  })
+
   test('memory stays bounded: 100,000 distinct clients never hold more than the cap', () => {
     const cap = 10_000
     const limiter = createRateLimiter({ limit: 5, maxClients: cap })
