@@ -5,7 +5,7 @@ import { createApp } from '../app'
 import { ConfigError, resolveSecret, type Config } from '../config'
 import { DB_FILE, openDatabase, type Db } from '../db/client'
 import { runMigrations } from '../db/migrate'
-import { createLogger } from '../lib/log'
+import { createLogger, type Logger } from '../lib/log'
 import { mailWorkerConfig, startMailWorker } from '../mail/mailer'
 import { sweepUploads, uploadBodyLimit } from '../modules/files/service'
 import { createUserService } from '../modules/users/service'
@@ -33,7 +33,7 @@ const codeOf = (err: unknown) => {
 }
 
 /** Opens and migrates the database; a failure is one line naming the variable, not the path. */
-export function openData(config: Config): Db {
+export function openData(config: Config, logger: Logger = createLogger(config.logLevel)): Db {
   let db: Db | undefined
   try {
     db = openDatabase(join(config.dataDir, DB_FILE))
@@ -41,7 +41,10 @@ export function openData(config: Config): Db {
     throw new CliError(`DATA_DIR: cannot open the database${codeOf(err)}`)
   }
   try {
-    runMigrations(db)
+    const report = runMigrations(db)
+    if (report.keyCollisions.length) {
+      logger.warn('users whose name or e-mail collides with an older user after Unicode folding; rename them', { user_ids: report.keyCollisions.join(',') })
+    }
   } catch (err) {
     db.$client.close()
     // Migrations run in one transaction: nothing was changed.
@@ -69,7 +72,7 @@ export async function serve(config: Config): Promise<void> {
     if (err instanceof ConfigError) throw err
     throw new CliError(`DATA_DIR: cannot create or read the data folder${codeOf(err)}`)
   }
-  const db = openData(config)
+  const db = openData(config, logger)
   if (config.admin) {
     const result = await createUserService(db).ensureAdmin(config.admin)
     logger.info('admin bootstrap', { username: config.admin.username, result })

@@ -4,6 +4,7 @@
 import type { UserRow } from '../../db/schema'
 import { TooManyRequests, Unauthorized } from '../../http/errors'
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from '../../lib/password'
+import { foldKey } from '../../lib/unicode'
 import type { UserService } from '../users/service'
 import { createLoginThrottle, type LoginThrottle } from './throttle'
 
@@ -19,7 +20,7 @@ export function createAuthService(users: UserService, throttle: LoginThrottle = 
       // One counter per account whichever name it is reached by (username or
       // e-mail); an unknown name is its own "account", so throttling says
       // nothing about which names exist.
-      const account = user ? `u:${user.id}` : `n:${identifier.trim().toLowerCase()}`
+      const account = user ? `u:${user.id}` : `n:${foldKey(identifier.trim())}`
       const from = ip ?? 'unknown'
       const wait = throttle.reserve(account, from)
       if (wait > 0) throw TooManyRequests(TOO_MANY_LOGINS, wait)

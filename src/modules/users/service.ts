@@ -3,8 +3,9 @@
 import { and, eq, sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { users, type UserRow } from '../../db/schema'
-import { AppError, BadRequest, NotFound } from '../../http/errors'
+import { AppError, BadRequest, NotFound, RequestValidationError } from '../../http/errors'
 import { hashPassword, verifyPassword } from '../../lib/password'
+import { foldKey, mixesScripts } from '../../lib/unicode'
 import { trimPage } from '../../lib/page'
 import type { UserResponse } from './model'
 
@@ -68,6 +69,15 @@ export function toUserResponse(u: PublicUser): UserResponse {
 
 const normalizeEmail = (email: string) => email.trim().toLowerCase()
 
+/** Refuses a username that mixes scripts the way look-alike impersonations do (UTS #39; see lib/unicode.ts). */
+function assertSingleScript(username: string | undefined): void {
+  if (username !== undefined && mixesScripts(username)) {
+    throw new RequestValidationError([
+      { field: 'body.username', message: 'Username must not mix scripts (such as Latin with Cyrillic or Greek)', type: 'value_error' }
+    ])
+  }
+}
+
 export function encodeCursor(id: number): string {
   return Buffer.from(`u:${id}`).toString('base64url')
 }
@@ -111,12 +121,11 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
   const pageAll = sqlite.query<Raw<PublicUser>, [number, number, number]>(
     `SELECT ${PUBLIC_COLUMNS} FROM users WHERE id > ? ORDER BY id LIMIT ? OFFSET ?`
   )
-  const byUsername = db
-    .select()
-    .from(users)
-    .where(sql`lower(${users.username}) = lower(${sql.placeholder('username')})`)
-    .prepare()
-  const byEmail = db.select().from(users).where(eq(users.email, sql.placeholder('email'))).prepare()
+  // Names and addresses are looked up by their folded key (lib/unicode.ts), never as typed.
+  const byUsernameKey = db.select().from(users).where(eq(users.usernameKey, sql.placeholder('key'))).prepare()
+  const byEmailKey = db.select().from(users).where(eq(users.emailKey, sql.placeholder('key'))).prepare()
+  const byUsername = (username: string) => byUsernameKey.get({ key: foldKey(username) })
+  const byEmail = (email: string) => byEmailKey.get({ key: foldKey(email) })
   const activeAdmins = db
     .select({ n: sql<number>`count(*)` })
     .from(users)
@@ -125,11 +134,11 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
 
   function assertUnique(username: string | undefined, email: string | undefined, exceptId?: number): void {
     if (username !== undefined) {
-      const other = byUsername.get({ username })
+      const other = byUsername(username)
       if (other && other.id !== exceptId) throw BadRequest('Username already exists')
     }
     if (email !== undefined) {
-      const other = byEmail.get({ email })
+      const other = byEmail(email)
       if (other && other.id !== exceptId) throw BadRequest('Email already registered')
     }
   }
@@ -171,8 +180,7 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
     /** Login accepts the username or the e-mail address. */
     findForLogin(identifier: string): UserRow | undefined {
       const id = identifier.trim()
-      if (id.includes('@')) return byEmail.get({ email: normalizeEmail(id) })
-      return byUsername.get({ username: id })
+      return id.includes('@') ? byEmail(id) : byUsername(id)
     },
 
     /** Visible to the caller: active users to everyone, inactive ones to admins only. */
@@ -195,6 +203,7 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
 
     async create(input: NewUser, actor: Actor | undefined): Promise<UserRow> {
       const email = normalizeEmail(input.email)
+      assertSingleScript(input.username)
       // Cheap check before the expensive hash, repeated inside the transaction.
       assertUnique(input.username, email)
       const hashedPassword = await hashPassword(input.password)
@@ -208,6 +217,8 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
             .values({
               username: input.username,
               email,
+              usernameKey: foldKey(input.username),
+              emailKey: foldKey(email),
               hashedPassword,
               age: input.age ?? null,
               // Mass assignment: only an admin may choose these.
@@ -240,12 +251,19 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
       if ((wantsRole || wantsActive) && !isAdmin) throw new AppError(403, 'Not enough permissions')
 
       const email = changes.email !== undefined ? normalizeEmail(changes.email) : undefined
+      assertSingleScript(changes.username)
       assertUnique(changes.username, email, id)
       const hashedPassword = changes.password !== undefined ? await hashPassword(changes.password) : undefined
 
       const set: Partial<UserRow> = { updatedAt: new Date().toISOString() }
-      if (changes.username !== undefined) set.username = changes.username
-      if (email !== undefined) set.email = email
+      if (changes.username !== undefined) {
+        set.username = changes.username
+        set.usernameKey = foldKey(changes.username)
+      }
+      if (email !== undefined) {
+        set.email = email
+        set.emailKey = foldKey(email)
+      }
       if (hashedPassword !== undefined) set.hashedPassword = hashedPassword
       if (changes.age !== undefined) set.age = changes.age
       else if (replace) set.age = null
@@ -318,7 +336,7 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
 
     /** Creates the configured admin at start-up when no user has that name or e-mail. */
     async ensureAdmin(admin: { username: string; email: string; password: string }): Promise<'created' | 'exists'> {
-      if (byUsername.get({ username: admin.username }) || byEmail.get({ email: normalizeEmail(admin.email) })) return 'exists'
+      if (byUsername(admin.username) || byEmail(admin.email)) return 'exists'
       await this.create({ ...admin, role: 'admin', is_active: true }, { id: 0, role: 'admin' })
       return 'created'
     }
