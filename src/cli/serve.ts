@@ -1,15 +1,13 @@
 // `roster serve`: open the database, apply migrations, listen, and shut down
 // gracefully on SIGTERM/SIGINT.
-import { join } from 'node:path'
 import { createApp } from '../app'
-import { ConfigError, resolveSecret, type Config } from '../config'
-import { DB_FILE, openDatabase, type Db } from '../db/client'
-import { runMigrations } from '../db/migrate'
-import { createLogger, type Logger } from '../lib/log'
+import type { Config } from '../config'
+import { createLogger } from '../lib/log'
 import { mailWorkerConfig, startMailWorker } from '../mail/mailer'
 import { sweepUploads, uploadBodyLimit } from '../modules/files/service'
-import { createUserService } from '../modules/users/service'
-import { CliError } from './errors'
+import { CliError, codeOf } from './errors'
+import { createServices } from '../services'
+import { openData, readSecret } from './open'
 
 /**
  * How long in-flight requests get to finish before their connections are closed.
@@ -27,32 +25,6 @@ export interface BackgroundTask {
   stop(): Promise<void> | void
 }
 
-const codeOf = (err: unknown) => {
-  const code = (err as { code?: unknown })?.code
-  return typeof code === 'string' ? ` (${code})` : ''
-}
-
-/** Opens and migrates the database; a failure is one line naming the variable, not the path. */
-export function openData(config: Config, logger: Logger = createLogger(config.logLevel)): Db {
-  let db: Db | undefined
-  try {
-    db = openDatabase(join(config.dataDir, DB_FILE))
-  } catch (err) {
-    throw new CliError(`DATA_DIR: cannot open the database${codeOf(err)}`)
-  }
-  try {
-    const report = runMigrations(db)
-    if (report.keyCollisions.length) {
-      logger.warn('users whose name or e-mail collides with an older user after Unicode folding; rename them', { user_ids: report.keyCollisions.join(',') })
-    }
-  } catch (err) {
-    db.$client.close()
-    // Migrations run in one transaction: nothing was changed.
-    throw new CliError(`applying migrations failed, the database is unchanged${codeOf(err)}`)
-  }
-  return db
-}
-
 /** Resolves with the work's result, or 'timeout' after `ms`. The timer keeps the process alive meanwhile. */
 async function within<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
   let timer: ReturnType<typeof setTimeout> | undefined
@@ -65,21 +37,8 @@ async function within<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
 
 export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel)
-  let secret: string
-  try {
-    secret = resolveSecret(config)
-  } catch (err) {
-    if (err instanceof ConfigError) throw err
-    throw new CliError(`DATA_DIR: cannot create or read the data folder${codeOf(err)}`)
-  }
+  const secret = readSecret(config)
   const db = openData(config, logger)
-  if (config.admin) {
-    const result = await createUserService(db).ensureAdmin(config.admin)
-    logger.info('admin bootstrap', { username: config.admin.username, result })
-  }
-
-  // Temporary files and rows without bytes left by a crash mid-upload.
-  sweepUploads(db, config.dataDir, logger)
 
   // Stopped together on shutdown, after the server has drained (requests may
   // enqueue work until then) and before the WAL checkpoint.
@@ -89,7 +48,17 @@ export async function serve(config: Config): Promise<void> {
   // off; its row stays claimed and is re-queued at the next start (at least once).
   background.push({ name: 'mail', stop: () => mailer.stop() })
 
-  const app = createApp({ config, db, secret, logger, mailer })
+  // The same wiring as every other path: the bootstrap admin gets the hooks a signup gets.
+  const services = createServices({ config, db, secret, logger, mailer })
+  if (config.admin) {
+    const result = await services.users.ensureAdmin(config.admin)
+    logger.info('admin bootstrap', { username: config.admin.username, result })
+  }
+
+  // Temporary files and rows without bytes left by a crash mid-upload.
+  sweepUploads(db, config.dataDir, logger)
+
+  const app = createApp({ config, db, logger }, services)
   try {
     // Above Bun's 128 MiB default when MAX_UPLOAD_BYTES asks for it, so that
     // Roster's own JSON 413 answers first, not Bun's empty one.

@@ -1,6 +1,7 @@
 // Auth controller: login, refresh, logout. Queries live in the services.
 import { Elysia, t } from 'elysia'
-import { Unauthorized } from '../../http/errors'
+import { bodyPlugin } from '../../http/body'
+import { Unauthorized } from '../../lib/errors'
 import { errorResponses } from '../../http/schemas'
 import type { SessionService } from '../sessions/service'
 import { LoginBody, RefreshBody, TokenResponse } from './model'
@@ -27,6 +28,7 @@ export function authModule({ auth, tokens, sessions, clientIp }: Deps) {
   })
 
   return new Elysia({ name: 'roster.auth.routes' })
+    .use(bodyPlugin)
     .post(
       '/auth/login',
       async ({ body, request, set }) => {
@@ -41,7 +43,7 @@ export function authModule({ auth, tokens, sessions, clientIp }: Deps) {
       },
       {
         // JSON, or the OAuth2 password form used by the docs page's Authorize button.
-        parse: ['urlencoded', 'json'],
+        accepts: 'json+form',
         body: LoginBody,
         response: { 200: TokenResponse, ...errorResponses(401, 422, 429) },
         detail: {
@@ -63,7 +65,7 @@ export function authModule({ auth, tokens, sessions, clientIp }: Deps) {
         return tokenResponse({ id: r.userId, tokenVersion: r.tokenVersion }, r.sessionId, r.refreshToken)
       },
       {
-        parse: 'json',
+        accepts: 'json',
         body: RefreshBody,
         response: { 200: TokenResponse, 401: t.Object({ detail: t.String() }, { description: REFRESH_401 }), ...errorResponses(422) },
         detail: {
@@ -83,7 +85,7 @@ export function authModule({ auth, tokens, sessions, clientIp }: Deps) {
         set.status = 204
       },
       {
-        parse: 'json',
+        accepts: 'json',
         body: RefreshBody,
         response: {
           204: t.Void({ description: "The refresh token's session is revoked, with every access token issued for it" }),

@@ -2,7 +2,7 @@
 // wrong password, and so is the error. Attempts are counted per account+IP and
 // per IP before any hash is computed (see throttle.ts).
 import type { UserRow } from '../../db/schema'
-import { TooManyRequests, Unauthorized } from '../../http/errors'
+import { TooManyRequests, Unauthorized } from '../../lib/errors'
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from '../../lib/password'
 import { foldKey } from '../../lib/unicode'
 import type { UserService } from '../users/service'

@@ -1,11 +1,13 @@
 // Password-reset controller: routes only. The work lives in service.ts.
 import { Elysia, t } from 'elysia'
+import { bodyPlugin } from '../../http/body'
 import { errorResponses } from '../../http/schemas'
 import { RESET_ACCEPTED, ResetAccepted, ResetConfirm, ResetRequest } from './model'
 import type { PasswordResetService } from './service'
 
 export function passwordResetModule({ resets }: { resets: PasswordResetService }) {
   return new Elysia({ name: 'roster.password-reset' })
+    .use(bodyPlugin)
     .post(
       '/auth/password-reset',
       ({ body, set }) => {
@@ -14,7 +16,7 @@ export function passwordResetModule({ resets }: { resets: PasswordResetService }
         return RESET_ACCEPTED
       },
       {
-        parse: 'json',
+        accepts: 'json',
         body: ResetRequest,
         response: { 202: ResetAccepted, ...errorResponses(422) },
         detail: {
@@ -32,7 +34,7 @@ export function passwordResetModule({ resets }: { resets: PasswordResetService }
         set.status = 204
       },
       {
-        parse: 'json',
+        accepts: 'json',
         body: ResetConfirm,
         response: { 204: t.Void({ description: 'Password set; the token, every earlier reset link, every access token and session are revoked' }), ...errorResponses(400, 422) },
         detail: { tags: ['auth'], summary: 'Set a new password with a reset token' }

@@ -1,16 +1,14 @@
 // Users: plain functions over the database. No HTTP types here; failures are
-// thrown as AppError and mapped to the contract's bodies by the app's onError.
+// thrown as AppError and mapped to the contract's bodies by the error plugin.
 import { and, eq, sql } from 'drizzle-orm'
-import type { Db } from '../../db/client'
-import { users, type UserRow } from '../../db/schema'
-import { AppError, BadRequest, NotFound, RequestValidationError } from '../../http/errors'
+import type { Db, Tx } from '../../db/client'
+import { users, type Role, type UserRow } from '../../db/schema'
+import type { Actor } from '../../lib/actor'
+import { AppError, BadRequest, NotFound, RequestValidationError } from '../../lib/errors'
 import { hashPassword, verifyPassword } from '../../lib/password'
 import { foldKey, mixesScripts } from '../../lib/unicode'
 import { trimPage } from '../../lib/page'
 import type { UserResponse } from './model'
-
-export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
-export type Role = 'user' | 'admin'
 
 /**
  * Extension points for other features, called inside the same transaction as
@@ -27,11 +25,6 @@ export interface UserHooks {
 }
 
 export const newUserHooks = (): UserHooks => ({ created: [], credentialsRevoked: [], deleting: [] })
-
-export interface Actor {
-  id: number
-  role: Role
-}
 
 export interface NewUser {
   username: string

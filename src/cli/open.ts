@@ -1,0 +1,39 @@
+// What the verbs that touch data share: the database opened and migrated, and
+// the signing secret createServices needs.
+import { join } from 'node:path'
+import { ConfigError, resolveSecret, type Config } from '../config'
+import { DB_FILE, openDatabase, type Db } from '../db/client'
+import { runMigrations } from '../db/migrate'
+import { createLogger, type Logger } from '../lib/log'
+import { CliError, codeOf } from './errors'
+
+/** Opens and migrates the database; a failure is one line naming the variable, not the path. */
+export function openData(config: Config, logger: Logger = createLogger(config.logLevel)): Db {
+  let db: Db | undefined
+  try {
+    db = openDatabase(join(config.dataDir, DB_FILE))
+  } catch (err) {
+    throw new CliError(`DATA_DIR: cannot open the database${codeOf(err)}`)
+  }
+  try {
+    const report = runMigrations(db)
+    if (report.keyCollisions.length) {
+      logger.warn('users whose name or e-mail collides with an older user after Unicode folding; rename them', { user_ids: report.keyCollisions.join(',') })
+    }
+  } catch (err) {
+    db.$client.close()
+    // Migrations run in one transaction: nothing was changed.
+    throw new CliError(`applying migrations failed, the database is unchanged${codeOf(err)}`)
+  }
+  return db
+}
+
+/** SECRET_KEY, or the key generated once and kept in DATA_DIR. */
+export function readSecret(config: Config): string {
+  try {
+    return resolveSecret(config)
+  } catch (err) {
+    if (err instanceof ConfigError) throw err
+    throw new CliError(`DATA_DIR: cannot create or read the data folder${codeOf(err)}`)
+  }
+}

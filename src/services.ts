@@ -1,0 +1,59 @@
+// createServices wires every service and the hooks between them. It is the one
+// way to build them: `serve`, each CLI verb and the tests all come through
+// here, so no path gets a users service without its hooks (welcome mail,
+// sessions ended on a credential change, files removed with their owner).
+import type { Config } from './config'
+import type { Db } from './db/client'
+import type { Logger } from './lib/log'
+import { createMailService, type MailKicker } from './mail/service'
+import { welcomeMail } from './mail/templates'
+import { createAuthService } from './modules/auth/service'
+import { createTokenService } from './modules/auth/tokens'
+import { createFileService } from './modules/files/service'
+import { createMetricsService } from './modules/metrics/service'
+import { createPasswordResetService } from './modules/password-reset/service'
+import { createSessionService } from './modules/sessions/service'
+import { createUserService, newUserHooks } from './modules/users/service'
+
+export interface ServiceDeps {
+  config: Config
+  db: Db
+  secret: string
+  logger: Logger
+  /** The running mail worker (`serve`); without it mail is only queued. */
+  mailer?: MailKicker
+}
+
+export function createServices(deps: ServiceDeps) {
+  const { config, db, logger } = deps
+  const hooks = newUserHooks()
+  const users = createUserService(db, hooks)
+  const tokens = createTokenService(deps.secret, config.accessTokenExpireMinutes)
+  const sessions = createSessionService(db, {
+    refreshTokenExpireDays: config.refreshTokenExpireDays,
+    userState: (id) => users.getById(id)
+  })
+  // Password change, reset, deactivation and deletion end every session.
+  hooks.credentialsRevoked.push((tx, userId) => sessions.revokeAll(tx, userId))
+  const auth = createAuthService(users)
+  const mail = createMailService(db, config, deps.mailer)
+  const resets = createPasswordResetService({ db, users, mail, publicUrl: config.publicUrl, logger })
+  // The welcome mail is written in the new user's transaction: both or neither.
+  hooks.created.push((tx, user) => {
+    mail.enqueue(tx, welcomeMail({ to: user.email, username: user.username }))
+  })
+  // A password change, deactivation or reset also kills outstanding reset links.
+  hooks.credentialsRevoked.push((tx, userId) => resets.revokeAll(tx, userId))
+  const files = createFileService(db, {
+    dataDir: config.dataDir,
+    maxUploadBytes: config.maxUploadBytes,
+    uploadQuotaBytes: config.uploadQuotaBytes,
+    logger
+  })
+  // Rows go with the user by FK cascade; the bytes are removed after the commit.
+  hooks.deleting.push(files.onUserDeleting)
+  const metrics = createMetricsService(db)
+  return { users, tokens, sessions, auth, hooks, mail, resets, files, metrics }
+}
+
+export type Services = ReturnType<typeof createServices>
