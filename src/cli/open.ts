@@ -9,6 +9,8 @@ import { CliError, codeOf } from './errors'
 
 /** Opens and migrates the database; a failure is one line naming the variable, not the path. */
 export function openData(config: Config, logger: Logger = createLogger(config.logLevel)): Db {
+  // The PostgreSQL schema and migrations exist; the services do not run on it yet.
+  if (config.databaseUrl) throw new CliError('DATABASE_URL: PostgreSQL is not supported by this build; unset it to use SQLite')
   let db: Db | undefined
   try {
     db = openDatabase(join(config.dataDir, DB_FILE))

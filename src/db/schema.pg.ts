@@ -1,0 +1,125 @@
+// The PostgreSQL twin of schema.ts: the same tables, columns and indexes, with
+// row types identical to SQLite's (test/schema-parity.test.ts fails when they
+// drift), so every feature is written once against either. drizzle-kit
+// generates its migrations into ../../drizzle-pg.
+//
+// Differences that are the engines', not the model's: ids are identity columns
+// (inserting explicit ids stays possible, for `roster copy-db`), millisecond
+// times are bigint (past 2^31) read back as JavaScript numbers, booleans are
+// real booleans.
+import { bigint, boolean, index, integer, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core'
+
+// Millisecond times and byte counts outgrow integer (2^31); read back as numbers.
+const int64 = (name: string) => bigint(name, { mode: 'number' })
+
+export const users = pgTable(
+  'users',
+  {
+    id: integer('id').primaryKey().generatedByDefaultAsIdentity(),
+    username: text('username').notNull(),
+    email: text('email').notNull(),
+    usernameKey: text('username_key'),
+    emailKey: text('email_key'),
+    hashedPassword: text('hashed_password').notNull(),
+    age: integer('age'),
+    role: text('role', { enum: ['user', 'admin'] })
+      .notNull()
+      .default('user'),
+    isActive: boolean('is_active').notNull().default(true),
+    tokenVersion: integer('token_version').notNull().default(0),
+    createdAt: text('created_at').notNull(),
+    updatedAt: text('updated_at').notNull()
+  },
+  (t) => [
+    uniqueIndex('users_username_key_uq').on(t.usernameKey),
+    uniqueIndex('users_email_key_uq').on(t.emailKey),
+    index('users_active_id_idx').on(t.isActive, t.id)
+  ]
+)
+
+export const sessions = pgTable(
+  'sessions',
+  {
+    id: text('id').primaryKey(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    tokenHash: text('token_hash').notNull(),
+    previousTokenHash: text('previous_token_hash'),
+    rotatedAt: int64('rotated_at'),
+    createdAt: int64('created_at').notNull(),
+    lastUsedAt: int64('last_used_at').notNull(),
+    expiresAt: int64('expires_at').notNull(),
+    userAgent: text('user_agent'),
+    ip: text('ip'),
+    revokedAt: int64('revoked_at')
+  },
+  (t) => [
+    uniqueIndex('sessions_token_hash_uq').on(t.tokenHash),
+    index('sessions_previous_token_hash_idx').on(t.previousTokenHash),
+    index('sessions_user_idx').on(t.userId)
+  ]
+)
+
+export const passwordResetTokens = pgTable(
+  'password_reset_tokens',
+  {
+    id: integer('id').primaryKey().generatedByDefaultAsIdentity(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    tokenHash: text('token_hash').notNull(),
+    createdAt: int64('created_at').notNull(),
+    expiresAt: int64('expires_at').notNull(),
+    usedAt: int64('used_at')
+  },
+  (t) => [
+    uniqueIndex('password_reset_tokens_hash_uq').on(t.tokenHash),
+    index('password_reset_tokens_user_idx').on(t.userId, t.createdAt)
+  ]
+)
+
+export const emailOutbox = pgTable(
+  'email_outbox',
+  {
+    id: integer('id').primaryKey().generatedByDefaultAsIdentity(),
+    kind: text('kind').notNull(),
+    toAddress: text('to_address').notNull(),
+    subject: text('subject').notNull(),
+    textBody: text('text_body').notNull(),
+    htmlBody: text('html_body').notNull(),
+    status: text('status', { enum: ['queued', 'sending', 'sent', 'dead'] })
+      .notNull()
+      .default('queued'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: int64('next_attempt_at').notNull(),
+    claimedAt: int64('claimed_at'),
+    lastError: text('last_error'),
+    createdAt: int64('created_at').notNull(),
+    sentAt: int64('sent_at')
+  },
+  (t) => [
+    index('email_outbox_due_idx').on(t.status, t.nextAttemptAt),
+    index('email_outbox_sent_idx').on(t.status, t.sentAt)
+  ]
+)
+
+export const files = pgTable(
+  'files',
+  {
+    id: integer('id').primaryKey().generatedByDefaultAsIdentity(),
+    ownerId: integer('owner_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    storageName: text('storage_name').notNull(),
+    filename: text('filename').notNull(),
+    contentType: text('content_type').notNull(),
+    size: int64('size').notNull(),
+    sha256: text('sha256').notNull(),
+    createdAt: text('created_at').notNull()
+  },
+  (t) => [
+    uniqueIndex('files_storage_name_uq').on(t.storageName),
+    index('files_owner_idx').on(t.ownerId, t.id)
+  ]
+)
