@@ -4,6 +4,7 @@ import { expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { tempDir } from './helpers'
+import { SOURCE, startServer } from './server'
 
 function walkthrough(): string {
   const readme = readFileSync(join(import.meta.dir, '..', 'README.md'), 'utf8')
@@ -12,35 +13,11 @@ function walkthrough(): string {
   return m[1]!
 }
 
-async function startServer(dataDir: string): Promise<{ proc: Bun.Subprocess<'ignore', 'pipe', 'pipe'>; port: number }> {
-  const proc = Bun.spawn(['bun', 'src/index.ts', 'serve'], {
-    cwd: join(import.meta.dir, '..'),
-    env: { ...process.env, DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info' },
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe'
-  })
-  const reader = proc.stdout.getReader()
-  let buf = ''
-  const deadline = Date.now() + 15_000
-  while (Date.now() < deadline) {
-    const { value, done } = await reader.read()
-    if (done) break
-    buf += new TextDecoder().decode(value)
-    const m = /"msg":"listening","url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(buf)
-    if (m) {
-      reader.releaseLock()
-      return { proc, port: Number(m[1]) }
-    }
-  }
-  proc.kill()
-  throw new Error('server did not start')
-}
-
 test('the README curl examples work exactly as written', async () => {
   const script = walkthrough()
   expect(script).toContain('http://127.0.0.1:3000')
-  const { proc, port } = await startServer(tempDir())
+  const { proc, url } = await startServer(SOURCE, { env: { ...(process.env as Record<string, string>), DATA_DIR: tempDir(), PORT: '0', LOG_LEVEL: 'info' } })
+  const port = new URL(url).port
   try {
     const run = Bun.spawn(['bash', '-euo', 'pipefail', '-c', script.replaceAll('127.0.0.1:3000', `127.0.0.1:${port}`)], { stdout: 'pipe', stderr: 'pipe' })
     const out = await new Response(run.stdout).text()
