@@ -30,6 +30,8 @@ export interface Config {
   metricsToken: string | undefined
   admin: { username: string; email: string; password: string } | undefined
   logLevel: LogLevel
+  /** restricted: non-admins see only UserPublic of other users; open: full rows of active users. */
+  userDirectory: 'restricted' | 'open'
 }
 
 export class ConfigError extends Error {
@@ -128,6 +130,11 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 
 /** Parse the environment. Pure: no file system access, so tests can call it freely. */
 export function parseConfig(env: Env = process.env): Config {
+  const userDirectory = (str(env, 'USER_DIRECTORY') ?? 'restricted').toLowerCase()
+  if (userDirectory !== 'restricted' && userDirectory !== 'open') {
+    throw new ConfigError('USER_DIRECTORY', `must be restricted or open, got ${JSON.stringify(userDirectory)}`)
+  }
+
   const logLevel = (str(env, 'LOG_LEVEL') ?? 'info').toLowerCase()
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', 'must be one of debug, info, warn, error, silent')
@@ -191,7 +198,8 @@ export function parseConfig(env: Env = process.env): Config {
     emailRetentionDays: int(env, 'EMAIL_RETENTION_DAYS', 7, 0, 3650),
     metricsToken: str(env, 'METRICS_TOKEN'),
     admin,
-    logLevel: logLevel as LogLevel
+    logLevel: logLevel as LogLevel,
+    userDirectory
   }
 }
 

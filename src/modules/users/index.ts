@@ -6,7 +6,7 @@ import { bodyPlugin } from '../../http/body'
 import { limitParam, querySpec, skipParam } from '../../http/query'
 import { MAX_SKIP } from '../../lib/page'
 import { errorResponses } from '../../http/schemas'
-import { PasswordChange, toUserResponse, UserCreate, UserIdParams, UserResponse, UserUpdate, V1List, V2List } from './model'
+import { PasswordChange, toUserResponse, UserCreate, UserIdParams, UserResponse, UserUpdate, UserView, V1List, V2List, viewUser, type UserDirectory } from './model'
 import { decodeCursor, type UserService } from './service'
 import { actorOf, type Actor } from '../../lib/actor'
 
@@ -18,7 +18,7 @@ const listQuery = querySpec({
 const v2Query = querySpec({
   skip: skipParam(`Rows to skip (O(skip); at most ${MAX_SKIP}); prefer after`),
   limit: limitParam(10),
-  include_inactive: { type: 'boolean', default: false, description: 'List deactivated users too' },
+  include_inactive: { type: 'boolean', default: false, description: 'List deactivated users too (admins only)' },
   after: { type: 'string', maxLength: 64, description: 'next_cursor of the previous page (keyset pagination)' }
 })
 
@@ -30,9 +30,15 @@ interface Deps {
   users: UserService
   auth: AuthPlugin
   allowSignup: boolean
+  /** USER_DIRECTORY: what non-admins see of other users. */
+  directory: UserDirectory
 }
 
-export function usersModule({ users, auth, allowSignup }: Deps) {
+const DIRECTORY_NOTE =
+  'With USER_DIRECTORY=restricted (the default) a non-admin gets UserPublic (id, username, created_at) for every user but themself; ' +
+  'admins, the caller\'s own row and USER_DIRECTORY=open get the full UserResponse. Inactive users are listed to admins only.'
+
+export function usersModule({ users, auth, allowSignup, directory }: Deps) {
   return new Elysia({ name: 'roster.users' })
     .use(bodyPlugin)
     .use(auth)
@@ -61,14 +67,14 @@ export function usersModule({ users, auth, allowSignup }: Deps) {
     )
     .get(
       '/users',
-      ({ query }) => {
+      ({ query, user }) => {
         const q = listQuery.parse(query)
-        return users.list(q.skip, q.limit).map(toUserResponse)
+        return users.list(q.skip, q.limit).map((u) => viewUser(u, user, directory))
       },
       {
         auth: true,
-        response: { 200: t.Array(UserResponse), ...errorResponses(401, 422) },
-        detail: { tags: ['users'], summary: 'List active users, ordered by id', parameters: listQuery.parameters }
+        response: { 200: t.Array(UserView), ...errorResponses(401, 422) },
+        detail: { tags: ['users'], summary: 'List active users, ordered by id', description: DIRECTORY_NOTE, parameters: listQuery.parameters }
       }
     )
     .get('/users/me', ({ user }) => toUserResponse(user), {
@@ -90,11 +96,11 @@ export function usersModule({ users, auth, allowSignup }: Deps) {
         detail: { tags: ['users'], summary: "Change the caller's password" }
       }
     )
-    .get('/users/:user_id', ({ params, user }) => toUserResponse(users.getVisible(params.user_id, actorOf(user))), {
+    .get('/users/:user_id', ({ params, user }) => viewUser(users.getVisible(params.user_id, actorOf(user)), user, directory), {
       auth: true,
       params: UserIdParams,
-      response: { 200: UserResponse, ...errorResponses(401, 404, 422) },
-      detail: { tags: ['users'], summary: 'Get a user by id' }
+      response: { 200: UserView, ...errorResponses(401, 404, 422) },
+      detail: { tags: ['users'], summary: 'Get a user by id', description: `${DIRECTORY_NOTE} An inactive user is 404 to non-admins.` }
     })
     .put(
       '/users/:user_id',
@@ -153,25 +159,26 @@ export function usersModule({ users, auth, allowSignup }: Deps) {
     )
 }
 
-export function versionedUsersModule({ users, auth }: Pick<Deps, 'users' | 'auth'>) {
+export function versionedUsersModule({ users, auth, directory }: Pick<Deps, 'users' | 'auth' | 'directory'>) {
   return new Elysia({ name: 'roster.users.versioned' })
     .use(auth)
     .get(
       '/api/v1/users',
-      ({ query }) => {
+      ({ query, user }) => {
         const q = listQuery.parse(query)
-        return { version: '1.0' as const, users: users.list(q.skip, q.limit).map(toUserResponse) }
+        return { version: '1.0' as const, users: users.list(q.skip, q.limit).map((u) => viewUser(u, user, directory)) }
       },
       {
         auth: true,
         response: { 200: V1List, ...errorResponses(401, 422) },
-        detail: { tags: ['v1'], summary: 'List active users (v1)', parameters: listQuery.parameters }
+        detail: { tags: ['v1'], summary: 'List active users (v1)', description: DIRECTORY_NOTE, parameters: listQuery.parameters }
       }
     )
     .get(
       '/api/v2/users',
-      ({ query }) => {
+      ({ query, user }) => {
         const q = v2Query.parse(query)
+        if (q.include_inactive && user.role !== 'admin') throw Forbidden()
         let after: number | undefined
         if (q.after !== undefined) {
           after = decodeCursor(q.after)
@@ -181,18 +188,20 @@ export function versionedUsersModule({ users, auth }: Pick<Deps, 'users' | 'auth
         const page = users.page({ after, skip: q.skip, limit: q.limit, includeInactive: q.include_inactive })
         return {
           version: '2.0' as const,
-          users: page.rows.map(toUserResponse),
+          users: page.rows.map((u) => viewUser(u, user, directory)),
           includes_inactive: q.include_inactive,
           next_cursor: page.nextCursor
         }
       },
       {
         auth: true,
-        response: { 200: V2List, ...errorResponses(401, 422) },
+        response: { 200: V2List, ...errorResponses(401, 403, 422) },
         detail: {
           tags: ['v2'],
           summary: 'List users (v2) with keyset pagination',
-          description: 'Follow next_cursor with `after` for pages whose cost does not grow with depth. `skip` is O(skip) and capped.',
+          description:
+            'Follow next_cursor with `after` for pages whose cost does not grow with depth. `skip` is O(skip) and capped. ' +
+            `include_inactive=true is for admins only (403 otherwise). ${DIRECTORY_NOTE}`,
           parameters: v2Query.parameters
         }
       }

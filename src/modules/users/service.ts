@@ -8,7 +8,7 @@ import { AppError, BadRequest, NotFound, RequestValidationError } from '../../li
 import { hashPassword, verifyPassword } from '../../lib/password'
 import { foldKey, mixesScripts } from '../../lib/unicode'
 import { trimPage } from '../../lib/page'
-import type { PublicUser } from './model'
+import type { ListedUser } from './model'
 
 /**
  * Extension points for other features, called inside the same transaction as
@@ -85,15 +85,15 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
     const row = byIdRaw.get(id)
     return row ? fromRaw<UserRow>(row) : undefined
   }
-  const listActive = sqlite.query<Raw<PublicUser>, [number, number]>(
+  const listActive = sqlite.query<Raw<ListedUser>, [number, number]>(
     `SELECT ${PUBLIC_COLUMNS} FROM users WHERE is_active = 1 ORDER BY id LIMIT ? OFFSET ?`
   )
   // Keyset pages: `id > after` walks the primary key (or the (is_active, id)
   // index) from the cursor on, so a page costs the same at any depth.
-  const pageActive = sqlite.query<Raw<PublicUser>, [number, number, number]>(
+  const pageActive = sqlite.query<Raw<ListedUser>, [number, number, number]>(
     `SELECT ${PUBLIC_COLUMNS} FROM users WHERE is_active = 1 AND id > ? ORDER BY id LIMIT ? OFFSET ?`
   )
-  const pageAll = sqlite.query<Raw<PublicUser>, [number, number, number]>(
+  const pageAll = sqlite.query<Raw<ListedUser>, [number, number, number]>(
     `SELECT ${PUBLIC_COLUMNS} FROM users WHERE id > ? ORDER BY id LIMIT ? OFFSET ?`
   )
   // Names and addresses are looked up by their folded key (lib/unicode.ts), never as typed.
@@ -165,14 +165,14 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
       return user
     },
 
-    list(skip: number, limit: number): PublicUser[] {
-      return listActive.all(limit, skip).map(fromRaw<PublicUser>)
+    list(skip: number, limit: number): ListedUser[] {
+      return listActive.all(limit, skip).map(fromRaw<ListedUser>)
     },
 
     /** Keyset page: cost independent of depth. */
-    page(opts: { after?: number; skip: number; limit: number; includeInactive: boolean }): { rows: PublicUser[]; nextCursor: string | null } {
+    page(opts: { after?: number; skip: number; limit: number; includeInactive: boolean }): { rows: ListedUser[]; nextCursor: string | null } {
       const stmt = opts.includeInactive ? pageAll : pageActive
-      const { rows, next } = trimPage(stmt.all(opts.after ?? 0, opts.limit + 1, opts.skip).map(fromRaw<PublicUser>), opts.limit)
+      const { rows, next } = trimPage(stmt.all(opts.after ?? 0, opts.limit + 1, opts.skip).map(fromRaw<ListedUser>), opts.limit)
       return { rows, nextCursor: next ? encodeCursor(next.id) : null }
     },
 
