@@ -10,6 +10,8 @@ import { bodyPlugin } from './http/body'
 import { createClientIp } from './http/client-ip'
 import { corsPlugin } from './http/cors'
 import { errorPlugin } from './http/errors'
+// Path ids: plain decimal only (replaces Elysia's lenient "integer" format).
+import './http/path-ids'
 import { createRequestMetrics } from './http/metrics'
 import { docsPlugin } from './http/openapi'
 import { rateLimitPlugin } from './http/ratelimit'
