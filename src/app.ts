@@ -20,6 +20,7 @@ import { securityHeadersPlugin } from './http/security-headers'
 import type { Logger } from './lib/log'
 import { authModule } from './modules/auth'
 import { authPlugin } from './modules/auth/macro'
+import { consoleModule } from './modules/console'
 import { filesModule } from './modules/files'
 import { healthModule } from './modules/health'
 import { metricsModule } from './modules/metrics'
@@ -66,5 +67,6 @@ export function createApp({ config, db, logger }: AppDeps, services: Services) {
       .use(passwordResetModule({ resets }))
       .use(outboxModule({ mail, auth: authP }))
       .use(filesModule({ files, auth: authP, maxUploadBytes: config.maxUploadBytes }))
+      .use(consoleModule())
   )
 }
