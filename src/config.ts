@@ -4,6 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { parseEnv } from 'node:util'
+import { passwordProblem } from './modules/users/model'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
 
@@ -175,6 +176,9 @@ export function parseConfig(env: Env = process.env): Config {
     if (!adminEmail) throw new ConfigError('ADMIN_EMAIL', 'is required when ADMIN_USERNAME or ADMIN_PASSWORD is set')
     if (!adminPassword) throw new ConfigError('ADMIN_PASSWORD', 'is required when ADMIN_USERNAME or ADMIN_EMAIL is set')
     if (!EMAIL.test(adminEmail)) throw new ConfigError('ADMIN_EMAIL', 'is not a valid e-mail address')
+    // The rules a signup or `roster create-admin` would apply; the value is never echoed.
+    const weak = passwordProblem(adminPassword)
+    if (weak) throw new ConfigError('ADMIN_PASSWORD', weak.replace(/^password /, ''))
     admin = { username: adminUsername, email: adminEmail, password: adminPassword }
   }
 
@@ -215,6 +219,8 @@ export function resolveSecret(config: Config): string {
   mkdirSync(config.dataDir, { recursive: true })
   const file = join(config.dataDir, SECRET_FILE)
   if (existsSync(file)) {
+    // A key file left readable by others (an older version, a copy) is tightened.
+    chmodSync(file, 0o600)
     const key = readFileSync(file, 'utf8').trim()
     if (Buffer.byteLength(key) < 32) throw new ConfigError('SECRET_KEY', `the generated key in DATA_DIR is shorter than 32 bytes; delete ${SECRET_FILE} to regenerate it`)
     return key

@@ -1,5 +1,6 @@
 // What the verbs that touch data share: the database opened and migrated, and
 // the signing secret createServices needs.
+import { accessSync, chmodSync, constants, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { ConfigError, resolveSecret, type Config } from '../config'
 import { DB_FILE, openDatabase, type Db } from '../db/client'
@@ -7,15 +8,40 @@ import { runMigrations } from '../db/migrate'
 import { createLogger, type Logger } from '../lib/log'
 import { CliError, codeOf } from './errors'
 
-/** Opens and migrates the database; a failure is one line naming the variable, not the path. */
+/**
+ * Creates DATA_DIR (mode 0700) or tightens an existing one to 0700, and checks
+ * that this process may write in it. A failure is one line naming the folder
+ * and the system's own reason (EACCES, EROFS, ENOTDIR...).
+ */
+export function prepareDataDir(dataDir: string): void {
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  } catch (err) {
+    throw new CliError(`DATA_DIR: cannot create ${dataDir}${codeOf(err)}`)
+  }
+  try {
+    accessSync(dataDir, constants.R_OK | constants.W_OK | constants.X_OK)
+  } catch (err) {
+    throw new CliError(`DATA_DIR: ${dataDir} is not writable by this user${codeOf(err)}`)
+  }
+  try {
+    // Uploads, the database and the generated secret live here.
+    chmodSync(dataDir, 0o700)
+  } catch (err) {
+    throw new CliError(`DATA_DIR: cannot restrict ${dataDir} to its owner (mode 0700)${codeOf(err)}`)
+  }
+}
+
+/** Opens and migrates the database; a failure is one line naming the folder and the cause. */
 export function openData(config: Config, logger: Logger = createLogger(config.logLevel)): Db {
   // The PostgreSQL schema and migrations exist; the services do not run on it yet.
   if (config.databaseUrl) throw new CliError('DATABASE_URL: PostgreSQL is not supported by this build; unset it to use SQLite')
+  prepareDataDir(config.dataDir)
   let db: Db | undefined
   try {
     db = openDatabase(join(config.dataDir, DB_FILE))
   } catch (err) {
-    throw new CliError(`DATA_DIR: cannot open the database${codeOf(err)}`)
+    throw new CliError(`DATA_DIR: cannot open the database in ${config.dataDir}${codeOf(err)}`)
   }
   try {
     const report = runMigrations(db)
@@ -32,10 +58,11 @@ export function openData(config: Config, logger: Logger = createLogger(config.lo
 
 /** SECRET_KEY, or the key generated once and kept in DATA_DIR. */
 export function readSecret(config: Config): string {
+  prepareDataDir(config.dataDir)
   try {
     return resolveSecret(config)
   } catch (err) {
     if (err instanceof ConfigError) throw err
-    throw new CliError(`DATA_DIR: cannot create or read the data folder${codeOf(err)}`)
+    throw new CliError(`DATA_DIR: cannot create or read the secret key in ${config.dataDir}${codeOf(err)}`)
   }
 }

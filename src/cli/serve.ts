@@ -6,6 +6,7 @@ import { createLogger } from '../lib/log'
 import { mailWorkerConfig, startMailWorker } from '../mail/mailer'
 import { sweepUploads, uploadBodyLimit } from '../modules/files/service'
 import { CliError, codeOf } from './errors'
+import { lockDataDir } from './lock'
 import { createServices } from '../services'
 import { openData, readSecret } from './open'
 
@@ -38,6 +39,10 @@ async function within<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
 export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel)
   const secret = readSecret(config)
+  // Before the database is touched: a second serve on this DATA_DIR stops here.
+  // Held until the process exits (the kernel drops it then, even on kill -9).
+  // Kept referenced: a collected handle would close the file and drop the lock.
+  const lock = lockDataDir(config.dataDir)
   const db = openData(config, logger)
 
   // Stopped together on shutdown, after the server has drained (requests may
@@ -62,10 +67,13 @@ export async function serve(config: Config): Promise<void> {
   try {
     // Above Bun's 128 MiB default when MAX_UPLOAD_BYTES asks for it, so that
     // Roster's own JSON 413 answers first, not Bun's empty one.
-    app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: uploadBodyLimit(config.maxUploadBytes) })
+    // reusePort off (Elysia turns it on): a second process on the same port
+    // must fail with EADDRINUSE, not silently take half the connections.
+    app.listen({ port: config.port, hostname: config.host, reusePort: false, maxRequestBodySize: uploadBodyLimit(config.maxUploadBytes) })
   } catch (err) {
     db.$client.close()
-    throw new CliError(`cannot listen on ${config.host}:${config.port}${codeOf(err)}`)
+    const inUse = (err as { code?: unknown })?.code === 'EADDRINUSE'
+    throw new CliError(`cannot listen on ${config.host}:${config.port}${inUse ? ': the address is in use by another program' : ''}${codeOf(err)}`)
   }
   const server = app.server
   if (!server) throw new Error('server did not start')
@@ -115,6 +123,7 @@ export async function serve(config: Config): Promise<void> {
       logger.error('closing the database failed', { error: err instanceof Error ? err.name : 'error' })
     }
     logger.info('stopped', { duration_ms: Math.round(performance.now() - started) })
+    lock.release()
     process.exit(exitCode)
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))

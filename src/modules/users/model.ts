@@ -3,6 +3,8 @@
 // t.Integer would coerce "30" to 30 in a JSON body.
 import { t } from 'elysia'
 import { FormatRegistry, Type, type Static } from '@sinclair/typebox'
+import { ValueErrorType } from '@sinclair/typebox/errors'
+import { Value } from '@sinclair/typebox/value'
 import type { UserRow } from '../../db/schema'
 
 // Python's str.isalnum(): Unicode letters and digits, nothing else.
@@ -29,6 +31,20 @@ export const Password = t.String({
   description: '8 to 128 characters with at least one digit and one uppercase letter',
   examples: ['Secret123']
 })
+/** One line naming the rule the value breaks, or undefined when it is fine. Never echoes the value. */
+export function passwordProblem(password: string): string | undefined {
+  const e = Value.Errors(Password, password).First()
+  if (!e) return undefined
+  switch (e.type) {
+    case ValueErrorType.StringMinLength:
+      return `password must be at least ${Password.minLength} characters long`
+    case ValueErrorType.StringMaxLength:
+      return `password must be at most ${Password.maxLength} characters long`
+    default:
+      return 'password must contain at least one digit and one uppercase letter'
+  }
+}
+
 export const Age = Type.Union([Type.Integer({ minimum: 0, maximum: 150 }), Type.Null()], {
   description: 'Optional, 0 to 150'
 })
