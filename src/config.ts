@@ -24,6 +24,8 @@ export interface Config {
   trustProxy: boolean
   maxUploadBytes: number
   uploadQuotaBytes: number
+  /** Files one user may keep; 0: no limit. */
+  uploadMaxFiles: number
   smtpUrl: string | undefined
   mailFrom: string
   publicUrl: string
@@ -196,6 +198,7 @@ export function parseConfig(env: Env = process.env): Config {
     trustProxy: bool(env, 'TRUST_PROXY', false),
     maxUploadBytes: int(env, 'MAX_UPLOAD_BYTES', 10 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
     uploadQuotaBytes: int(env, 'UPLOAD_QUOTA_BYTES', 0, 0, Number.MAX_SAFE_INTEGER),
+    uploadMaxFiles: int(env, 'UPLOAD_MAX_FILES', 10_000, 0, Number.MAX_SAFE_INTEGER),
     smtpUrl: smtpUrl(env),
     mailFrom,
     publicUrl,

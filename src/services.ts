@@ -48,6 +48,7 @@ export function createServices(deps: ServiceDeps) {
     dataDir: config.dataDir,
     maxUploadBytes: config.maxUploadBytes,
     uploadQuotaBytes: config.uploadQuotaBytes,
+    uploadMaxFiles: config.uploadMaxFiles,
     logger
   })
   // Rows go with the user by FK cascade; the bytes are removed after the commit.

@@ -36,7 +36,8 @@ Environment (defaults in brackets):
   PORT [3000]  HOST [127.0.0.1]  DATA_DIR [./data]  SECRET_KEY [generated, kept in DATA_DIR]
   ACCESS_TOKEN_EXPIRE_MINUTES [30]  REFRESH_TOKEN_EXPIRE_DAYS [30]  ALLOW_SIGNUP [true]
   CORS_ORIGINS  RATE_LIMIT_PER_MINUTE [100]  TRUST_PROXY [false]
-  MAX_UPLOAD_BYTES [10485760]  UPLOAD_QUOTA_BYTES [0]
+  MAX_UPLOAD_BYTES [10485760]  UPLOAD_QUOTA_BYTES [0]  UPLOAD_MAX_FILES [10000]
+  USER_DIRECTORY [restricted]    restricted or open: what users see of each other
   SMTP_URL  MAIL_FROM  PUBLIC_URL  EMAIL_RETENTION_DAYS [7]  METRICS_TOKEN
   ADMIN_USERNAME + ADMIN_EMAIL + ADMIN_PASSWORD   create that admin at start if absent
   ROSTER_ADMIN_PASSWORD          password for create-admin

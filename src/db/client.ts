@@ -12,6 +12,15 @@ export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
 export const DB_FILE = 'roster.db'
 
 /**
+ * Every transaction takes the write lock up front. In WAL mode a deferred
+ * transaction that reads before it writes cannot upgrade to a writer once
+ * another connection (the mail worker, a CLI, another thread) has committed
+ * since its read: SQLite answers SQLITE_BUSY at once, without waiting for
+ * busy_timeout. Pass this to every `db.transaction(fn, IMMEDIATE)`.
+ */
+export const IMMEDIATE = { behavior: 'immediate' } as const
+
+/**
  * The database holds password hashes: its file, and the -wal and -shm files
  * SQLite creates beside it, are readable by their owner only, whatever the
  * umask. The file is created 0600 before SQLite opens it (SQLite gives the -wal

@@ -5,6 +5,7 @@
 // and the worker thread owns a separate connection to the same file.
 import { and, asc, eq, gt, inArray, lt, lte, or, sql } from 'drizzle-orm'
 import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core'
+import { IMMEDIATE } from '../db/client'
 import { emailOutbox, type EmailRow } from '../db/schema'
 import { MAIL_KINDS } from './templates'
 
@@ -108,7 +109,7 @@ export function claimDue(db: MailDb, now: number, leaseMs: number, limit = 5, po
         .sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id)
     },
     // IMMEDIATE takes the write lock up front: no SQLITE_BUSY upgrade failure midway.
-    { behavior: 'immediate' }
+    IMMEDIATE
   )
 }
 
@@ -236,7 +237,7 @@ export function recoverOrphans(db: MailDb, policy: RetryPolicy = DEFAULT_RETRY, 
         .returning({ id: emailOutbox.id })
         .all().length
     },
-    { behavior: 'immediate' }
+    IMMEDIATE
   )
 }
 

@@ -11,7 +11,7 @@ import { mkdirSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs'
 import { rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { and, asc, eq, inArray, sql } from 'drizzle-orm'
-import type { Db, Tx } from '../../db/client'
+import { IMMEDIATE, type Db, type Tx } from '../../db/client'
 import { files, type FileRow } from '../../db/schema'
 import { AppError, NotFound, RequestValidationError, Unauthorized } from '../../lib/errors'
 import { fsyncPath, fsyncPathAsync } from '../../lib/fsync'
@@ -52,11 +52,14 @@ export interface FileServiceOptions {
   maxUploadBytes: number
   /** 0: no quota. */
   uploadQuotaBytes: number
+  /** Files one user may keep; 0: no limit. */
+  uploadMaxFiles: number
   logger?: Logger
 }
 
 const fileTooLarge = () => new AppError(413, 'File too large')
 const quotaExceeded = () => new AppError(413, 'Upload quota exceeded')
+const tooManyFiles = (max: number) => new AppError(413, `Too many files: at most ${max} per user`)
 
 function isCode(err: unknown, code: string): boolean {
   return (err as { code?: unknown } | null)?.code === code
@@ -80,6 +83,26 @@ function removeStored(dir: string, names: string[], logger?: Logger): void {
       // not durable yet; the sweep repairs a file that comes back
     }
   }
+}
+
+/** How many unlinks a background removal keeps in flight. */
+const REMOVE_BATCH = 32
+
+/**
+ * The same as removeStored, off the request path: started after the current
+ * request has been answered, a batch of asynchronous unlinks at a time (on the
+ * thread pool), so a user with thousands of files blocks nobody. A crash
+ * midway leaves files without rows, which the start-up sweep removes.
+ */
+async function removeStoredLater(dir: string, names: string[], logger?: Logger): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve))
+  let failed = 0
+  for (let i = 0; i < names.length; i += REMOVE_BATCH) {
+    const results = await Promise.allSettled(names.slice(i, i + REMOVE_BATCH).map((n) => unlink(join(dir, n))))
+    for (const r of results) if (r.status === 'rejected' && !isCode(r.reason, 'ENOENT')) failed++
+  }
+  if (failed) logger?.warn('stored files not removed', { count: failed })
+  if (names.length > failed) await fsyncPathAsync(dir).catch(() => {})
 }
 
 export interface SweepResult {
@@ -127,7 +150,7 @@ export function sweepUploads(db: Db, dataDir: string, logger?: Logger): SweepRes
   if (missing.length) {
     db.transaction((tx) => {
       for (let i = 0; i < missing.length; i += 500) tx.delete(files).where(inArray(files.id, missing.slice(i, i + 500))).run()
-    })
+    }, IMMEDIATE)
   }
   result.missingRows = missing.length
   removeStored(dir, [...onDisk], logger)
@@ -140,7 +163,9 @@ export function createFileService(db: Db, opts: FileServiceOptions) {
   const dir = uploadsDir(opts.dataDir)
   const tmpDir = join(dir, TMP_DIR)
   mkdirSync(tmpDir, { recursive: true, mode: 0o700 })
-  const { maxUploadBytes, uploadQuotaBytes, logger } = opts
+  const { maxUploadBytes, uploadQuotaBytes, uploadMaxFiles, logger } = opts
+  // Background removals of deleted users' files, chained (tests and shutdown may wait for them).
+  let removals: Promise<void> = Promise.resolve()
 
   const byId = db.select().from(files).where(eq(files.id, sql.placeholder('id'))).prepare()
   const byOwner = db
@@ -150,6 +175,11 @@ export function createFileService(db: Db, opts: FileServiceOptions) {
     .orderBy(asc(files.id))
     .limit(sql.placeholder('limit'))
     .offset(sql.placeholder('skip'))
+    .prepare()
+  const fileCount = db
+    .select({ n: sql<number>`count(*)` })
+    .from(files)
+    .where(eq(files.ownerId, sql.placeholder('owner')))
     .prepare()
   const usedBytes = db
     .select({ n: sql<number>`coalesce(sum(${files.size}), 0)` })
@@ -192,6 +222,8 @@ export function createFileService(db: Db, opts: FileServiceOptions) {
      * and the row are durable; on any failure neither is left behind.
      */
     async upload(ownerId: number, input: MultipartInput): Promise<FileRow> {
+      // Refused before a byte is read; checked again with the insert.
+      if (uploadMaxFiles > 0 && (fileCount.get({ owner: ownerId })?.n ?? 0) >= uploadMaxFiles) throw tooManyFiles(uploadMaxFiles)
       let limit = maxUploadBytes
       let quotaBound = false
       if (uploadQuotaBytes > 0) {
@@ -214,7 +246,11 @@ export function createFileService(db: Db, opts: FileServiceOptions) {
       try {
         await fsyncPathAsync(dir)
         return db.transaction((tx) => {
-          // Again inside the transaction: other uploads may have finished meanwhile.
+          // Again inside the (IMMEDIATE) transaction: other uploads may have finished meanwhile.
+          if (uploadMaxFiles > 0) {
+            const n = tx.select({ n: sql<number>`count(*)` }).from(files).where(eq(files.ownerId, ownerId)).get()?.n ?? 0
+            if (n >= uploadMaxFiles) throw tooManyFiles(uploadMaxFiles)
+          }
           if (uploadQuotaBytes > 0) {
             const used = tx.select({ n: sql<number>`coalesce(sum(${files.size}), 0)` }).from(files).where(eq(files.ownerId, ownerId)).get()?.n ?? 0
             if (used + part.size > uploadQuotaBytes) throw quotaExceeded()
@@ -232,7 +268,7 @@ export function createFileService(db: Db, opts: FileServiceOptions) {
             })
             .returning()
             .get()
-        })
+        }, IMMEDIATE)
       } catch (err) {
         await unlink(finalPath).catch(() => {})
         // The owner was deleted while the upload streamed.
@@ -266,11 +302,21 @@ export function createFileService(db: Db, opts: FileServiceOptions) {
 
     /**
      * UserHooks.deleting: the rows go with the user by FK cascade; their files
-     * are removed once the deletion has committed.
+     * are removed in the background once the deletion has committed (see
+     * removeStoredLater), not while the request waits.
      */
     onUserDeleting(tx: Tx, userId: number): (() => void) | void {
       const names = tx.select({ name: files.storageName }).from(files).where(eq(files.ownerId, userId)).all().map((r) => r.name)
-      if (names.length) return () => removeStored(dir, names, logger)
+      if (names.length) {
+        return () => {
+          removals = removals.then(() => removeStoredLater(dir, names, logger))
+        }
+      }
+    },
+
+    /** Resolves once every background removal started so far has finished. */
+    removalsSettled(): Promise<void> {
+      return removals
     }
   }
 }

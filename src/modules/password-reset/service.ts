@@ -3,7 +3,7 @@
 // once and the work happens right after, so neither the body nor the timing
 // differs. The token row and its mail are written in one transaction.
 import { and, count, eq, gt, isNull } from 'drizzle-orm'
-import type { Db, Tx } from '../../db/client'
+import { IMMEDIATE, type Db, type Tx } from '../../db/client'
 import { passwordResetTokens } from '../../db/schema'
 import { BadRequest } from '../../lib/errors'
 import type { Logger } from '../../lib/log'
@@ -53,7 +53,7 @@ export function createPasswordResetService({ db, users, mail, publicUrl, logger 
         return 'queued'
       },
       // Count and insert under the write lock: two processes cannot both pass the cap.
-      { behavior: 'immediate' }
+      IMMEDIATE
     )
   }
 
@@ -107,7 +107,7 @@ export function createPasswordResetService({ db, users, mail, publicUrl, logger 
           // Bumps token_version (every access token) and fires credentialsRevoked (sessions).
           users.setPassword(tx, row.userId, hashed)
         },
-        { behavior: 'immediate' }
+        IMMEDIATE
       )
     },
 

@@ -6,7 +6,7 @@
 // the same new token instead of a logout.
 import { randomBytes } from 'node:crypto'
 import { and, eq, isNull, lt, ne, or, sql } from 'drizzle-orm'
-import type { Db, Tx } from '../../db/client'
+import { IMMEDIATE, type Db, type Tx } from '../../db/client'
 import { sessions, type SessionRow } from '../../db/schema'
 import { NotFound, Unauthorized } from '../../lib/errors'
 import { hashToken, newToken } from '../../lib/token'
@@ -48,9 +48,6 @@ export interface SessionServiceOptions {
   maxRecent?: number
 }
 
-
-// Read-then-write transactions take the write lock up front (see users/service.ts).
-const IMMEDIATE = { behavior: 'immediate' } as const
 
 export function createSessionService(db: Db, opts: SessionServiceOptions) {
   const lifetimeMs = opts.refreshTokenExpireDays * 24 * 60 * 60 * 1000

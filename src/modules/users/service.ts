@@ -1,7 +1,7 @@
 // Users: plain functions over the database. No HTTP types here; failures are
 // thrown as AppError and mapped to the contract's bodies by the error plugin.
 import { and, eq, sql } from 'drizzle-orm'
-import type { Db, Tx } from '../../db/client'
+import { IMMEDIATE, type Db, type Tx } from '../../db/client'
 import { users, type Role, type UserRow } from '../../db/schema'
 import type { Actor } from '../../lib/actor'
 import { AppError, BadRequest, NotFound, RequestValidationError } from '../../lib/errors'
@@ -37,11 +37,6 @@ export interface NewUser {
 
 export type UserChanges = Partial<NewUser>
 
-// Transactions that read before they write take the write lock up front. In WAL
-// mode a deferred transaction whose snapshot is older than another connection's
-// commit (the mail worker, a CLI) cannot upgrade to a writer: SQLite answers
-// SQLITE_BUSY at once, without waiting for busy_timeout.
-const IMMEDIATE = { behavior: 'immediate' } as const
 
 const normalizeEmail = (email: string) => email.trim().toLowerCase()
 
@@ -272,7 +267,7 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
           .where(eq(users.id, id))
           .run()
         revokeCredentials(tx, id)
-      })
+      }, IMMEDIATE)
     },
 
     /**
