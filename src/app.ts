@@ -4,8 +4,7 @@ import { Elysia } from 'elysia'
 import { Registry } from 'prom-client'
 import type { Server } from 'bun'
 import type { Config } from './config'
-import type { Db } from './db/client'
-import { databaseReady } from './db/migrate'
+import type { Data } from './db/data'
 import { bodyPlugin } from './http/body'
 import { createClientIp } from './http/client-ip'
 import { corsPlugin } from './http/cors'
@@ -32,17 +31,17 @@ import type { Services } from './services'
 
 export interface AppDeps {
   config: Config
-  db: Db
+  data: Data
   logger: Logger
 }
 
-export function createApp({ config, db, logger }: AppDeps, services: Services) {
+export function createApp({ config, data, logger }: AppDeps, services: Services) {
   const { users, tokens, sessions, auth, mail, resets, files } = services
   const registry = new Registry()
 
   let server: Server<unknown> | null = null
   const clientIp = createClientIp(() => server, config.trustProxy)
-  const authP = authPlugin({ tokens, users, sessions })
+  const authP = authPlugin({ tokens, users, sessions }, data.kind === 'sqlite')
 
   return (
     new Elysia({ name: 'roster' })
@@ -59,7 +58,13 @@ export function createApp({ config, db, logger }: AppDeps, services: Services) {
       .use(rateLimitPlugin({ perMinute: config.rateLimitPerMinute, clientIp }))
       .use(metricsModule(registry, { service: services.metrics, auth: { tokens, users, sessions }, metricsToken: config.metricsToken }))
       .use(docsPlugin())
-      .use(healthModule(() => databaseReady(db)))
+      .use(
+        healthModule(async () => {
+          // The database answers and every migration this program carries is applied.
+          const s = await data.migrationStatus()
+          return s.applied >= s.known
+        })
+      )
       .use(authModule({ auth, tokens, sessions, clientIp }))
       .use(sessionsModule({ sessions, auth: authP }))
       .use(usersModule({ users, auth: authP, allowSignup: config.allowSignup, directory: config.userDirectory }))

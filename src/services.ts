@@ -3,7 +3,7 @@
 // here, so no path gets a users service without its hooks (welcome mail,
 // sessions ended on a credential change, files removed with their owner).
 import type { Config } from './config'
-import type { Db } from './db/client'
+import type { Data } from './db/data'
 import type { Logger } from './lib/log'
 import { createMailService, type MailKicker } from './mail/service'
 import { welcomeMail } from './mail/templates'
@@ -17,7 +17,7 @@ import { createUserService, newUserHooks } from './modules/users/service'
 
 export interface ServiceDeps {
   config: Config
-  db: Db
+  data: Data
   secret: string
   logger: Logger
   /** The running mail worker (`serve`); without it mail is only queued. */
@@ -25,26 +25,23 @@ export interface ServiceDeps {
 }
 
 export function createServices(deps: ServiceDeps) {
-  const { config, db, logger } = deps
+  const { config, data, logger } = deps
   const hooks = newUserHooks()
-  const users = createUserService(db, hooks)
+  const users = createUserService(data, hooks)
   const tokens = createTokenService(deps.secret, config.accessTokenExpireMinutes)
-  const sessions = createSessionService(db, {
-    refreshTokenExpireDays: config.refreshTokenExpireDays,
-    userState: (id) => users.getById(id)
-  })
+  const sessions = createSessionService(data, { refreshTokenExpireDays: config.refreshTokenExpireDays })
   // Password change, reset, deactivation and deletion end every session.
   hooks.credentialsRevoked.push((tx, userId) => sessions.revokeAll(tx, userId))
   const auth = createAuthService(users)
-  const mail = createMailService(db, config, deps.mailer)
-  const resets = createPasswordResetService({ db, users, mail, publicUrl: config.publicUrl, logger })
+  const mail = createMailService(data, config, deps.mailer)
+  const resets = createPasswordResetService({ data, users, mail, publicUrl: config.publicUrl, logger })
   // The welcome mail is written in the new user's transaction: both or neither.
-  hooks.created.push((tx, user) => {
-    mail.enqueue(tx, welcomeMail({ to: user.email, username: user.username }))
+  hooks.created.push(async (tx, user) => {
+    await mail.enqueue(tx, welcomeMail({ to: user.email, username: user.username }))
   })
   // A password change, deactivation or reset also kills outstanding reset links.
   hooks.credentialsRevoked.push((tx, userId) => resets.revokeAll(tx, userId))
-  const files = createFileService(db, {
+  const files = createFileService(data, {
     dataDir: config.dataDir,
     maxUploadBytes: config.maxUploadBytes,
     uploadQuotaBytes: config.uploadQuotaBytes,
@@ -53,7 +50,7 @@ export function createServices(deps: ServiceDeps) {
   })
   // Rows go with the user by FK cascade; the bytes are removed after the commit.
   hooks.deleting.push(files.onUserDeleting)
-  const metrics = createMetricsService(db)
+  const metrics = createMetricsService(data)
   return { users, tokens, sessions, auth, hooks, mail, resets, files, metrics }
 }
 

@@ -3,8 +3,6 @@
 // before the change never leaves a live session or a working token behind, and a
 // login racing a deletion is a clean 401, never a 500.
 import { describe, expect, test } from 'bun:test'
-import { eq } from 'drizzle-orm'
-import { emailOutbox } from '../src/db/schema'
 import { admin, makeApp, PASSWORD, req, signup, type Res, type TestApp } from './helpers'
 
 const NEW_PASSWORD = 'Brand9New'
@@ -36,8 +34,8 @@ async function race(t: TestApp, username: string, change: () => Promise<Res>): P
   return { logins: await Promise.all(logins), change: await changed }
 }
 
-const liveSessions = (t: TestApp, userId: number) =>
-  (t.db.$client.query('SELECT count(*) AS n FROM sessions WHERE user_id = ? AND revoked_at IS NULL').get(userId) as { n: number }).n
+const liveSessions = async (t: TestApp, userId: number) =>
+  Number((await t.sql<{ n: number }>('SELECT count(*) AS n FROM sessions WHERE user_id = ? AND revoked_at IS NULL', userId))[0]!.n)
 
 /** Every token a racing login got must be dead now: access token, refresh token. */
 async function expectAllDead(t: TestApp, logins: Res[]): Promise<number> {
@@ -71,8 +69,8 @@ const changes: [string, number, Change][] = [
   ['POST /auth/password-reset/confirm', 204, async (t) => {
     await req(t, 'POST', '/auth/password-reset', { body: { email: 'alice@example.com' } })
     await t.services.resets.settled()
-    const mail = t.db.select().from(emailOutbox).where(eq(emailOutbox.kind, 'password_reset')).get()!
-    const token = /reset-password\?token=([A-Za-z0-9_-]+)/.exec(mail.textBody)![1]!
+    const [mail] = await t.sql<{ body: string }>("SELECT text_body AS body FROM email_outbox WHERE kind = 'password_reset'")
+    const token = /reset-password\?token=([A-Za-z0-9_-]+)/.exec(mail!.body)![1]!
     return () => req(t, 'POST', '/auth/password-reset/confirm', { body: { token, new_password: NEW_PASSWORD } })
   }],
   ['deactivation by an admin (PATCH is_active=false)', 200, async (t, alice) => {
@@ -90,12 +88,12 @@ describe('a login racing a credential change leaves no live session', () => {
     test(name, async () => {
       let issued = 0
       for (let trial = 0; trial < TRIALS; trial++) {
-        const t = app()
+        const t = await app()
         const alice = await signup(t, 'alice')
         const { logins, change } = await race(t, 'alice', await prepare(t, alice))
         expect(change.status).toBe(status)
         issued += await expectAllDead(t, logins)
-        expect(liveSessions(t, alice.id)).toBe(0)
+        expect(await liveSessions(t, alice.id)).toBe(0)
       }
       // The race is real: some logins did pass the password check before the change.
       expect(issued).toBeGreaterThan(0)
@@ -106,7 +104,7 @@ describe('a login racing a credential change leaves no live session', () => {
 describe('a refresh racing a credential change', () => {
   test('refreshes fired around a password change end with no live session and no working token', async () => {
     for (let trial = 0; trial < TRIALS; trial++) {
-      const t = app()
+      const t = await app()
       const alice = await signup(t, 'alice')
       const first = (await oldLogin(t, 'alice')).json
       // A chain of refreshes (each spends the previous token) running across the change.
@@ -129,19 +127,19 @@ describe('a refresh racing a credential change', () => {
       expect(change.status).toBe(204)
       const answers = await chain
       await expectAllDead(t, answers)
-      expect(liveSessions(t, alice.id)).toBe(0)
+      expect(await liveSessions(t, alice.id)).toBe(0)
     }
   })
 })
 
 test('a login that upgrades an old hash never overwrites a password changed meanwhile', async () => {
   for (let trial = 0; trial < TRIALS; trial++) {
-    const t = app()
+    const t = await app()
     const alice = await signup(t, 'alice')
     const token = (await oldLogin(t, 'alice')).json.access_token as string
     // A hash made with older parameters: the next good login re-hashes it.
     const old = await Bun.password.hash(PASSWORD, { algorithm: 'argon2id', memoryCost: 8192, timeCost: 1 })
-    t.db.$client.run('UPDATE users SET hashed_password = ? WHERE id = ?', [old, alice.id])
+    await t.sql('UPDATE users SET hashed_password = ? WHERE id = ?', old, alice.id)
     const { change } = await race(t, 'alice', () =>
       req(t, 'PUT', '/users/me/password', { token, body: { current_password: PASSWORD, new_password: NEW_PASSWORD } })
     )

@@ -2,11 +2,9 @@
 // after NFKC + case folding; usernames that mix scripts the way impersonations
 // do are refused; passwords are NFC-normalised, with older raw hashes accepted.
 import { describe, expect, test } from 'bun:test'
-import { join } from 'node:path'
-import { DB_FILE, openDatabase } from '../src/db/client'
-import { fillUserKeys, runMigrations } from '../src/db/migrate'
+import { fillUserKeys } from '../src/db/user-keys'
 import { foldKey } from '../src/lib/unicode'
-import { admin, makeApp, PASSWORD, req, signup, tempDir, userBody, type TestApp } from './helpers'
+import { admin, makeApp, PASSWORD, req, signup, userBody, type TestApp } from './helpers'
 
 const TAKEN = { detail: 'Username already exists' }
 const EMAIL_TAKEN = { detail: 'Email already registered' }
@@ -16,7 +14,7 @@ const MIXED = {
 
 const create = (t: TestApp, username: string, email = `u${Math.random().toString(36).slice(2)}@example.com`) =>
   req(t, 'POST', '/users', { body: { username, email, password: PASSWORD } })
-const userCount = (t: TestApp) => (t.db.$client.query('SELECT count(*) AS n FROM users').get() as { n: number }).n
+const userCount = async (t: TestApp) => Number((await t.sql<{ n: number }>('SELECT count(*) AS n FROM users'))[0]!.n)
 
 describe('usernames are one name whatever their case or compatibility form', () => {
   const pairs: [string, string, string][] = [
@@ -30,19 +28,19 @@ describe('usernames are one name whatever their case or compatibility form', () 
   ]
   for (const [name, first, second] of pairs) {
     test(`${name}: ${first} then ${second} is 400, nothing written`, async () => {
-      const t = makeApp()
+      const t = await makeApp()
       expect((await create(t, first)).status).toBe(201)
-      const before = userCount(t)
+      const before = await userCount(t)
       const r = await create(t, second)
       // A decomposed umlaut is not "letters and digits" as typed: 422 is a refusal too.
       if (second.includes('\u0308')) expect(r.status).toBe(422)
       else expect(r.json).toEqual(TAKEN)
-      expect(userCount(t)).toBe(before)
+      expect(await userCount(t)).toBe(before)
     })
   }
 
   test('login by any form of the name finds the one account', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     await signup(t, 'Иван', { email: 'ivan1@example.com' })
     for (const name of ['Иван', 'ИВАН', 'иван']) {
       const r = await req(t, 'POST', '/auth/login', { body: { username: name, password: PASSWORD } })
@@ -55,13 +53,13 @@ describe('usernames are one name whatever their case or compatibility form', () 
   })
 
   test('the name is kept as typed; only the comparison folds', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const r = await create(t, 'Äpfel')
     expect(r.json.username).toBe('Äpfel')
   })
 
   test('PATCH/PUT to a name that folds onto another user is 400; onto your own is fine', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     await signup(t, 'Иван', { email: 'ivan1@example.com' })
     const a = await signup(t, 'alice')
     const token = (await req(t, 'POST', '/auth/login', { body: { username: 'alice', password: PASSWORD } })).json.access_token
@@ -73,27 +71,27 @@ describe('usernames are one name whatever their case or compatibility form', () 
   })
 
   test('50 concurrent signups of Иван and иван: exactly one winner, the rest 400', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const answers = await Promise.all(
       Array.from({ length: 50 }, (_, i) => create(t, i % 2 ? 'Иван' : 'иван', `ivan${i}@example.com`))
     )
     expect(answers.filter((r) => r.status === 201)).toHaveLength(1)
     expect(answers.filter((r) => r.status === 400).every((r) => r.json.detail === TAKEN.detail)).toBe(true)
     expect(answers.filter((r) => r.status === 400)).toHaveLength(49)
-    expect(userCount(t)).toBe(1)
+    expect(await userCount(t)).toBe(1)
   })
 })
 
 describe('e-mail addresses are one address whatever their case', () => {
   test('another case collides; login and password reset by any case reach the account', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     expect((await create(t, 'first', 'Alice@Example.com')).status).toBe(201)
     expect((await create(t, 'second', 'alice@example.com')).json).toEqual(EMAIL_TAKEN)
     expect((await create(t, 'third', 'ALICE@EXAMPLE.COM')).json).toEqual(EMAIL_TAKEN)
     expect((await req(t, 'POST', '/auth/login', { body: { username: 'ALICE@example.COM', password: PASSWORD } })).status).toBe(200)
     await req(t, 'POST', '/auth/password-reset', { body: { email: 'aLiCe@EXAMPLE.com' } })
     await t.services.resets.settled()
-    const n = (t.db.$client.query("SELECT count(*) AS n FROM email_outbox WHERE kind = 'password_reset'").get() as { n: number }).n
+    const n = Number((await t.sql<{ n: number }>("SELECT count(*) AS n FROM email_outbox WHERE kind = 'password_reset'"))[0]!.n)
     expect(n).toBe(1)
   })
 })
@@ -107,11 +105,11 @@ describe('usernames mixing scripts are refused (UTS #39, moderately restrictive)
   ]
   for (const [name, username] of refused) {
     test(`${name}: 422 on signup, nothing written`, async () => {
-      const t = makeApp()
+      const t = await makeApp()
       const r = await create(t, username)
       expect(r.status).toBe(422)
       expect(r.json).toEqual(MIXED)
-      expect(userCount(t)).toBe(0)
+      expect(await userCount(t)).toBe(0)
     })
   }
 
@@ -126,19 +124,19 @@ describe('usernames mixing scripts are refused (UTS #39, moderately restrictive)
   ]
   for (const [name, username] of allowed) {
     test(`${name} (${username}): 201`, async () => {
-      const t = makeApp()
+      const t = await makeApp()
       expect((await create(t, username)).status).toBe(201)
     })
   }
 
   test('PATCH to a mixed-script name is 422 and changes nothing; an admin is held to it too', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const root = await admin(t)
     const a = await signup(t, 'alice')
     const r = await req(t, 'PATCH', `/users/${a.id}`, { token: root.token, body: { username: 'аlice' } })
     expect(r.json).toEqual(MIXED)
-    const row = t.db.$client.query('SELECT username FROM users WHERE id = ?').get(a.id) as { username: string }
-    expect(row.username).toBe('alice')
+    const [row] = await t.sql<{ username: string }>('SELECT username FROM users WHERE id = ?', a.id)
+    expect(row!.username).toBe('alice')
   })
 })
 
@@ -147,7 +145,7 @@ describe('passwords are NFC-normalised', () => {
   const decomposed = 'Cafe\u0301Secret1'
 
   test('signed up composed, logs in decomposed (and the other way round)', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     await signup(t, 'alice', { password: composed })
     await signup(t, 'bob', { password: decomposed })
     for (const [username, password] of [['alice', decomposed], ['bob', composed], ['alice', composed], ['bob', decomposed]]) {
@@ -157,10 +155,10 @@ describe('passwords are NFC-normalised', () => {
   })
 
   test('a hash made from the raw (decomposed) password before normalisation still logs in', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const a = await signup(t, 'alice')
     const legacy = await Bun.password.hash(decomposed, { algorithm: 'argon2id', memoryCost: 19456, timeCost: 2 })
-    t.db.$client.run('UPDATE users SET hashed_password = ? WHERE id = ?', [legacy, a.id])
+    await t.sql('UPDATE users SET hashed_password = ? WHERE id = ?', legacy, a.id)
     expect((await req(t, 'POST', '/auth/login', { body: { username: 'alice', password: decomposed } })).status).toBe(200)
     expect((await req(t, 'POST', '/auth/login', { body: { username: 'alice', password: 'Wrong1234' } })).status).toBe(401)
   })
@@ -168,27 +166,27 @@ describe('passwords are NFC-normalised', () => {
 
 describe('existing rows get their keys at start', () => {
   test('keys are filled in id order; a later user colliding after folding keeps its row but not the name for login', async () => {
-    const dir = tempDir()
-    const db = openDatabase(join(dir, DB_FILE))
-    runMigrations(db)
+    const t = await makeApp()
     const hash = await Bun.password.hash(PASSWORD)
     const now = new Date().toISOString()
     // Rows as written before the keys existed (only ASCII case was compared then).
-    const insert = db.$client.query(
-      'INSERT INTO users (username, email, hashed_password, created_at, updated_at) VALUES (?, ?, ?, ?, ?)'
-    )
-    insert.run('Straße', 'a@example.com', hash, now, now)
-    insert.run('strasse', 'b@example.com', hash, now, now)
-    insert.run('Иван', 'ИВАН@example.com', hash, now, now)
-    insert.run('other', 'иван@example.com', hash, now, now)
-    expect(fillUserKeys(db)).toEqual([2, 4])
-    const rows = db.$client.query('SELECT id, username_key AS u, email_key AS e FROM users ORDER BY id').all() as { id: number; u: string; e: string }[]
-    expect(rows[0]).toEqual({ id: 1, u: 'strasse', e: 'a@example.com' })
-    expect(rows[1]!.u).toBe('strasse\u00002')
-    expect(rows[2]).toEqual({ id: 3, u: foldKey('Иван'), e: foldKey('иван@example.com') })
-    expect(rows[3]!.e).toBe(`${foldKey('иван@example.com')}\u00004`)
-    // Nothing left to fill: a second start does nothing.
-    expect(fillUserKeys(db)).toEqual([])
-    db.$client.close()
+    const ids: number[] = []
+    for (const [username, email] of [['Straße', 'a@example.com'], ['strasse', 'b@example.com'], ['Иван', 'ИВАН@example.com'], ['other', 'иван@example.com']]) {
+      const [row] = await t.sql<{ id: number }>(
+        'INSERT INTO users (username, email, hashed_password, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id',
+        username, email, hash, now, now
+      )
+      ids.push(Number(row!.id))
+    }
+    expect(await fillUserKeys(t.data)).toEqual([ids[1]!, ids[3]!])
+    const rows = await t.sql<{ id: number; u: string; e: string }>('SELECT id, username_key AS u, email_key AS e FROM users ORDER BY id')
+    expect(rows.map((r) => r.u)).toEqual(['strasse', `strasse #${ids[1]}`, foldKey('Иван'), 'other'])
+    expect(rows.map((r) => r.e)).toEqual(['a@example.com', 'b@example.com', foldKey('иван@example.com'), `${foldKey('иван@example.com')} #${ids[3]}`])
+    // The older of the two is found by its name; the newer still logs in by e-mail.
+    expect((await req(t, 'POST', '/auth/login', { body: { username: 'STRASSE', password: PASSWORD } })).status).toBe(200)
+    expect((await req(t, 'POST', '/auth/login', { body: { username: 'b@example.com', password: PASSWORD } })).status).toBe(200)
+    // Nothing left to fill: the next start does nothing.
+    expect(await fillUserKeys(t.data)).toEqual([])
+    expect((await t.data.migrate()).keyCollisions).toEqual([])
   })
 })

@@ -39,11 +39,12 @@ async function within<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
 export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel)
   const secret = readSecret(config)
-  // Before the database is touched: a second serve on this DATA_DIR stops here.
-  // Held until the process exits (the kernel drops it then, even on kill -9).
-  // Kept referenced: a collected handle would close the file and drop the lock.
-  const lock = lockDataDir(config.dataDir)
-  const db = openData(config, logger)
+  // With SQLite, before the database is touched: a second serve on this
+  // DATA_DIR stops here. Held until the process exits (the kernel drops it
+  // then, even on kill -9). Kept referenced: a collected handle would close the
+  // file and drop the lock. Instances sharing PostgreSQL need no such lock.
+  const lock = config.databaseUrl ? undefined : lockDataDir(config.dataDir)
+  const data = await openData(config, logger)
 
   // Stopped together on shutdown, after the server has drained (requests may
   // enqueue work until then) and before the WAL checkpoint.
@@ -54,16 +55,16 @@ export async function serve(config: Config): Promise<void> {
   background.push({ name: 'mail', stop: () => mailer.stop() })
 
   // The same wiring as every other path: the bootstrap admin gets the hooks a signup gets.
-  const services = createServices({ config, db, secret, logger, mailer })
+  const services = createServices({ config, data, secret, logger, mailer })
   if (config.admin) {
     const result = await services.users.ensureAdmin(config.admin)
     logger.info('admin bootstrap', { username: config.admin.username, result })
   }
 
   // Temporary files and rows without bytes left by a crash mid-upload.
-  sweepUploads(db, config.dataDir, logger)
+  await sweepUploads(data, config.dataDir, logger)
 
-  const app = createApp({ config, db, logger }, services)
+  const app = createApp({ config, data, logger }, services)
   try {
     // Above Bun's 128 MiB default when MAX_UPLOAD_BYTES asks for it, so that
     // Roster's own JSON 413 answers first, not Bun's empty one.
@@ -71,7 +72,7 @@ export async function serve(config: Config): Promise<void> {
     // must fail with EADDRINUSE, not silently take half the connections.
     app.listen({ port: config.port, hostname: config.host, reusePort: false, maxRequestBodySize: uploadBodyLimit(config.maxUploadBytes) })
   } catch (err) {
-    db.$client.close()
+    await data.close()
     const inUse = (err as { code?: unknown })?.code === 'EADDRINUSE'
     throw new CliError(`cannot listen on ${config.host}:${config.port}${inUse ? ': the address is in use by another program' : ''}${codeOf(err)}`)
   }
@@ -116,14 +117,14 @@ export async function serve(config: Config): Promise<void> {
     // plain file copy) finds one self-contained roster.db.
     let exitCode = 0
     try {
-      db.$client.run('PRAGMA wal_checkpoint(TRUNCATE)')
-      db.$client.close()
+      data.sqlite?.run('PRAGMA wal_checkpoint(TRUNCATE)')
+      await data.close()
     } catch (err) {
       exitCode = 1
       logger.error('closing the database failed', { error: err instanceof Error ? err.name : 'error' })
     }
     logger.info('stopped', { duration_ms: Math.round(performance.now() - started) })
-    lock.release()
+    lock?.release()
     process.exit(exitCode)
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))

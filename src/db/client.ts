@@ -12,15 +12,6 @@ export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
 export const DB_FILE = 'roster.db'
 
 /**
- * Every transaction takes the write lock up front. In WAL mode a deferred
- * transaction that reads before it writes cannot upgrade to a writer once
- * another connection (the mail worker, a CLI, another thread) has committed
- * since its read: SQLite answers SQLITE_BUSY at once, without waiting for
- * busy_timeout. Pass this to every `db.transaction(fn, IMMEDIATE)`.
- */
-export const IMMEDIATE = { behavior: 'immediate' } as const
-
-/**
  * The database holds password hashes: its file, and the -wal and -shm files
  * SQLite creates beside it, are readable by their owner only, whatever the
  * umask. The file is created 0600 before SQLite opens it (SQLite gives the -wal
@@ -47,9 +38,10 @@ function restrictDatabaseFiles(path: string): void {
  * panic; NORMAL would be faster on writes but may lose the last commits on power
  * loss, and "nothing acknowledged is ever lost" is the promise (see README).
  */
-export function openDatabase(path: string): Db {
-  if (path !== ':memory:') restrictDatabaseFiles(path)
-  const sqlite = new Database(path, { create: true, strict: true })
+export function openDatabase(path: string, opts: { create?: boolean } = {}): Db {
+  const create = opts.create ?? true
+  if (create && path !== ':memory:') restrictDatabaseFiles(path)
+  const sqlite = new Database(path, create ? { create: true, strict: true } : { readwrite: true, strict: true })
   sqlite.run('PRAGMA journal_mode = WAL')
   sqlite.run('PRAGMA synchronous = FULL')
   sqlite.run('PRAGMA foreign_keys = ON')

@@ -15,12 +15,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Elysia } from 'elysia'
 import { cors } from '@elysiajs/cors'
-import { createApp } from '../../src/app'
-import { createServices } from '../../src/services'
-import { parseConfig } from '../../src/config'
-import { DB_FILE, openDatabase } from '../../src/db/client'
-import { runMigrations } from '../../src/db/migrate'
 import { createLogger } from '../../src/lib/log'
+import { accessToken, buildApp } from '../app'
 
 const ORIGINS = 'https://app.example.com,https://admin.example.com'
 const ENV: Record<string, Record<string, string>> = {
@@ -48,17 +44,12 @@ for (const spec of (process.argv[2] ?? 'base').split(',')) {
   if (!env) throw new Error(`unknown variant ${variant}`)
   const dataDir = mkdtempSync(join(tmpdir(), 'roster-bench-'))
   const secret = `bench-secret-key-that-is-long-enough-${variant}-0123456789`
-  const config = parseConfig({ DATA_DIR: dataDir, SECRET_KEY: secret, LOG_LEVEL: 'silent', ...env })
-  const db = openDatabase(join(dataDir, DB_FILE))
-  runMigrations(db)
-  const deps = { config, db, secret, logger: createLogger('silent') }
-  const services = createServices(deps)
+  const { app: roster, services, data } = await buildApp({ dataDir, secret, env: { LOG_LEVEL: 'silent', ...env }, logger: createLogger('silent') })
   const user = await services.users.create(
     { username: 'bench', email: 'bench@example.com', password: 'Secret123', role: 'admin' },
     { id: 0, role: 'admin' }
   )
-  const token = await services.tokens.sign(user.id, user.tokenVersion, services.sessions.start(user, { userAgent: null, ip: null })!.id)
-  const roster = createApp(deps, services)
+  const token = await accessToken(services, user)
   const app: Listening =
     variant === 'elysiacors'
       ? (new Elysia()
@@ -69,7 +60,7 @@ for (const spec of (process.argv[2] ?? 'base').split(',')) {
   started.push({ variant, port: app.server?.port, token, id: user.id })
   cleanups.push(async () => {
     await app.stop()
-    db.$client.close()
+    await data.close()
     rmSync(dataDir, { recursive: true, force: true })
   })
 }

@@ -3,23 +3,21 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createApp } from '../../src/app'
-import { createServices } from '../../src/services'
 import { parseConfig } from '../../src/config'
-import { DB_FILE, openDatabase } from '../../src/db/client'
-import { runMigrations } from '../../src/db/migrate'
 import { createLogger } from '../../src/lib/log'
+import { accessToken, buildApp } from '../app'
 
 const dir = mkdtempSync(join(tmpdir(), 'roster-inproc-'))
 const secret = 'x'.repeat(40)
-const config = parseConfig({ DATA_DIR: dir, SECRET_KEY: secret, RATE_LIMIT_PER_MINUTE: process.env.RATE_LIMIT_PER_MINUTE ?? '0', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' })
-const db = openDatabase(join(dir, DB_FILE))
-runMigrations(db)
-const deps = { config, db, secret, logger: createLogger(config.logLevel, () => {}) }
-const services = createServices(deps)
+const logLevel = parseConfig({ LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' }).logLevel
+const { app, services, data } = await buildApp({
+  dataDir: dir,
+  secret,
+  env: { RATE_LIMIT_PER_MINUTE: process.env.RATE_LIMIT_PER_MINUTE ?? '0', LOG_LEVEL: logLevel },
+  logger: createLogger(logLevel, () => {})
+})
 const u = await services.users.create({ username: 'bench', email: 'bench@example.com', password: 'Secret123' }, { id: 0, role: 'admin' })
-const token = await services.tokens.sign(u.id, u.tokenVersion, services.sessions.start(u, { userAgent: null, ip: null })!.id)
-const app = createApp(deps, services)
+const token = await accessToken(services, u)
 const request = () => new Request(`http://localhost/users/${u.id}`, { headers: { authorization: `Bearer ${token}` } })
 const n = Number(process.argv[2] ?? 100_000)
 for (let i = 0; i < 5_000; i++) await (await app.handle(request())).text()
@@ -27,5 +25,5 @@ const t0 = performance.now()
 for (let i = 0; i < n; i++) await (await app.handle(request())).text()
 const us = ((performance.now() - t0) * 1000) / n
 console.log(`${us.toFixed(2)} µs per authenticated GET /users/{id} (in process, ${n} requests)`)
-db.$client.close()
+await data.close()
 rmSync(dir, { recursive: true, force: true })

@@ -7,16 +7,17 @@
 //   bun run bench --quick      short runs (about a minute)
 //   options: --duration S  --warmup S  --rounds N  --large N (users in the big dataset)
 //            --only small|large (one dataset)  --filter TEXT (only rows whose request contains TEXT)
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { openDatabase } from '../../src/db/client'
 import { HASH_PARAMS } from '../../src/lib/password'
 import { encodeCursor } from '../../src/modules/users/service'
 import { BENCH_PASSWORD, dataset, username, workingCopy } from './seed'
 import { ensureWrk, wrk, writeScript, type WrkResult } from './wrk'
+import { SOURCE, startServer } from '../server'
+import type { Subprocess } from 'bun'
 
-const ROOT = resolve(import.meta.dir, '../..')
 const SECRET = 'bench-secret-key-that-is-long-enough-0123456789'
 
 // ---------------------------------------------------------------- options
@@ -59,7 +60,7 @@ async function stopAll() {
 }
 process.on('SIGINT', () => void stopAll().then(() => process.exit(130)))
 
-function track(name: string, child: ReturnType<typeof Bun.spawn>, port: number, after?: () => void): Proc {
+function track(name: string, child: Subprocess, port: number, after?: () => void): Proc {
   const p: Proc = {
     name,
     pid: child.pid,
@@ -75,16 +76,6 @@ function track(name: string, child: ReturnType<typeof Bun.spawn>, port: number, 
   }
   live.add(p)
   return p
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined, ms = 20_000): Promise<T> {
-  const until = Date.now() + ms
-  for (;;) {
-    const v = probe()
-    if (v !== undefined) return v
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
-    await Bun.sleep(50)
-  }
 }
 
 async function startBaseline(dbFile: string): Promise<Proc> {
@@ -107,7 +98,6 @@ async function startBaseline(dbFile: string): Promise<Proc> {
  */
 async function startRoster(dataDir: string): Promise<Proc & { logFile: string }> {
   const logFile = join(dataDir, 'roster.log')
-  const fd = openSync(logFile, 'w')
   const env = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/tmp',
@@ -119,14 +109,8 @@ async function startRoster(dataDir: string): Promise<Proc & { logFile: string }>
     LOG_LEVEL: 'info',
     ALLOW_SIGNUP: 'true'
   }
-  const child = Bun.spawn(['bun', join(ROOT, 'src/index.ts'), 'serve'], { cwd: ROOT, env, stdout: fd, stderr: 'inherit' })
-  closeSync(fd)
-  const port = await waitFor('roster to listen', () => {
-    if (child.exitCode !== null) throw new Error(`roster exited with ${child.exitCode}`)
-    const m = /"msg":"listening","url":"http:\/\/[^:]+:(\d+)"/.exec(readFileSync(logFile, 'utf8'))
-    return m ? Number(m[1]) : undefined
-  })
-  return Object.assign(track('roster', child, port), { logFile })
+  const s = await startServer(SOURCE, { env, logFile })
+  return Object.assign(track('roster', s.proc, Number(new URL(s.url).port)), { logFile })
 }
 
 // ---------------------------------------------------------------- memory

@@ -1,8 +1,8 @@
 // Auth controller: login, refresh, logout. Queries live in the services.
 import { Elysia, t } from 'elysia'
 import { bodyPlugin } from '../../http/body'
-import { Unauthorized } from '../../lib/errors'
 import { errorResponses } from '../../http/schemas'
+import { Unauthorized } from '../../lib/errors'
 import type { SessionService } from '../sessions/service'
 import { LoginBody, RefreshBody, TokenResponse } from './model'
 import { BAD_LOGIN, type AuthService } from './service'
@@ -36,7 +36,7 @@ export function authModule({ auth, tokens, sessions, clientIp }: Deps) {
         const user = await auth.checkCredentials(body.username, body.password, ip)
         // Undefined when a password change, reset, deactivation or deletion
         // landed while the password was being verified: that login never happened.
-        const session = sessions.start(user, meta(request))
+        const session = await sessions.start(user, meta(request))
         if (!session) throw Unauthorized(BAD_LOGIN)
         set.headers['cache-control'] = 'no-store'
         return tokenResponse(user, session.id, session.refreshToken)
@@ -60,7 +60,7 @@ export function authModule({ auth, tokens, sessions, clientIp }: Deps) {
       async ({ body, request, set }) => {
         // rotate() refuses sessions of missing or inactive users, and reads the
         // token version under its own lock.
-        const r = sessions.rotate(body.refresh_token, meta(request))
+        const r = await sessions.rotate(body.refresh_token, meta(request))
         set.headers['cache-control'] = 'no-store'
         return tokenResponse({ id: r.userId, tokenVersion: r.tokenVersion }, r.sessionId, r.refreshToken)
       },
@@ -80,8 +80,8 @@ export function authModule({ auth, tokens, sessions, clientIp }: Deps) {
     )
     .post(
       '/auth/logout',
-      ({ body, set }) => {
-        sessions.revokeByToken(body.refresh_token)
+      async ({ body, set }) => {
+        await sessions.revokeByToken(body.refresh_token)
         set.status = 204
       },
       {

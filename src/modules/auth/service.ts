@@ -16,7 +16,7 @@ export function createAuthService(users: UserService, throttle: LoginThrottle = 
     throttle,
 
     async checkCredentials(identifier: string, password: string, ip: string | null): Promise<UserRow> {
-      const user = users.findForLogin(identifier)
+      const user = await users.findForLogin(identifier)
       // One counter per account whichever name it is reached by (username or
       // e-mail); an unknown name is its own "account", so throttling says
       // nothing about which names exist.
@@ -32,7 +32,7 @@ export function createAuthService(users: UserService, throttle: LoginThrottle = 
       throttle.succeeded(account, from)
       // Only replaces the hash it verified: a password change landing during
       // this second hash must not be overwritten with the old password.
-      if (needsRehash(user.hashedPassword)) users.rehash(user.id, user.hashedPassword, await hashPassword(password))
+      if (needsRehash(user.hashedPassword)) await users.rehash(user.id, user.hashedPassword, await hashPassword(password))
       return user
     }
   }

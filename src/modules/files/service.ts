@@ -11,8 +11,8 @@ import { mkdirSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs'
 import { rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { and, asc, eq, inArray, sql } from 'drizzle-orm'
-import { IMMEDIATE, type Db, type Tx } from '../../db/client'
-import { files, type FileRow } from '../../db/schema'
+import { constraintError, type Data, type Tx } from '../../db/data'
+import type { FileRow } from '../../db/schema'
 import { AppError, NotFound, RequestValidationError, Unauthorized } from '../../lib/errors'
 import { fsyncPath, fsyncPathAsync } from '../../lib/fsync'
 import type { Logger } from '../../lib/log'
@@ -120,7 +120,8 @@ export interface SweepResult {
  * that is not mounted, say), rows are kept and a warning is logged instead of
  * emptying the table.
  */
-export function sweepUploads(db: Db, dataDir: string, logger?: Logger): SweepResult {
+export async function sweepUploads(data: Data, dataDir: string, logger?: Logger): Promise<SweepResult> {
+  const { files } = data.t
   const dir = uploadsDir(dataDir)
   const tmp = join(dir, TMP_DIR)
   const result: SweepResult = { tmpFiles: 0, missingRows: 0, orphanFiles: 0 }
@@ -129,7 +130,8 @@ export function sweepUploads(db: Db, dataDir: string, logger?: Logger): SweepRes
     entries = readdirSync(dir)
   } catch (err) {
     if (!isCode(err, 'ENOENT')) throw err
-    const rows = db.select({ n: sql<number>`count(*)` }).from(files).get()?.n ?? 0
+    const [row] = await data.db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(files)
+    const rows = row?.n ?? 0
     if (rows > 0) logger?.warn('uploads folder missing; file rows kept', { rows })
     mkdirSync(tmp, { recursive: true, mode: 0o700 })
     return result
@@ -143,14 +145,14 @@ export function sweepUploads(db: Db, dataDir: string, logger?: Logger): SweepRes
 
   const onDisk = new Set(entries.filter((e) => STORAGE_NAME.test(e)))
   const missing: number[] = []
-  for (const row of db.select({ id: files.id, storageName: files.storageName }).from(files).all()) {
+  for (const row of await data.db.select({ id: files.id, storageName: files.storageName }).from(files)) {
     if (onDisk.has(row.storageName)) onDisk.delete(row.storageName)
     else missing.push(row.id)
   }
   if (missing.length) {
-    db.transaction((tx) => {
-      for (let i = 0; i < missing.length; i += 500) tx.delete(files).where(inArray(files.id, missing.slice(i, i + 500))).run()
-    }, IMMEDIATE)
+    await data.transaction(async (tx) => {
+      for (let i = 0; i < missing.length; i += 500) await tx.delete(files).where(inArray(files.id, missing.slice(i, i + 500)))
+    })
   }
   result.missingRows = missing.length
   removeStored(dir, [...onDisk], logger)
@@ -159,7 +161,9 @@ export function sweepUploads(db: Db, dataDir: string, logger?: Logger): SweepRes
   return result
 }
 
-export function createFileService(db: Db, opts: FileServiceOptions) {
+export function createFileService(data: Data, opts: FileServiceOptions) {
+  const { db, t } = data
+  const { files } = t
   const dir = uploadsDir(opts.dataDir)
   const tmpDir = join(dir, TMP_DIR)
   mkdirSync(tmpDir, { recursive: true, mode: 0o700 })
@@ -167,29 +171,21 @@ export function createFileService(db: Db, opts: FileServiceOptions) {
   // Background removals of deleted users' files, chained (tests and shutdown may wait for them).
   let removals: Promise<void> = Promise.resolve()
 
-  const byId = db.select().from(files).where(eq(files.id, sql.placeholder('id'))).prepare()
-  const byOwner = db
-    .select()
-    .from(files)
-    .where(eq(files.ownerId, sql.placeholder('owner')))
-    .orderBy(asc(files.id))
-    .limit(sql.placeholder('limit'))
-    .offset(sql.placeholder('skip'))
-    .prepare()
-  const fileCount = db
-    .select({ n: sql<number>`count(*)` })
-    .from(files)
-    .where(eq(files.ownerId, sql.placeholder('owner')))
-    .prepare()
-  const usedBytes = db
-    .select({ n: sql<number>`coalesce(sum(${files.size}), 0)` })
-    .from(files)
-    .where(eq(files.ownerId, sql.placeholder('owner')))
-    .prepare()
+  const usedBytes = async (q: Tx, owner: number): Promise<number> => {
+    const [row] = await q
+      .select({ n: sql<number>`coalesce(sum(${files.size}), 0)`.mapWith(Number) })
+      .from(files)
+      .where(eq(files.ownerId, owner))
+    return row?.n ?? 0
+  }
+  const fileCount = async (q: Tx, owner: number): Promise<number> => {
+    const [row] = await q.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(files).where(eq(files.ownerId, owner))
+    return row?.n ?? 0
+  }
 
   /** Owner or admin; anyone else is told it does not exist. */
-  function getVisible(id: number, actor: Actor): FileRow {
-    const row = byId.get({ id })
+  async function getVisible(id: number, actor: Actor): Promise<FileRow> {
+    const [row] = await db.select().from(files).where(eq(files.id, id))
     if (!row || (row.ownerId !== actor.id && actor.role !== 'admin')) throw NotFound('File not found')
     return row
   }
@@ -223,11 +219,11 @@ export function createFileService(db: Db, opts: FileServiceOptions) {
      */
     async upload(ownerId: number, input: MultipartInput): Promise<FileRow> {
       // Refused before a byte is read; checked again with the insert.
-      if (uploadMaxFiles > 0 && (fileCount.get({ owner: ownerId })?.n ?? 0) >= uploadMaxFiles) throw tooManyFiles(uploadMaxFiles)
+      if (uploadMaxFiles > 0 && (await fileCount(db, ownerId)) >= uploadMaxFiles) throw tooManyFiles(uploadMaxFiles)
       let limit = maxUploadBytes
       let quotaBound = false
       if (uploadQuotaBytes > 0) {
-        const remaining = Math.max(0, uploadQuotaBytes - (usedBytes.get({ owner: ownerId })?.n ?? 0))
+        const remaining = Math.max(0, uploadQuotaBytes - (await usedBytes(db, ownerId)))
         if (remaining < limit) {
           limit = remaining
           quotaBound = true
@@ -245,17 +241,13 @@ export function createFileService(db: Db, opts: FileServiceOptions) {
       }
       try {
         await fsyncPathAsync(dir)
-        return db.transaction((tx) => {
-          // Again inside the (IMMEDIATE) transaction: other uploads may have finished meanwhile.
-          if (uploadMaxFiles > 0) {
-            const n = tx.select({ n: sql<number>`count(*)` }).from(files).where(eq(files.ownerId, ownerId)).get()?.n ?? 0
-            if (n >= uploadMaxFiles) throw tooManyFiles(uploadMaxFiles)
-          }
-          if (uploadQuotaBytes > 0) {
-            const used = tx.select({ n: sql<number>`coalesce(sum(${files.size}), 0)` }).from(files).where(eq(files.ownerId, ownerId)).get()?.n ?? 0
-            if (used + part.size > uploadQuotaBytes) throw quotaExceeded()
-          }
-          return tx
+        return await data.transaction(async (tx) => {
+          // Again inside the transaction, under the owner's lock: other uploads
+          // (on any instance) may have finished meanwhile.
+          if (uploadQuotaBytes > 0 || uploadMaxFiles > 0) await data.lock(tx, `quota:${ownerId}`)
+          if (uploadMaxFiles > 0 && (await fileCount(tx, ownerId)) >= uploadMaxFiles) throw tooManyFiles(uploadMaxFiles)
+          if (uploadQuotaBytes > 0 && (await usedBytes(tx, ownerId)) + part.size > uploadQuotaBytes) throw quotaExceeded()
+          const [row] = await tx
             .insert(files)
             .values({
               ownerId,
@@ -267,23 +259,23 @@ export function createFileService(db: Db, opts: FileServiceOptions) {
               createdAt: new Date().toISOString()
             })
             .returning()
-            .get()
-        }, IMMEDIATE)
+          return row!
+        })
       } catch (err) {
         await unlink(finalPath).catch(() => {})
         // The owner was deleted while the upload streamed.
-        if (err instanceof Error && err.message.includes('FOREIGN KEY constraint failed')) throw Unauthorized()
+        if (constraintError(err) === 'foreign_key') throw Unauthorized()
         throw err
       }
     },
 
-    list(ownerId: number, skip: number, limit: number): FileRow[] {
-      return byOwner.all({ owner: ownerId, skip, limit })
+    list(ownerId: number, skip: number, limit: number): Promise<FileRow[]> {
+      return db.select().from(files).where(eq(files.ownerId, ownerId)).orderBy(asc(files.id)).limit(limit).offset(skip)
     },
 
     /** The row and the path of its bytes, for a download. */
-    open(id: number, actor: Actor): { row: FileRow; path: string } {
-      const row = getVisible(id, actor)
+    async open(id: number, actor: Actor): Promise<{ row: FileRow; path: string }> {
+      const row = await getVisible(id, actor)
       const path = join(dir, row.storageName)
       try {
         statSync(path)
@@ -294,9 +286,9 @@ export function createFileService(db: Db, opts: FileServiceOptions) {
       return { row, path }
     },
 
-    delete(id: number, actor: Actor): void {
-      const row = getVisible(id, actor)
-      db.delete(files).where(and(eq(files.id, row.id), eq(files.storageName, row.storageName))).run()
+    async delete(id: number, actor: Actor): Promise<void> {
+      const row = await getVisible(id, actor)
+      await data.transaction((tx) => tx.delete(files).where(and(eq(files.id, row.id), eq(files.storageName, row.storageName))).then(() => undefined))
       removeStored(dir, [row.storageName], logger)
     },
 
@@ -305,8 +297,8 @@ export function createFileService(db: Db, opts: FileServiceOptions) {
      * are removed in the background once the deletion has committed (see
      * removeStoredLater), not while the request waits.
      */
-    onUserDeleting(tx: Tx, userId: number): (() => void) | void {
-      const names = tx.select({ name: files.storageName }).from(files).where(eq(files.ownerId, userId)).all().map((r) => r.name)
+    async onUserDeleting(tx: Tx, userId: number): Promise<(() => void) | void> {
+      const names = (await tx.select({ name: files.storageName }).from(files).where(eq(files.ownerId, userId))).map((r) => r.name)
       if (names.length) {
         return () => {
           removals = removals.then(() => removeStoredLater(dir, names, logger))

@@ -13,7 +13,7 @@ interface Deps {
 export function sessionsModule({ sessions, auth }: Deps) {
   return new Elysia({ name: 'roster.sessions' })
     .use(auth)
-    .get('/auth/sessions', ({ user, sessionId }) => sessions.list(user.id).map((r) => toSessionResponse(r, sessionId)), {
+    .get('/auth/sessions', async ({ user, sessionId }) => (await sessions.list(user.id)).map((r) => toSessionResponse(r, sessionId)), {
       auth: true,
       response: { 200: t.Array(SessionResponse), ...errorResponses(401) },
       detail: {
@@ -24,8 +24,8 @@ export function sessionsModule({ sessions, auth }: Deps) {
     })
     .delete(
       '/auth/sessions/:session_id',
-      ({ user, params, set }) => {
-        sessions.revokeOne(user.id, params.session_id)
+      async ({ user, params, set }) => {
+        await sessions.revokeOne(user.id, params.session_id)
         set.status = 204
       },
       {
@@ -41,8 +41,8 @@ export function sessionsModule({ sessions, auth }: Deps) {
     )
     .delete(
       '/auth/sessions',
-      ({ user, sessionId, set }) => {
-        sessions.revokeOthers(user.id, sessionId)
+      async ({ user, sessionId, set }) => {
+        await sessions.revokeOthers(user.id, sessionId)
         set.status = 204
       },
       {

@@ -1,4 +1,5 @@
 // Users controller: routes only. Queries live in service.ts.
+import { then } from '../../lib/maybe'
 import { Elysia, t } from 'elysia'
 import type { AuthPlugin } from '../auth/macro'
 import { Forbidden, RequestValidationError } from '../../lib/errors'
@@ -69,7 +70,7 @@ export function usersModule({ users, auth, allowSignup, directory }: Deps) {
       '/users',
       ({ query, user }) => {
         const q = listQuery.parse(query)
-        return users.list(q.skip, q.limit).map((u) => viewUser(u, user, directory))
+        return then(users.list(q.skip, q.limit), (rows) => rows.map((u) => viewUser(u, user, directory)))
       },
       {
         auth: true,
@@ -96,7 +97,7 @@ export function usersModule({ users, auth, allowSignup, directory }: Deps) {
         detail: { tags: ['users'], summary: "Change the caller's password" }
       }
     )
-    .get('/users/:user_id', ({ params, user }) => viewUser(users.getVisible(params.user_id, actorOf(user)), user, directory), {
+    .get('/users/:user_id', ({ params, user }) => then(users.getVisible(params.user_id, actorOf(user)), (u) => viewUser(u, user, directory)), {
       auth: true,
       params: UserIdParams,
       response: { 200: UserView, ...errorResponses(401, 404, 422) },
@@ -145,9 +146,9 @@ export function usersModule({ users, auth, allowSignup, directory }: Deps) {
     )
     .delete(
       '/users/:user_id',
-      ({ params, user, set }) => {
+      async ({ params, user, set }) => {
         assertSelfOrAdmin(actorOf(user), params.user_id)
-        users.delete(params.user_id)
+        await users.delete(params.user_id)
         set.status = 204
       },
       {
@@ -166,7 +167,7 @@ export function versionedUsersModule({ users, auth, directory }: Pick<Deps, 'use
       '/api/v1/users',
       ({ query, user }) => {
         const q = listQuery.parse(query)
-        return { version: '1.0' as const, users: users.list(q.skip, q.limit).map((u) => viewUser(u, user, directory)) }
+        return then(users.list(q.skip, q.limit), (rows) => ({ version: '1.0' as const, users: rows.map((u) => viewUser(u, user, directory)) }))
       },
       {
         auth: true,
@@ -185,13 +186,12 @@ export function versionedUsersModule({ users, auth, directory }: Pick<Deps, 'use
           if (after === undefined) throw new RequestValidationError([{ field: 'query.after', message: 'Invalid cursor', type: 'value_error' }])
           if (q.skip > 0) throw new RequestValidationError([{ field: 'query.skip', message: 'Use either skip or after, not both', type: 'value_error' }])
         }
-        const page = users.page({ after, skip: q.skip, limit: q.limit, includeInactive: q.include_inactive })
-        return {
+        return then(users.page({ after, skip: q.skip, limit: q.limit, includeInactive: q.include_inactive }), (page) => ({
           version: '2.0' as const,
           users: page.rows.map((u) => viewUser(u, user, directory)),
           includes_inactive: q.include_inactive,
           next_cursor: page.nextCursor
-        }
+        }))
       },
       {
         auth: true,
