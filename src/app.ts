@@ -17,12 +17,14 @@ import { rateLimitPlugin } from './http/ratelimit'
 import { requestLogPlugin } from './http/request-log'
 import { securityHeadersPlugin } from './http/security-headers'
 import type { Logger } from './lib/log'
+import { accessTokensModule } from './modules/access-tokens'
 import { authModule } from './modules/auth'
 import { authPlugin } from './modules/auth/macro'
 import { consoleModule } from './modules/console'
 import { filesModule } from './modules/files'
 import { healthModule } from './modules/health'
 import { metricsModule } from './modules/metrics'
+import { mfaModule } from './modules/mfa'
 import { outboxModule } from './modules/outbox'
 import { passwordResetModule } from './modules/password-reset'
 import { sessionsModule } from './modules/sessions'
@@ -36,12 +38,13 @@ export interface AppDeps {
 }
 
 export function createApp({ config, data, logger }: AppDeps, services: Services) {
-  const { users, tokens, sessions, auth, mail, resets, files } = services
+  const { users, tokens, sessions, auth, mail, resets, files, accessTokens, mfa } = services
   const registry = new Registry()
 
   let server: Server<unknown> | null = null
   const clientIp = createClientIp(() => server, config.trustProxy)
-  const authP = authPlugin({ tokens, users, sessions }, data.kind === 'sqlite')
+  const authDeps = { tokens, users, sessions, accessTokens }
+  const authP = authPlugin(authDeps, data.kind === 'sqlite')
 
   return (
     new Elysia({ name: 'roster' })
@@ -56,7 +59,7 @@ export function createApp({ config, data, logger }: AppDeps, services: Services)
       .use(securityHeadersPlugin({ publicUrl: config.publicUrl }))
       .use(corsPlugin(config.corsOrigins))
       .use(rateLimitPlugin({ perMinute: config.rateLimitPerMinute, clientIp }))
-      .use(metricsModule(registry, { service: services.metrics, auth: { tokens, users, sessions }, metricsToken: config.metricsToken }))
+      .use(metricsModule(registry, { service: services.metrics, auth: authDeps, metricsToken: config.metricsToken }))
       .use(docsPlugin())
       .use(
         healthModule(async () => {
@@ -65,7 +68,9 @@ export function createApp({ config, data, logger }: AppDeps, services: Services)
           return s.applied >= s.known
         })
       )
-      .use(authModule({ auth, tokens, sessions, clientIp }))
+      .use(authModule({ auth, tokens, sessions, mfa, clientIp }))
+      .use(mfaModule({ mfa, auth: authP }))
+      .use(accessTokensModule({ accessTokens, auth: authP }))
       .use(sessionsModule({ sessions, auth: authP }))
       .use(usersModule({ users, auth: authP, allowSignup: config.allowSignup, directory: config.userDirectory }))
       .use(versionedUsersModule({ users, auth: authP, directory: config.userDirectory }))

@@ -7,10 +7,12 @@ import type { Data } from './db/data'
 import type { Logger } from './lib/log'
 import { createMailService, type MailKicker } from './mail/service'
 import { welcomeMail } from './mail/templates'
+import { createAccessTokenService } from './modules/access-tokens/service'
 import { createAuthService } from './modules/auth/service'
 import { createTokenService } from './modules/auth/tokens'
 import { createFileService } from './modules/files/service'
 import { createMetricsService } from './modules/metrics/service'
+import { createMfaService } from './modules/mfa/service'
 import { createPasswordResetService } from './modules/password-reset/service'
 import { createSessionService } from './modules/sessions/service'
 import { createUserService, newUserHooks } from './modules/users/service'
@@ -22,6 +24,8 @@ export interface ServiceDeps {
   logger: Logger
   /** The running mail worker (`serve`); without it mail is only queued. */
   mailer?: MailKicker
+  /** The clock of TOTP codes and personal access token expiry (tests set it; Date.now otherwise). */
+  now?: () => number
 }
 
 export function createServices(deps: ServiceDeps) {
@@ -33,6 +37,12 @@ export function createServices(deps: ServiceDeps) {
   // Password change, reset, deactivation and deletion end every session.
   hooks.credentialsRevoked.push((tx, userId) => sessions.revokeAll(tx, userId))
   const auth = createAuthService(users)
+  const accessTokens = createAccessTokenService(data, { now: deps.now })
+  const mfa = createMfaService({ data, secretKey: deps.secret, throttle: auth.throttle, now: deps.now })
+  // Personal access tokens and pending logins die with the credentials
+  // (password change or reset, deactivation, deletion). TOTP itself stays on.
+  hooks.credentialsRevoked.push((tx, userId) => accessTokens.revokeAll(tx, userId))
+  hooks.credentialsRevoked.push((tx, userId) => mfa.revokeChallenges(tx, userId))
   const mail = createMailService(data, config, deps.mailer)
   const resets = createPasswordResetService({ data, users, mail, publicUrl: config.publicUrl, logger })
   // The welcome mail is written in the new user's transaction: both or neither.
@@ -51,7 +61,7 @@ export function createServices(deps: ServiceDeps) {
   // Rows go with the user by FK cascade; the bytes are removed after the commit.
   hooks.deleting.push(files.onUserDeleting)
   const metrics = createMetricsService(data)
-  return { users, tokens, sessions, auth, hooks, mail, resets, files, metrics }
+  return { users, tokens, sessions, auth, hooks, mail, resets, files, metrics, accessTokens, mfa }
 }
 
 export type Services = ReturnType<typeof createServices>

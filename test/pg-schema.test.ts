@@ -25,7 +25,21 @@ const rowTypesMatch: {
   passwordResetTokens: Same<typeof lite.passwordResetTokens, typeof pg.passwordResetTokens>
   emailOutbox: Same<typeof lite.emailOutbox, typeof pg.emailOutbox>
   files: Same<typeof lite.files, typeof pg.files>
-} = { users: true, sessions: true, passwordResetTokens: true, emailOutbox: true, files: true }
+  totpSecrets: Same<typeof lite.totpSecrets, typeof pg.totpSecrets>
+  recoveryCodes: Same<typeof lite.recoveryCodes, typeof pg.recoveryCodes>
+  mfaChallenges: Same<typeof lite.mfaChallenges, typeof pg.mfaChallenges>
+  accessTokens: Same<typeof lite.accessTokens, typeof pg.accessTokens>
+} = {
+  users: true,
+  sessions: true,
+  passwordResetTokens: true,
+  emailOutbox: true,
+  files: true,
+  totpSecrets: true,
+  recoveryCodes: true,
+  mfaChallenges: true,
+  accessTokens: true
+}
 
 function tables(mod: Record<string, unknown>): Map<string, Table> {
   const out = new Map<string, Table>()

@@ -130,6 +130,7 @@ export const EXEMPT = new Set(['/health', '/ready', '/metrics'])
  */
 export const STRICT_LIMITS: Record<string, number> = {
   '/auth/login': 10,
+  '/auth/mfa/verify': 10,
   '/auth/password-reset': 5
 }
 

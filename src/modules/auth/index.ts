@@ -3,6 +3,8 @@ import { Elysia, t } from 'elysia'
 import { bodyPlugin } from '../../http/body'
 import { errorResponses } from '../../http/schemas'
 import { Unauthorized } from '../../lib/errors'
+import { MfaRequired, MfaVerifyBody } from '../mfa/model'
+import { INVALID_MFA_TOKEN, type MfaService } from '../mfa/service'
 import type { SessionService } from '../sessions/service'
 import { LoginBody, RefreshBody, TokenResponse } from './model'
 import { BAD_LOGIN, type AuthService } from './service'
@@ -12,12 +14,13 @@ interface Deps {
   auth: AuthService
   tokens: TokenService
   sessions: SessionService
+  mfa: MfaService
   clientIp: (request: Request) => string | null
 }
 
 const REFRESH_401 = 'Invalid refresh token: unknown, spent, expired or revoked; a spent one revokes its whole session'
 
-export function authModule({ auth, tokens, sessions, clientIp }: Deps) {
+export function authModule({ auth, tokens, sessions, mfa, clientIp }: Deps) {
   const meta = (request: Request) => ({ userAgent: request.headers.get('user-agent'), ip: clientIp(request) })
   // Login and refresh answer alike: an access token for the session and its refresh token.
   const tokenResponse = async (user: { id: number; tokenVersion: number }, sessionId: string, refreshToken: string) => ({
@@ -34,24 +37,57 @@ export function authModule({ auth, tokens, sessions, clientIp }: Deps) {
       async ({ body, request, set }) => {
         const ip = clientIp(request)
         const user = await auth.checkCredentials(body.username, body.password, ip)
-        // Undefined when a password change, reset, deactivation or deletion
+        set.headers['cache-control'] = 'no-store'
+        // Both undefined when a password change, reset, deactivation or deletion
         // landed while the password was being verified: that login never happened.
+        if (user.mfaEnabled) {
+          const challenge = await mfa.startChallenge(user)
+          if (!challenge) throw Unauthorized(BAD_LOGIN)
+          return { mfa_required: true as const, ...challenge }
+        }
         const session = await sessions.start(user, meta(request))
         if (!session) throw Unauthorized(BAD_LOGIN)
-        set.headers['cache-control'] = 'no-store'
         return tokenResponse(user, session.id, session.refreshToken)
       },
       {
         // JSON, or the OAuth2 password form used by the docs page's Authorize button.
         accepts: 'json+form',
         body: LoginBody,
-        response: { 200: TokenResponse, ...errorResponses(401, 422, 429) },
+        response: { 200: t.Union([TokenResponse, MfaRequired]), ...errorResponses(401, 422, 429) },
         detail: {
           tags: ['auth'],
           summary: 'Log in with username (or e-mail) and password',
           description:
             'Accepts JSON or the OAuth2 password form. A password in the query string is never read. Opens a session and returns its refresh token. ' +
-            'After 5 failures in 15 minutes for one account from one client IP, or 50 from one IP, answers 429 `{"detail":"Too many login attempts"}` with Retry-After; a success clears the account counter.'
+            'After 5 failures in 15 minutes for one account from one client IP, or 50 from one IP, answers 429 `{"detail":"Too many login attempts"}` with Retry-After; a success clears the account counter. ' +
+            'For an account with TOTP on, a correct password opens no session: the answer is `{"mfa_required":true,"mfa_token":...,"expires_in":300}`, finished at POST /auth/mfa/verify.'
+        }
+      }
+    )
+    .post(
+      '/auth/mfa/verify',
+      async ({ body, request, set }) => {
+        const { user } = await mfa.verifyChallenge(body.mfa_token, body.code, clientIp(request))
+        // The user as read with the code: a credential change since then refuses the session.
+        const session = await sessions.start(user, meta(request))
+        if (!session) throw Unauthorized(INVALID_MFA_TOKEN)
+        set.headers['cache-control'] = 'no-store'
+        return tokenResponse(user, session.id, session.refreshToken)
+      },
+      {
+        accepts: 'json',
+        body: MfaVerifyBody,
+        response: {
+          200: TokenResponse,
+          401: t.Object({ detail: t.String() }, { description: '`Invalid code` (the fifth wrong one kills the mfa_token), or `Invalid or expired MFA token`' }),
+          ...errorResponses(422, 429)
+        },
+        detail: {
+          tags: ['auth'],
+          summary: 'Second step of a login with TOTP: the mfa_token and a code',
+          description:
+            'The code is the current 6-digit TOTP code (one 30 s step of clock skew either way is accepted; a code already used is refused) or an unused recovery code (each works once). ' +
+            'Every attempt counts in the login throttle (429 with Retry-After). A success spends the mfa_token and opens a session.'
         }
       }
     )

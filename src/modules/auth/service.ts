@@ -29,7 +29,10 @@ export function createAuthService(users: UserService, throttle: LoginThrottle = 
       const ok = await verifyPassword(password, user?.hashedPassword ?? (await dummyHash()))
       // A failure keeps the place it reserved.
       if (!user || !ok || !user.isActive) throw Unauthorized(BAD_LOGIN)
-      throttle.succeeded(account, from)
+      // With TOTP on, the login is not over: the attempt stays counted until a
+      // correct code (otherwise each new password login would reset the count
+      // of wrong codes).
+      if (!user.mfaEnabled) throttle.succeeded(account, from)
       // Only replaces the hash it verified: a password change landing during
       // this second hash must not be overwritten with the old password.
       if (needsRehash(user.hashedPassword)) await users.rehash(user.id, user.hashedPassword, await hashPassword(password))

@@ -134,6 +134,12 @@ export function createLoginThrottle(opts: ThrottleOptions = DEFAULT_THROTTLE) {
       ips.take(ip, t)
       return 0
     },
+    /** Gives a reservation back without judging it (the attempt checked nothing). */
+    release(account: string, ip: string): void {
+      const t = now()
+      accounts.giveBack(accountKey(account, ip), t)
+      ips.giveBack(ip, t)
+    },
     /**
      * A successful login clears the account's counter and gives its place in
      * the IP's window back (the IP's failures stay: one good account must not

@@ -42,7 +42,8 @@ export function sessionsModule({ sessions, auth }: Deps) {
     .delete(
       '/auth/sessions',
       async ({ user, sessionId, set }) => {
-        await sessions.revokeOthers(user.id, sessionId)
+        // `auth: true` admits sessions only, so there is always one to keep.
+        await sessions.revokeOthers(user.id, sessionId!)
         set.status = 204
       },
       {

@@ -9,7 +9,7 @@ import { MAX_SKIP } from '../../lib/page'
 import { errorResponses } from '../../http/schemas'
 import { PasswordChange, toUserResponse, UserCreate, UserIdParams, UserResponse, UserUpdate, UserView, V1List, V2List, viewUser, type UserDirectory } from './model'
 import { decodeCursor, type UserService } from './service'
-import { actorOf, type Actor } from '../../lib/actor'
+import type { Actor } from '../../lib/actor'
 
 const listQuery = querySpec({
   skip: skipParam(`Rows to skip (O(skip); at most ${MAX_SKIP})`),
@@ -45,9 +45,8 @@ export function usersModule({ users, auth, allowSignup, directory }: Deps) {
     .use(auth)
     .post(
       '/users',
-      async ({ body, user, set }) => {
+      async ({ body, actor, set }) => {
         // Signup must know whether an admin asks: a token is optional, but checked when sent.
-        const actor = user && actorOf(user)
         if (!allowSignup && actor?.role !== 'admin') throw Forbidden('Signup is disabled')
         const row = await users.create(body, actor)
         set.status = 201
@@ -68,18 +67,18 @@ export function usersModule({ users, auth, allowSignup, directory }: Deps) {
     )
     .get(
       '/users',
-      ({ query, user }) => {
+      ({ query, actor }) => {
         const q = listQuery.parse(query)
-        return then(users.list(q.skip, q.limit), (rows) => rows.map((u) => viewUser(u, user, directory)))
+        return then(users.list(q.skip, q.limit), (rows) => rows.map((u) => viewUser(u, actor, directory)))
       },
       {
-        auth: true,
+        auth: 'users:read',
         response: { 200: t.Array(UserView), ...errorResponses(401, 422) },
         detail: { tags: ['users'], summary: 'List active users, ordered by id', description: DIRECTORY_NOTE, parameters: listQuery.parameters }
       }
     )
     .get('/users/me', ({ user }) => toUserResponse(user), {
-      auth: true,
+      auth: 'users:read',
       response: { 200: UserResponse, ...errorResponses(401) },
       detail: { tags: ['users'], summary: 'The caller' }
     })
@@ -90,27 +89,27 @@ export function usersModule({ users, auth, allowSignup, directory }: Deps) {
         set.status = 204
       },
       {
-        auth: true,
+        auth: 'users:write',
         accepts: 'json',
         body: PasswordChange,
         response: { 204: t.Void({ description: 'Password changed; every earlier token is revoked' }), ...errorResponses(400, 401, 422) },
         detail: { tags: ['users'], summary: "Change the caller's password" }
       }
     )
-    .get('/users/:user_id', ({ params, user }) => then(users.getVisible(params.user_id, actorOf(user)), (u) => viewUser(u, user, directory)), {
-      auth: true,
+    .get('/users/:user_id', ({ params, actor }) => then(users.getVisible(params.user_id, actor), (u) => viewUser(u, actor, directory)), {
+      auth: 'users:read',
       params: UserIdParams,
       response: { 200: UserView, ...errorResponses(401, 404, 422) },
       detail: { tags: ['users'], summary: 'Get a user by id', description: `${DIRECTORY_NOTE} An inactive user is 404 to non-admins.` }
     })
     .put(
       '/users/:user_id',
-      async ({ params, body, user }) => {
-        assertSelfOrAdmin(actorOf(user), params.user_id)
-        return toUserResponse(await users.update(params.user_id, body, actorOf(user), true))
+      async ({ params, body, actor }) => {
+        assertSelfOrAdmin(actor, params.user_id)
+        return toUserResponse(await users.update(params.user_id, body, actor, true))
       },
       {
-        auth: true,
+        auth: 'users:write',
         params: UserIdParams,
         accepts: 'json',
         body: UserCreate,
@@ -124,15 +123,15 @@ export function usersModule({ users, auth, allowSignup, directory }: Deps) {
     )
     .patch(
       '/users/:user_id',
-      async ({ params, body, user }) => {
-        assertSelfOrAdmin(actorOf(user), params.user_id)
+      async ({ params, body, actor }) => {
+        assertSelfOrAdmin(actor, params.user_id)
         if (Object.keys(body).length === 0) {
           throw new RequestValidationError([{ field: 'body', message: 'At least one field is required', type: 'missing' }])
         }
-        return toUserResponse(await users.update(params.user_id, body, actorOf(user), false))
+        return toUserResponse(await users.update(params.user_id, body, actor, false))
       },
       {
-        auth: true,
+        auth: 'users:write',
         params: UserIdParams,
         accepts: 'json',
         body: UserUpdate,
@@ -146,13 +145,13 @@ export function usersModule({ users, auth, allowSignup, directory }: Deps) {
     )
     .delete(
       '/users/:user_id',
-      async ({ params, user, set }) => {
-        assertSelfOrAdmin(actorOf(user), params.user_id)
+      async ({ params, actor, set }) => {
+        assertSelfOrAdmin(actor, params.user_id)
         await users.delete(params.user_id)
         set.status = 204
       },
       {
-        auth: true,
+        auth: 'users:write',
         params: UserIdParams,
         response: { 204: t.Void({ description: 'Deleted with their sessions and files' }), ...errorResponses(400, 401, 403, 404, 422) },
         detail: { tags: ['users'], summary: 'Delete a user (self or admin)' }
@@ -165,21 +164,21 @@ export function versionedUsersModule({ users, auth, directory }: Pick<Deps, 'use
     .use(auth)
     .get(
       '/api/v1/users',
-      ({ query, user }) => {
+      ({ query, actor }) => {
         const q = listQuery.parse(query)
-        return then(users.list(q.skip, q.limit), (rows) => ({ version: '1.0' as const, users: rows.map((u) => viewUser(u, user, directory)) }))
+        return then(users.list(q.skip, q.limit), (rows) => ({ version: '1.0' as const, users: rows.map((u) => viewUser(u, actor, directory)) }))
       },
       {
-        auth: true,
+        auth: 'users:read',
         response: { 200: V1List, ...errorResponses(401, 422) },
         detail: { tags: ['v1'], summary: 'List active users (v1)', description: DIRECTORY_NOTE, parameters: listQuery.parameters }
       }
     )
     .get(
       '/api/v2/users',
-      ({ query, user }) => {
+      ({ query, actor }) => {
         const q = v2Query.parse(query)
-        if (q.include_inactive && user.role !== 'admin') throw Forbidden()
+        if (q.include_inactive && actor.role !== 'admin') throw Forbidden()
         let after: number | undefined
         if (q.after !== undefined) {
           after = decodeCursor(q.after)
@@ -188,13 +187,13 @@ export function versionedUsersModule({ users, auth, directory }: Pick<Deps, 'use
         }
         return then(users.page({ after, skip: q.skip, limit: q.limit, includeInactive: q.include_inactive }), (page) => ({
           version: '2.0' as const,
-          users: page.rows.map((u) => viewUser(u, user, directory)),
+          users: page.rows.map((u) => viewUser(u, actor, directory)),
           includes_inactive: q.include_inactive,
           next_cursor: page.nextCursor
         }))
       },
       {
-        auth: true,
+        auth: 'users:read',
         response: { 200: V2List, ...errorResponses(401, 403, 422) },
         detail: {
           tags: ['v2'],

@@ -90,6 +90,7 @@ export const UserResponse = t.Object(
     age: Type.Union([Type.Integer(), Type.Null()]),
     role: Role,
     is_active: t.Boolean(),
+    mfa_enabled: t.Boolean({ description: 'TOTP second factor is on' }),
     created_at: t.String({ format: 'date-time' })
   },
   { additionalProperties: false }
@@ -111,7 +112,7 @@ export type UserPublic = Static<typeof UserPublic>
 export const UserView = t.Union([UserResponse, UserPublic])
 
 /** What a listing reads: the response's columns, not the hash. */
-export type ListedUser = Pick<UserRow, 'id' | 'username' | 'email' | 'age' | 'role' | 'isActive' | 'createdAt'>
+export type ListedUser = Pick<UserRow, 'id' | 'username' | 'email' | 'age' | 'role' | 'isActive' | 'mfaEnabled' | 'createdAt'>
 
 export function toUserResponse(u: ListedUser): UserResponse {
   return {
@@ -121,6 +122,7 @@ export function toUserResponse(u: ListedUser): UserResponse {
     age: u.age,
     role: u.role,
     is_active: u.isActive,
+    mfa_enabled: u.mfaEnabled,
     created_at: u.createdAt
   }
 }

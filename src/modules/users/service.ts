@@ -70,12 +70,13 @@ export function decodeCursor(cursor: string): number | undefined {
 // (SQLite has no boolean). PostgreSQL
 // runs the same reads as Drizzle prepared statements.
 const ROW_COLUMNS = `id, username, email, hashed_password AS hashedPassword, age, role, is_active AS isActive,
-  token_version AS tokenVersion, created_at AS createdAt, updated_at AS updatedAt`
-const PUBLIC_COLUMNS = 'id, username, email, age, role, is_active AS isActive, created_at AS createdAt'
+  mfa_enabled AS mfaEnabled, token_version AS tokenVersion, created_at AS createdAt, updated_at AS updatedAt`
+const PUBLIC_COLUMNS = 'id, username, email, age, role, is_active AS isActive, mfa_enabled AS mfaEnabled, created_at AS createdAt'
 
-type Raw<T> = Omit<T, 'isActive'> & { isActive: number | boolean }
-function fromRaw<T extends { isActive: boolean }>(row: Raw<T>): T {
+type Raw<T> = Omit<T, 'isActive' | 'mfaEnabled'> & { isActive: number | boolean; mfaEnabled: number | boolean }
+function fromRaw<T extends { isActive: boolean; mfaEnabled: boolean }>(row: Raw<T>): T {
   row.isActive = row.isActive === 1 || row.isActive === true
+  row.mfaEnabled = row.mfaEnabled === 1 || row.mfaEnabled === true
   return row as T
 }
 
@@ -359,6 +360,7 @@ function drizzleHotReads({ db, t: { users } }: Data): HotReads {
     age: users.age,
     role: users.role,
     isActive: users.isActive,
+    mfaEnabled: users.mfaEnabled,
     createdAt: users.createdAt
   }
   const byId = db.select().from(users).where(eq(users.id, sql.placeholder('id'))).prepare('users_by_id')
