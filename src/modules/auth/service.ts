@@ -29,10 +29,11 @@ export function createAuthService(users: UserService, throttle: LoginThrottle = 
       const ok = await verifyPassword(password, user?.hashedPassword ?? (await dummyHash()))
       // A failure keeps the place it reserved.
       if (!user || !ok || !user.isActive) throw Unauthorized(BAD_LOGIN)
-      // With TOTP on, the login is not over: the attempt stays counted until a
-      // correct code (otherwise each new password login would reset the count
-      // of wrong codes).
-      if (!user.mfaEnabled) throttle.succeeded(account, from)
+      // With TOTP on, the login is not over: a correct password gives its place
+      // back but clears nothing; only a correct code does (otherwise each new
+      // password login would reset the count of wrong codes).
+      if (user.mfaEnabled) throttle.release(account, from)
+      else throttle.succeeded(account, from)
       // Only replaces the hash it verified: a password change landing during
       // this second hash must not be overwritten with the old password.
       if (needsRehash(user.hashedPassword)) await users.rehash(user.id, user.hashedPassword, await hashPassword(password))
