@@ -4,7 +4,9 @@ import { describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
 import { JSON_BODY_LIMIT } from '../src/http/body'
 import { clientKey, createRateLimiter } from '../src/http/ratelimit'
-import { admin, expectNoSecrets, makeApp, PASSWORD, req, userBody, userWithToken } from './helpers'
+import { connect } from 'node:net'
+import { admin, expectNoSecrets, makeApp, PASSWORD, req, SECRET, tempDir, userBody, userWithToken } from './helpers'
+import { SOURCE, startServer } from './server'
 
 const ip = (n: number) => ({ 'x-forwarded-for': `203.0.113.${n}` })
 
@@ -501,6 +503,50 @@ describe('over a real socket (127.0.0.1, port 0)', () => {
       expect(ok.status).toBe(201)
     } finally {
       await t.app.stop(true)
+    }
+  })
+})
+
+describe('size refusals over a real server always carry the JSON body', () => {
+  /** Sends only the head of a request (a huge Content-Length, no body) and reads the answer. */
+  function headOnly(url: string, path: string, contentLength: string, contentType: string, token?: string): Promise<{ status: number; body: string }> {
+    const { hostname, port } = new URL(url)
+    return new Promise((resolve, reject) => {
+      const sock = connect(Number(port), hostname, () => {
+        const auth = token ? `Authorization: Bearer ${token}\r\n` : ''
+        sock.write(`POST ${path} HTTP/1.1\r\nHost: ${hostname}\r\n${auth}Content-Type: ${contentType}\r\nContent-Length: ${contentLength}\r\nConnection: close\r\n\r\n`)
+      })
+      let raw = ''
+      sock.on('data', (d) => (raw += d.toString('latin1')))
+      sock.on('error', reject)
+      sock.on('close', () => {
+        const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1] ?? 0)
+        resolve({ status, body: raw.slice(raw.indexOf('\r\n\r\n') + 4) })
+      })
+    })
+  }
+
+  test('a Content-Length far over every limit: 413 {"detail":...} from Roster, not an empty one from the server', async () => {
+    const s = await startServer(SOURCE, { env: { DATA_DIR: tempDir(), SECRET_KEY: SECRET, MAX_UPLOAD_BYTES: '1024', LOG_LEVEL: 'warn' } })
+    const post = (path: string, body: unknown) =>
+      fetch(`${s.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<any>)
+    await post('/users', userBody('big'))
+    const token = (await post('/auth/login', { username: 'big', password: PASSWORD })).access_token as string
+    for (const length of ['1000000000000', String(64 * 1024 * 1024)]) {
+      const r = await headOnly(s.url, '/upload', length, 'multipart/form-data; boundary=x', token)
+      expect({ length, status: r.status, body: r.body }).toEqual({ length, status: 413, body: JSON.stringify({ detail: 'File too large' }) })
+    }
+    const cases: [string, string, string, number, string][] = [
+      ['/upload', '1000000000000', 'multipart/form-data; boundary=x', 401, 'Could not validate credentials'],
+      ['/users', '1000000000000', 'application/json', 413, 'Request body too large'],
+      ['/auth/login', String(256 * 1024 * 1024), 'application/json', 413, 'Request body too large'],
+      ['/auth/login', '1000000000000', 'application/x-www-form-urlencoded', 413, 'Request body too large'],
+      // No route reads it: the answer is the route's own, still in the contract's shape.
+      ['/nowhere', '1000000000000', 'application/json', 404, 'Not Found']
+    ]
+    for (const [path, length, type, status, detail] of cases) {
+      const r = await headOnly(s.url, path, length, type)
+      expect({ path, length, status: r.status, body: r.body }).toEqual({ path, length, status, body: JSON.stringify({ detail }) })
     }
   })
 })

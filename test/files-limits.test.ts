@@ -150,3 +150,31 @@ describe('UPLOAD_MAX_FILES', () => {
   })
 })
 
+
+describe('multipart limits are named', () => {
+  const send = (t: TestApp, token: string, form: FormData) =>
+    t.app.handle(new Request('http://localhost/upload', { method: 'POST', body: form, headers: { authorization: `Bearer ${token}` } })).then(readRes)
+
+  test('more than 20 parts: 413 naming the limit (not "no file part"); nothing stored', async () => {
+    const t = await makeApp()
+    const alice = await userWithToken(t, 'alice')
+    const form = new FormData()
+    for (let i = 0; i < 25; i++) form.append(`f${i}`, 'x')
+    form.append('file', new Blob(['data']), 'a.txt')
+    const r = await send(t, alice.token, form)
+    expect(r.status).toBe(413)
+    expect(r.json).toEqual({ detail: 'Too many parts in the multipart body: at most 20' })
+    expect(Number((await t.sql<{ n: number }>('SELECT count(*) AS n FROM files'))[0]!.n)).toBe(0)
+  })
+
+  test('a form field over 16 KiB: 413 naming the limit', async () => {
+    const t = await makeApp()
+    const alice = await userWithToken(t, 'alice')
+    const form = new FormData()
+    form.append('note', 'x'.repeat(20 * 1024))
+    form.append('file', new Blob(['data']), 'a.txt')
+    const r = await send(t, alice.token, form)
+    expect(r.status).toBe(413)
+    expect(r.json).toEqual({ detail: 'A form field in the multipart body is over 16384 bytes' })
+  })
+})

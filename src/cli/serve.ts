@@ -4,7 +4,7 @@ import { createApp } from '../app'
 import type { Config } from '../config'
 import { createLogger } from '../lib/log'
 import { mailWorkerConfig, startMailWorker } from '../mail/mailer'
-import { sweepUploads, uploadBodyLimit } from '../modules/files/service'
+import { sweepUploads } from '../modules/files/service'
 import { CliError, codeOf } from './errors'
 import { lockDataDir } from './lock'
 import { createServices } from '../services'
@@ -66,11 +66,13 @@ export async function serve(config: Config): Promise<void> {
 
   const app = createApp({ config, data, logger }, services)
   try {
-    // Above Bun's 128 MiB default when MAX_UPLOAD_BYTES asks for it, so that
-    // Roster's own JSON 413 answers first, not Bun's empty one.
+    // Every route caps its own body and refuses with the contract's JSON 413
+    // (JSON and forms at 1 MiB, uploads at MAX_UPLOAD_BYTES plus framing), a
+    // declared Content-Length before reading a byte. Bun's own limit answers an
+    // empty 413 before any handler runs, so it is set out of reach.
     // reusePort off (Elysia turns it on): a second process on the same port
     // must fail with EADDRINUSE, not silently take half the connections.
-    app.listen({ port: config.port, hostname: config.host, reusePort: false, maxRequestBodySize: uploadBodyLimit(config.maxUploadBytes) })
+    app.listen({ port: config.port, hostname: config.host, reusePort: false, maxRequestBodySize: Number.MAX_SAFE_INTEGER })
   } catch (err) {
     await data.close()
     const inUse = (err as { code?: unknown })?.code === 'EADDRINUSE'

@@ -21,6 +21,7 @@ import { normalizeContentType, sanitizeFilename } from './filename'
 import {
   BodyAbortedError,
   MalformedMultipartError,
+  MultipartLimitError,
   NoFilePartError,
   PartTooLargeError,
   streamFilePart,
@@ -31,14 +32,6 @@ const MiB = 1024 * 1024
 
 /** Multipart framing and small fields tolerated on top of MAX_UPLOAD_BYTES. */
 export const UPLOAD_OVERHEAD_BYTES = MiB
-
-/**
- * Bun.serve's maxRequestBodySize for a given MAX_UPLOAD_BYTES. Bun answers an
- * empty 413 itself over this (before the handler runs when Content-Length says
- * so), so it sits far enough above our own limit, including Bun's read-ahead of
- * about 1 MiB on chunked bodies, for `{"detail":"File too large"}` to fire first.
- */
-export const uploadBodyLimit = (maxUploadBytes: number): number => maxUploadBytes + UPLOAD_OVERHEAD_BYTES + 4 * MiB
 
 export const UPLOADS_DIR = 'uploads'
 const TMP_DIR = '.tmp'
@@ -200,6 +193,7 @@ export function createFileService(data: Data, opts: FileServiceOptions) {
       if (err instanceof PartTooLargeError) throw quotaBound ? quotaExceeded() : fileTooLarge()
       if (err instanceof NoFilePartError) throw new RequestValidationError([{ field: 'body.file', message: 'Field required', type: 'missing' }])
       if (err instanceof MalformedMultipartError) throw new AppError(400, 'Malformed multipart body')
+      if (err instanceof MultipartLimitError) throw new AppError(413, err.message)
       if (err instanceof BodyAbortedError) {
         logger?.info('upload aborted', { reason: 'client_gone' })
         throw new AppError(400, 'Upload aborted')
