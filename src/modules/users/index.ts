@@ -20,7 +20,10 @@ const v2Query = querySpec({
   skip: skipParam(`Rows to skip (O(skip); at most ${MAX_SKIP}); prefer after`),
   limit: limitParam(10),
   include_inactive: { type: 'boolean', default: false, description: 'List deactivated users too (admins only)' },
-  after: { type: 'string', maxLength: 64, description: 'next_cursor of the previous page (keyset pagination)' }
+  after: { type: 'string', maxLength: 64, description: 'next_cursor of the previous page (keyset pagination)' },
+  q: { type: 'string', maxLength: 254, description: 'Username prefix, case-insensitive; for admins also an e-mail prefix' },
+  role: { type: 'string', maxLength: 5, enum: ['user', 'admin'] as const, description: 'Only users with this role (admins only)' },
+  status: { type: 'string', maxLength: 8, enum: ['active', 'inactive'] as const, description: 'Only active or only deactivated users (admins only); overrides include_inactive' }
 })
 
 function assertSelfOrAdmin(actor: Actor, targetId: number): void {
@@ -178,17 +181,30 @@ export function versionedUsersModule({ users, auth, directory }: Pick<Deps, 'use
       '/api/v2/users',
       ({ query, actor }) => {
         const q = v2Query.parse(query)
-        if (q.include_inactive && actor.role !== 'admin') throw Forbidden()
+        const admin = actor.role === 'admin'
+        // Inactive users, and filtering by role or status, would tell a non-admin what the directory hides.
+        if (!admin && (q.include_inactive || q.role !== undefined || q.status !== undefined)) throw Forbidden()
         let after: number | undefined
         if (q.after !== undefined) {
           after = decodeCursor(q.after)
           if (after === undefined) throw new RequestValidationError([{ field: 'query.after', message: 'Invalid cursor', type: 'value_error' }])
           if (q.skip > 0) throw new RequestValidationError([{ field: 'query.skip', message: 'Use either skip or after, not both', type: 'value_error' }])
         }
-        return then(users.page({ after, skip: q.skip, limit: q.limit, includeInactive: q.include_inactive }), (page) => ({
+        const active = q.status === undefined ? undefined : q.status === 'active'
+        const page = users.page({
+          after,
+          skip: q.skip,
+          limit: q.limit,
+          includeInactive: q.include_inactive,
+          q: q.q?.trim() || undefined,
+          matchEmail: admin,
+          role: q.role as 'user' | 'admin' | undefined,
+          active
+        })
+        return then(page, (page) => ({
           version: '2.0' as const,
           users: page.rows.map((u) => viewUser(u, actor, directory)),
-          includes_inactive: q.include_inactive,
+          includes_inactive: active === undefined ? q.include_inactive : !active,
           next_cursor: page.nextCursor
         }))
       },
@@ -200,7 +216,8 @@ export function versionedUsersModule({ users, auth, directory }: Pick<Deps, 'use
           summary: 'List users (v2) with keyset pagination',
           description:
             'Follow next_cursor with `after` for pages whose cost does not grow with depth. `skip` is O(skip) and capped. ' +
-            `include_inactive=true is for admins only (403 otherwise). ${DIRECTORY_NOTE}`,
+            '`q` finds users whose username (for admins: or e-mail) starts with it, case-insensitively; `include_inactive`, `role` and `status` are for admins (403 otherwise). Filters keep the keyset order by id. ' +
+            DIRECTORY_NOTE,
           parameters: v2Query.parameters
         }
       }
