@@ -45,12 +45,19 @@ export interface TestApp {
   dataDir: string
 }
 
+const databaseUrls = new WeakMap<Data, string>()
+
+/** The PostgreSQL URL a test's Data was opened on: another instance can open it too. */
+export const databaseUrlOf = (data: Data): string | undefined => databaseUrls.get(data)
+
 /** A migrated database for one test on the selected backend, closed after it. */
 export async function testData(dataDir: string): Promise<Data> {
   let data: Data
   if (BACKEND === 'pg') {
     const { freshDatabase } = await import('./pg')
-    data = pgData(await freshDatabase(), { max: 4 })
+    const url = await freshDatabase()
+    data = pgData(url, { max: 4 })
+    databaseUrls.set(data, url)
   } else {
     data = sqliteData(join(dataDir, DB_FILE))
     await data.migrate()
