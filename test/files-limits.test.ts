@@ -5,7 +5,6 @@ import { describe, expect, test } from 'bun:test'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DB_FILE } from '../src/db/client'
-import { uploadsDir } from '../src/modules/files/service'
 import { BACKEND, makeApp, readRes, req, userWithToken, type Res, type TestApp } from './helpers'
 
 function upload(t: TestApp, token: string, data: string, filename = 'a.txt'): Promise<Res> {
@@ -81,7 +80,7 @@ describe('deleting a user with thousands of files', () => {
     await t.sql("UPDATE users SET role = 'admin' WHERE id = ?", root.id)
     const bob = await userWithToken(t, 'bob')
     // 5,000 files, written directly: uploading them one by one would only slow the test.
-    const dir = uploadsDir(t.dataDir)
+    const dir = t.config.uploadDir
     mkdirSync(dir, { recursive: true })
     const names = Array.from({ length: 5000 }, (_, i) => i.toString(16).padStart(32, '0'))
     for (const name of names) writeFileSync(join(dir, name), 'x')

@@ -14,7 +14,7 @@ import { BadRequest, NotFound, TooManyRequests, Unauthorized } from '../../lib/e
 import { verifyPassword } from '../../lib/password'
 import { createSecretBox } from '../../lib/secretbox'
 import { hashToken, newToken } from '../../lib/token'
-import type { LoginThrottle } from '../auth/throttle'
+import type { Throttle } from '../auth/service'
 
 export const INVALID_CODE = 'Invalid code'
 export const INVALID_MFA_TOKEN = 'Invalid or expired MFA token'
@@ -34,7 +34,7 @@ interface Deps {
   data: Data
   secretKey: string
   /** The login throttle: every code attempt counts in it like a password attempt. */
-  throttle: LoginThrottle
+  throttle: Throttle
   now?: () => number
 }
 
@@ -220,7 +220,7 @@ export function createMfaService({ data, secretKey, throttle, now = Date.now }: 
       if (!live(first)) throw Unauthorized(INVALID_MFA_TOKEN)
       const account = `u:${first!.userId}`
       // Counted before the code is checked, like a password (see auth/throttle.ts).
-      const wait = throttle.reserve(account, from)
+      const wait = await throttle.reserve(account, from)
       if (wait > 0) throw TooManyRequests('Too many login attempts', wait)
       const result = await data.transaction(async (tx) => {
         // Re-read and locked: a parallel request may have spent or killed it.
@@ -240,12 +240,12 @@ export function createMfaService({ data, secretKey, throttle, now = Date.now }: 
       })
       if (result === 'dead') {
         // No code was checked: the place goes back.
-        throttle.release(account, from)
+        await throttle.release(account, from)
         throw Unauthorized(INVALID_MFA_TOKEN)
       }
       // A wrong code keeps the place it reserved.
       if (result === 'wrong') throw Unauthorized(INVALID_CODE)
-      throttle.succeeded(account, from)
+      await throttle.succeeded(account, from)
       return result
     },
 
