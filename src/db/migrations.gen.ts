@@ -20,5 +20,17 @@ export const migrations: EmbeddedMigration[] = [
     "when": 1795946747110,
     "hash": "f1d7bf3a3d846f74abef5f62922dcdb1a737de34977247c662ebc00fbfaed80f",
     "sql": "CREATE TABLE `access_tokens` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`user_id` integer NOT NULL,\n\t`name` text NOT NULL,\n\t`token_hash` text NOT NULL,\n\t`scopes` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`expires_at` integer,\n\t`last_used_at` integer,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);\n--> statement-breakpoint\nCREATE UNIQUE INDEX `access_tokens_hash_uq` ON `access_tokens` (`token_hash`);--> statement-breakpoint\nCREATE INDEX `access_tokens_user_idx` ON `access_tokens` (`user_id`,`id`);--> statement-breakpoint\nCREATE TABLE `mfa_challenges` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`user_id` integer NOT NULL,\n\t`token_hash` text NOT NULL,\n\t`failures` integer DEFAULT 0 NOT NULL,\n\t`expires_at` integer NOT NULL,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);\n--> statement-breakpoint\nCREATE UNIQUE INDEX `mfa_challenges_hash_uq` ON `mfa_challenges` (`token_hash`);--> statement-breakpoint\nCREATE INDEX `mfa_challenges_user_idx` ON `mfa_challenges` (`user_id`);--> statement-breakpoint\nCREATE TABLE `recovery_codes` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`user_id` integer NOT NULL,\n\t`code_hash` text NOT NULL,\n\t`used_at` integer,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);\n--> statement-breakpoint\nCREATE UNIQUE INDEX `recovery_codes_user_hash_uq` ON `recovery_codes` (`user_id`,`code_hash`);--> statement-breakpoint\nCREATE TABLE `totp_secrets` (\n\t`user_id` integer NOT NULL,\n\t`secret` text NOT NULL,\n\t`last_step` integer,\n\t`created_at` integer NOT NULL,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);\n--> statement-breakpoint\nCREATE UNIQUE INDEX `totp_secrets_user_uq` ON `totp_secrets` (`user_id`);--> statement-breakpoint\nALTER TABLE `users` ADD `mfa_enabled` integer DEFAULT false NOT NULL;"
+  },
+  {
+    "tag": "0002_shared_state",
+    "when": 1795949688538,
+    "hash": "603243c7e62651719ce29280332cf7aa8072cc5c8797dc79401f1c16e17d95ea",
+    "sql": "CREATE TABLE `counters` (\n\t`key` text PRIMARY KEY NOT NULL,\n\t`count` integer NOT NULL,\n\t`reset_at` integer NOT NULL\n);\n--> statement-breakpoint\nALTER TABLE `sessions` ADD `successor` text;"
+  },
+  {
+    "tag": "0003_unicode_user_keys",
+    "when": 1795951929955,
+    "hash": "176de0b5b84a91c041d5008f6932fd2b24ab32508bedbe7356ddbb80a37d036c",
+    "sql": "DROP INDEX `users_username_lower_uq`;--> statement-breakpoint\nDROP INDEX `users_email_uq`;--> statement-breakpoint\nALTER TABLE `users` ADD `username_key` text;--> statement-breakpoint\nALTER TABLE `users` ADD `email_key` text;--> statement-breakpoint\nCREATE UNIQUE INDEX `users_username_key_uq` ON `users` (`username_key`);--> statement-breakpoint\nCREATE UNIQUE INDEX `users_email_key_uq` ON `users` (`email_key`);"
   }
 ]
