@@ -95,6 +95,13 @@ export function constraintError(err: unknown): 'unique' | 'foreign_key' | undefi
   return undefined
 }
 
+function retryable(err: unknown): boolean {
+  for (let e = err as { errno?: unknown; cause?: unknown } | undefined, i = 0; e && i < 4; e = e.cause as typeof e, i++) {
+    if (e.errno === '40P01' || e.errno === '40001') return true
+  }
+  return false
+}
+
 /** The name of the violated constraint, when the engine says (PostgreSQL does; SQLite names columns in its message). */
 export function constraintName(err: unknown): string {
   for (let e = err as { constraint?: unknown; message?: unknown; cause?: unknown } | undefined, i = 0; e && i < 4; e = e.cause as typeof e, i++) {
@@ -194,10 +201,22 @@ export function pgData(url: string, opts: { max?: number } = {}): Data {
     pg: pdb.$client,
     async transaction<T>(fn: (tx: Q) => Promise<T>): Promise<T> {
       let txRef: object | undefined
-      const result = await pdb.transaction(async (tx) => {
-        txRef = tx
-        return fn(tx as unknown as Q)
-      })
+      let result!: T
+      // A deadlock (40P01) or serialization failure (40001) aborts one of the
+      // transactions involved; it ran nothing outside the database, so it is
+      // simply run again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          result = await pdb.transaction(async (tx) => {
+            txRef = tx
+            return fn(tx as unknown as Q)
+          })
+          break
+        } catch (err) {
+          if (txRef) pending.delete(txRef)
+          if (attempt >= 3 || !retryable(err)) throw err
+        }
+      }
       const after = txRef ? pending.get(txRef) : undefined
       if (after) for (const f of after) f()
       return result

@@ -96,12 +96,13 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
    * too. The row is locked (PostgreSQL) until the transaction ends: a second
    * refresh with the same token waits, then finds it spent.
    */
-  async function lookup(tx: Tx, token: unknown): Promise<{ row: SessionRow; spent: boolean } | undefined> {
+  async function lookup(tx: Tx, token: unknown, lock = true): Promise<{ row: SessionRow; spent: boolean } | undefined> {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return undefined
     const h = hashToken(token)
-    const [row] = await data.forUpdate(tx.select().from(sessions).where(eq(sessions.tokenHash, h)))
+    const locked = <T>(q: T) => (lock ? data.forUpdate(q) : q)
+    const [row] = await locked(tx.select().from(sessions).where(eq(sessions.tokenHash, h)))
     if (row) return { row, spent: false }
-    const [prev] = await data.forUpdate(tx.select().from(sessions).where(eq(sessions.previousTokenHash, h)))
+    const [prev] = await locked(tx.select().from(sessions).where(eq(sessions.previousTokenHash, h)))
     return prev ? { row: prev, spent: true } : undefined
   }
 
@@ -151,10 +152,14 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
       // Failures are returned, not thrown, so that a reuse revocation commits.
       const result = await data.transaction(async (tx): Promise<Rotation | 'invalid'> => {
         const t = now()
+        // Locks in the order credential changes take them, user row first, then
+        // the session: the other order deadlocks against a password change.
+        const seen = await lookup(tx, token, false)
+        if (!seen) return 'invalid'
+        const state = await userState(tx, seen.row.userId)
         const found = await lookup(tx, token)
-        if (!found) return 'invalid'
+        if (!found || found.row.id !== seen.row.id) return 'invalid'
         const { row, spent } = found
-        const state = await userState(tx, row.userId)
         if (!alive(row, t) || !state?.isActive) return 'invalid'
         if (spent) {
           const inGrace = row.rotatedAt !== null && t - row.rotatedAt <= graceMs
