@@ -16,14 +16,18 @@ import { securityHeadersPlugin } from './http/security-headers'
 import { docsPlugin } from './http/openapi'
 import { createLogger, type Logger } from './lib/log'
 import { createMailService, type MailKicker } from './mail/service'
-import { welcomeMail } from './mail/templates'
 import { adminModule } from './modules/admin'
+import { auditModule } from './modules/audit'
+import { auditUserChanges } from './modules/audit/hooks'
+import { createAuditService } from './modules/audit/service'
 import { authModule } from './modules/auth'
 import { filesModule } from './modules/files'
 import { createFileService } from './modules/files/service'
 import { createAuthService } from './modules/auth/service'
 import { createTokenService } from './modules/auth/tokens'
 import { healthModule } from './modules/health'
+import { invitationsModule } from './modules/invitations'
+import { createInvitationService } from './modules/invitations/service'
 import { passwordResetModule } from './modules/password-reset'
 import { createPasswordResetService } from './modules/password-reset/service'
 import { sessionsModule } from './modules/sessions'
@@ -31,6 +35,8 @@ import { createMetricsService } from './modules/metrics/service'
 import { createSessionService } from './modules/sessions/service'
 import { usersModule, versionedUsersModule } from './modules/users'
 import { createUserService, newUserHooks } from './modules/users/service'
+import { verificationModule } from './modules/verification'
+import { createVerificationService } from './modules/verification/service'
 
 export interface AppDeps {
   config: Config
@@ -99,21 +105,37 @@ export function createServices(deps: AppDeps) {
   const { config, db } = deps
   const hooks = newUserHooks()
   const users = createUserService(db, hooks)
+  const audit = createAuditService(db)
+  // Every user change is recorded in its own transaction.
+  auditUserChanges(audit, hooks)
   const tokens = createTokenService(deps.secret, config.accessTokenExpireMinutes)
   const sessions = createSessionService(db, {
     refreshTokenExpireDays: config.refreshTokenExpireDays,
-    userActive: (id) => users.getById(id)?.isActive === true
+    userActive: (id) => users.getById(id)?.isActive === true,
+    audit
   })
   // Password change, reset, deactivation and deletion end every session.
   hooks.credentialsRevoked.push((tx, userId) => sessions.revokeAll(tx, userId))
-  const auth = createAuthService(users)
   const logger = deps.logger ?? createLogger(config.logLevel)
   const mail = createMailService(db, config, deps.mailer)
-  const resets = createPasswordResetService({ db, users, mail, publicUrl: config.publicUrl, logger })
-  // The welcome mail is written in the new user's transaction: both or neither.
-  hooks.created.push((tx, user) => {
-    mail.enqueue(tx, welcomeMail({ to: user.email, username: user.username }))
+  const verification = createVerificationService({ db, users, mail, audit, publicUrl: config.publicUrl })
+  // The welcome mail (with the verification link) is written in the new user's
+  // transaction: both or neither. A new address gets its own link.
+  hooks.created.push((tx, user) => verification.onCreated(tx, user))
+  hooks.emailChanged.push((tx, user, oldEmail) => verification.onEmailChanged(tx, user, oldEmail))
+  const auth = createAuthService(users, {
+    audit,
+    requireEmailVerification: config.requireEmailVerification,
+    onUnverified: (user) => {
+      try {
+        verification.resend(user.id)
+      } catch {
+        // Over the hourly cap: the links already sent stand.
+      }
+    }
   })
+  const invitations = createInvitationService({ db, users, mail, audit, publicUrl: config.publicUrl })
+  const resets = createPasswordResetService({ db, users, mail, audit, publicUrl: config.publicUrl, logger })
   // A password change, deactivation or reset also kills outstanding reset links.
   hooks.credentialsRevoked.push((tx, userId) => resets.revokeAll(tx, userId))
   const files = createFileService(db, {
@@ -125,7 +147,7 @@ export function createServices(deps: AppDeps) {
   // Rows go with the user by FK cascade; the bytes are removed after the commit.
   hooks.deleting.push(files.onUserDeleting)
   const metrics = createMetricsService(db)
-  return { users, tokens, sessions, auth, hooks, mail, resets, files, metrics }
+  return { users, tokens, sessions, auth, hooks, mail, resets, files, metrics, audit, verification, invitations }
 }
 
 export type Services = ReturnType<typeof createServices>
@@ -133,12 +155,14 @@ export type Services = ReturnType<typeof createServices>
 export function createApp(deps: AppDeps, services: Services = createServices(deps)) {
   const { config, db } = deps
   const logger = deps.logger ?? createLogger(config.logLevel)
-  const { users, tokens, sessions, auth, mail, resets, files } = services
+  const { users, tokens, sessions, auth, mail, resets, files, audit, verification, invitations } = services
   const registry = new Registry()
   const requestMetrics = createRequestMetrics(registry)
 
   let server: Server<unknown> | null = null
   const clientIp = createClientIp(() => server, config.trustProxy)
+  // Who is asking, from where: recorded with every audit event a request causes.
+  const clientMeta = (request: Request) => ({ ip: clientIp(request), userAgent: request.headers.get('user-agent') })
   const meta = new WeakMap<Request, RequestMeta>()
   const logRequests = logger.enabled('info')
 
@@ -277,10 +301,13 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
       return s.applied >= s.known
     }))
     .use(authModule({ auth, tokens, sessions, users, clientIp }))
-    .use(sessionsModule({ sessions, auth: authP }))
-    .use(usersModule({ users, auth: authP, allowSignup: config.allowSignup, optionalActor }))
+    .use(sessionsModule({ sessions, auth: authP, clientMeta }))
+    .use(usersModule({ users, auth: authP, allowSignup: config.allowSignup, optionalActor, clientMeta }))
     .use(versionedUsersModule({ users, auth: authP }))
-    .use(passwordResetModule({ resets }))
+    .use(passwordResetModule({ resets, clientMeta }))
+    .use(verificationModule({ verification, auth: authP, clientMeta }))
+    .use(invitationsModule({ invitations, auth: authP, clientMeta }))
+    .use(auditModule({ audit, auth: authP }))
     .use(adminModule({ mail, auth: authP }))
     .use(filesModule({ files, auth: authP, maxUploadBytes: config.maxUploadBytes }))
 

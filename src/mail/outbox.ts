@@ -3,7 +3,7 @@
 // Every function takes the Drizzle handle explicitly: enqueueEmail must run on the
 // caller's transaction (so the mail commits or rolls back with the row that causes it),
 // and the worker thread owns a separate connection to the same file.
-import { and, asc, eq, gt, inArray, lt, lte, or, sql } from 'drizzle-orm'
+import { and, asc, eq, gt, inArray, lt, lte, not, or, sql } from 'drizzle-orm'
 import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core'
 import { emailOutbox, type EmailRow } from '../db/schema'
 import { MAIL_KINDS } from './templates'
@@ -21,6 +21,8 @@ export interface NewEmail {
   subject: string
   text: string
   html: string
+  /** The body holds a one-time link (see email_outbox.has_link). */
+  hasLink?: boolean
 }
 
 export interface RetryPolicy {
@@ -45,12 +47,14 @@ export const DEFAULT_RETRY: RetryPolicy = {
   maxDelayMs: 30 * 60_000
 }
 
-// A password-reset mail carries a bearer credential (the link). Once it has left
-// (sent) or will never leave (dead), its bodies are blanked so the token is not kept
-// in clear anywhere: password_reset_tokens holds only its hash.
+// A password-reset, verification or invitation mail carries a bearer credential (the
+// link). Once it has left (sent) or will never leave (dead), its bodies are blanked so
+// the token is not kept in clear anywhere: the token tables hold only its hash.
+// Reset mails queued before has_link existed are recognised by their kind.
+const hasLink = or(eq(emailOutbox.hasLink, true), eq(emailOutbox.kind, MAIL_KINDS.passwordReset))!
 const blankResetBodies = {
-  textBody: sql`CASE WHEN ${emailOutbox.kind} = ${MAIL_KINDS.passwordReset} THEN '' ELSE ${emailOutbox.textBody} END`,
-  htmlBody: sql`CASE WHEN ${emailOutbox.kind} = ${MAIL_KINDS.passwordReset} THEN '' ELSE ${emailOutbox.htmlBody} END`
+  textBody: sql`CASE WHEN ${hasLink} THEN '' ELSE ${emailOutbox.textBody} END`,
+  htmlBody: sql`CASE WHEN ${hasLink} THEN '' ELSE ${emailOutbox.htmlBody} END`
 }
 
 export function enqueueEmail(db: MailDb, mail: NewEmail, now: number = Date.now()): number {
@@ -62,6 +66,7 @@ export function enqueueEmail(db: MailDb, mail: NewEmail, now: number = Date.now(
       subject: mail.subject,
       textBody: mail.text,
       htmlBody: mail.html,
+      hasLink: mail.hasLink ?? false,
       status: 'queued',
       attempts: 0,
       nextAttemptAt: now,
@@ -195,8 +200,8 @@ export type RetryResult = 'queued' | 'not_found' | 'sent' | 'sending' | 'reset_l
 /**
  * Admin action: a dead (or waiting) row is queued again, due now, with a fresh
  * budget. A sent row is not resent (that is what the retention is for), a row being
- * sent is left to its worker, and a dead password-reset mail has had its link blanked:
- * the user asks for a new one instead.
+ * sent is left to its worker, and a dead mail that carried a one-time link has had it
+ * blanked: the person asks for a new link instead.
  */
 export function retry(db: MailDb, id: number, now: number = Date.now()): RetryResult {
   const res = db
@@ -205,7 +210,7 @@ export function retry(db: MailDb, id: number, now: number = Date.now()): RetryRe
     .where(
       and(
         eq(emailOutbox.id, id),
-        or(eq(emailOutbox.status, 'queued'), and(eq(emailOutbox.status, 'dead'), sql`${emailOutbox.kind} <> ${MAIL_KINDS.passwordReset}`))
+        or(eq(emailOutbox.status, 'queued'), and(eq(emailOutbox.status, 'dead'), not(hasLink)))
       )
     )
     .returning({ id: emailOutbox.id })

@@ -54,7 +54,7 @@ export function createMailService(db: Db, config: Pick<Config, 'mailFrom' | 'pub
         case 'sending':
           throw new AppError(409, 'Email is being sent')
         case 'reset_link':
-          throw new AppError(409, 'A password-reset e-mail is not resent; the user can ask for a new link')
+          throw new AppError(409, 'An e-mail with a one-time link is not resent; ask for a new link instead')
       }
       kickAfterCommit()
       return view(getEmail(db, id)!)

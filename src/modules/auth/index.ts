@@ -31,9 +31,9 @@ export function authModule({ auth, tokens, sessions, users, clientIp }: Deps) {
     .post(
       '/auth/login',
       async ({ body, request, set }) => {
-        const ip = clientIp(request)
-        const user = await auth.checkCredentials(body.username, body.password, ip)
-        const session = sessions.start(user.id, meta(request))
+        const client = meta(request)
+        const user = await auth.checkCredentials(body.username, body.password, client)
+        const session = sessions.start(user.id, client)
         set.headers['cache-control'] = 'no-store'
         return tokenResponse(user, session.id, session.refreshToken)
       },
@@ -41,12 +41,17 @@ export function authModule({ auth, tokens, sessions, users, clientIp }: Deps) {
         // JSON, or the OAuth2 password form used by the docs page's Authorize button.
         parse: ['urlencoded', 'json'],
         body: LoginBody,
-        response: { 200: TokenResponse, ...errorResponses(401, 422, 429) },
+        response: {
+          200: TokenResponse,
+          ...errorResponses(401, 422, 429),
+          403: t.Object({ detail: t.String() }, { description: 'REQUIRE_EMAIL_VERIFICATION is on and the address is not verified (`Email not verified`); a fresh link is mailed' })
+        },
         detail: {
           tags: ['auth'],
           summary: 'Log in with username (or e-mail) and password',
           description:
             'Accepts JSON or the OAuth2 password form. A password in the query string is never read. Opens a session and returns its refresh token. ' +
+            'With REQUIRE_EMAIL_VERIFICATION on, a correct password for an unverified address gets 403 `{"detail":"Email not verified"}`, no session, and a fresh verification link (within the resend cap). ' +
             'After 5 failures in 15 minutes for one account from one client IP, or 50 from one IP, answers 429 `{"detail":"Too many login attempts"}` with Retry-After; a success clears the account counter.'
         }
       }
@@ -76,8 +81,8 @@ export function authModule({ auth, tokens, sessions, users, clientIp }: Deps) {
     )
     .post(
       '/auth/logout',
-      ({ body, set }) => {
-        sessions.revokeByToken(body.refresh_token)
+      ({ body, request, set }) => {
+        sessions.revokeByToken(body.refresh_token, meta(request))
         set.status = 204
       },
       {

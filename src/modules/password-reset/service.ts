@@ -11,6 +11,7 @@ import type { Logger } from '../../lib/log'
 import { hashPassword } from '../../lib/password'
 import type { MailService } from '../../mail/service'
 import { passwordResetMail, RESET_TOKEN_TTL_MS } from '../../mail/templates'
+import type { AuditService, Origin } from '../audit/service'
 import type { Tx, UserService } from '../users/service'
 
 /** At most this many reset mails per address per hour (counted in password_reset_tokens). */
@@ -28,15 +29,16 @@ interface Deps {
   db: Db
   users: UserService
   mail: MailService
+  audit: AuditService
   publicUrl: string
   logger: Logger
 }
 
-export function createPasswordResetService({ db, users, mail, publicUrl, logger }: Deps) {
+export function createPasswordResetService({ db, users, mail, audit, publicUrl, logger }: Deps) {
   let pending: Promise<void> = Promise.resolve()
 
   /** Issues a token and queues its mail, unless the address is unknown, inactive or over its cap. */
-  function issue(email: string): 'queued' | 'unknown' | 'capped' {
+  function issue(email: string, origin: Origin): 'queued' | 'unknown' | 'capped' {
     const user = users.findForLogin(email)
     if (!user || !user.isActive) return 'unknown'
     const now = Date.now()
@@ -48,7 +50,10 @@ export function createPasswordResetService({ db, users, mail, publicUrl, logger 
             .from(passwordResetTokens)
             .where(and(eq(passwordResetTokens.userId, user.id), gt(passwordResetTokens.createdAt, now - HOUR_MS)))
             .get()?.n ?? 0
-        if (recent >= MAX_RESETS_PER_HOUR) return 'capped'
+        const capped = recent >= MAX_RESETS_PER_HOUR
+        // Recorded for known addresses only; an unknown one changes nothing.
+        audit.append(tx, { type: 'password.reset_requested', origin, targetId: user.id, details: { mailed: !capped } })
+        if (capped) return 'capped'
         const token = randomBytes(32).toString('base64url')
         tx.insert(passwordResetTokens)
           .values({ userId: user.id, tokenHash: hashResetToken(token), createdAt: now, expiresAt: now + RESET_TOKEN_TTL_MS })
@@ -67,11 +72,11 @@ export function createPasswordResetService({ db, users, mail, publicUrl, logger 
      * the instant between the answer and the commit loses the request; the user asks
      * again. Nothing is logged that would tell whether the address exists.
      */
-    request(email: string): void {
+    request(email: string, origin: Origin): void {
       const task = new Promise<void>((resolve) =>
         setImmediate(() => {
           try {
-            issue(email)
+            issue(email, origin)
           } catch (err) {
             logger.error('password reset request failed', { error: err instanceof Error ? err.name : typeof err })
           }
@@ -87,7 +92,7 @@ export function createPasswordResetService({ db, users, mail, publicUrl, logger 
     },
 
     /** Sets the new password; the token, every other outstanding token and every session die with it. */
-    async confirm(token: string, newPassword: string): Promise<void> {
+    async confirm(token: string, newPassword: string, origin: Origin): Promise<void> {
       const tokenHash = hashResetToken(token)
       const isValid = () => {
         const row = db.select().from(passwordResetTokens).where(eq(passwordResetTokens.tokenHash, tokenHash)).get()
@@ -110,6 +115,7 @@ export function createPasswordResetService({ db, users, mail, publicUrl, logger 
             .run()
           // Bumps token_version (every access token) and fires credentialsRevoked (sessions).
           users.setPassword(tx, row.userId, hashed)
+          audit.append(tx, { type: 'password.reset_completed', origin, targetId: row.userId })
         },
         { behavior: 'immediate' }
       )

@@ -3,14 +3,15 @@ import { Elysia, t } from 'elysia'
 import type { authPlugin } from '../../http/auth'
 import { errorResponses } from '../../http/schemas'
 import { SessionIdParams, SessionResponse } from './model'
-import type { SessionService } from './service'
+import type { ClientMeta, SessionService } from './service'
 
 interface Deps {
   sessions: SessionService
   auth: ReturnType<typeof authPlugin>
+  clientMeta: (request: Request) => ClientMeta
 }
 
-export function sessionsModule({ sessions, auth }: Deps) {
+export function sessionsModule({ sessions, auth, clientMeta }: Deps) {
   return new Elysia({ name: 'roster.sessions' })
     .use(auth)
     .get('/auth/sessions', ({ user, sessionId }) => sessions.list(user.id, sessionId), {
@@ -24,8 +25,8 @@ export function sessionsModule({ sessions, auth }: Deps) {
     })
     .delete(
       '/auth/sessions/:session_id',
-      ({ user, params, set }) => {
-        sessions.revokeOne(user.id, params.session_id)
+      ({ user, params, request, set }) => {
+        sessions.revokeOne(user.id, params.session_id, clientMeta(request))
         set.status = 204
       },
       {
@@ -41,8 +42,8 @@ export function sessionsModule({ sessions, auth }: Deps) {
     )
     .delete(
       '/auth/sessions',
-      ({ user, sessionId, set }) => {
-        sessions.revokeOthers(user.id, sessionId)
+      ({ user, sessionId, request, set }) => {
+        sessions.revokeOthers(user.id, sessionId, clientMeta(request))
         set.status = 204
       },
       {

@@ -9,6 +9,7 @@ import { and, eq, isNull, lt, ne, or, sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { sessions, type SessionRow } from '../../db/schema'
 import { NotFound, Unauthorized } from '../../http/errors'
+import type { AuditService } from '../audit/service'
 import type { Tx } from '../users/service'
 
 export const INVALID_REFRESH = 'Invalid refresh token'
@@ -56,7 +57,11 @@ export interface SessionServiceOptions {
   graceMs?: number
   /** Upper bound on remembered rotations (see `recent`). */
   maxRecent?: number
+  /** Logins, logouts, revocations and refresh-token reuse are recorded here, in their transaction. */
+  audit?: AuditService
 }
+
+const NO_CLIENT: ClientMeta = { userAgent: null, ip: null }
 
 const iso = (ms: number) => new Date(ms).toISOString()
 
@@ -65,6 +70,8 @@ export function createSessionService(db: Db, opts: SessionServiceOptions) {
   const now = opts.now ?? Date.now
   const graceMs = opts.graceMs ?? GRACE_MS
   const maxRecent = opts.maxRecent ?? 10_000
+  const audit = opts.audit
+  const origin = (actorId: number | null, meta: ClientMeta) => ({ actorId, ip: meta.ip, userAgent: meta.userAgent })
 
   // The new token of each rotation of the last few seconds, in clear, by
   // session id: the only way to hand a second tab the *same* new token (the
@@ -131,7 +138,8 @@ export function createSessionService(db: Db, opts: SessionServiceOptions) {
             ip: meta.ip?.slice(0, 64) ?? null
           })
           .run()
-      })
+        audit?.append(tx, { type: 'login.succeeded', origin: origin(userId, meta), targetId: userId, details: { session_id: id } })
+      }, { behavior: 'immediate' })
       return { id, refreshToken: token }
     },
 
@@ -161,6 +169,7 @@ export function createSessionService(db: Db, opts: SessionServiceOptions) {
             if (!inGrace) {
               // Reuse of a spent token: whoever holds it, the session is no longer trusted.
               revoke(tx, row.id, t)
+              audit?.append(tx, { type: 'refresh.reuse_detected', origin: origin(null, meta), targetId: row.userId, details: { session_id: row.id } })
             }
             // In the window but without the successor (restarted since): refuse, keep the session.
             return 'invalid'
@@ -187,11 +196,15 @@ export function createSessionService(db: Db, opts: SessionServiceOptions) {
     },
 
     /** Logout: revokes the session of a current (or just-spent) refresh token. */
-    revokeByToken(token: unknown): void {
+    revokeByToken(token: unknown, meta: ClientMeta = NO_CLIENT): void {
       const t = now()
       const found = lookup(token)
       if (!found || !alive(found.row, t)) throw Unauthorized(INVALID_REFRESH)
-      revoke(db, found.row.id, t)
+      const { id, userId } = found.row
+      db.transaction((tx) => {
+        revoke(tx, id, t)
+        audit?.append(tx, { type: 'logout', origin: origin(userId, meta), targetId: userId, details: { session_id: id } })
+      }, { behavior: 'immediate' })
     },
 
     /** True when an access token's session still stands and is the user's. */
@@ -221,22 +234,31 @@ export function createSessionService(db: Db, opts: SessionServiceOptions) {
     },
 
     /** Revokes one of the user's own live sessions; anyone else's is "not found". */
-    revokeOne(userId: number, id: string): void {
+    revokeOne(userId: number, id: string, meta: ClientMeta = NO_CLIENT): void {
       const t = now()
       const row = db.select().from(sessions).where(and(eq(sessions.id, id), eq(sessions.userId, userId))).get()
       if (!row || !alive(row, t)) throw NotFound('Session not found')
-      revoke(db, id, t)
+      db.transaction((tx) => {
+        revoke(tx, id, t)
+        audit?.append(tx, { type: 'session.revoked', origin: origin(userId, meta), targetId: userId, details: { session_id: id, count: 1 } })
+      }, { behavior: 'immediate' })
     },
 
     /** Revokes every live session of the user except `keepId`. Returns how many. */
-    revokeOthers(userId: number, keepId: string): number {
+    revokeOthers(userId: number, keepId: string, meta: ClientMeta = NO_CLIENT): number {
       const t = now()
-      const rows = db
-        .update(sessions)
-        .set({ revokedAt: t })
-        .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), ne(sessions.id, keepId)))
-        .returning({ id: sessions.id })
-        .all()
+      const rows = db.transaction((tx) => {
+        const gone = tx
+          .update(sessions)
+          .set({ revokedAt: t })
+          .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), ne(sessions.id, keepId)))
+          .returning({ id: sessions.id })
+          .all()
+        if (gone.length > 0) {
+          audit?.append(tx, { type: 'session.revoked', origin: origin(userId, meta), targetId: userId, details: { count: gone.length, kept_session_id: keepId } })
+        }
+        return gone
+      }, { behavior: 'immediate' })
       for (const r of rows) recent.delete(r.id)
       return rows.length
     },

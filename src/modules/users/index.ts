@@ -5,6 +5,8 @@ import { Forbidden, RequestValidationError } from '../../http/errors'
 import { querySpec } from '../../http/query'
 import { errorResponses } from '../../http/schemas'
 import { PasswordChange, UserCreate, UserIdParams, UserResponse, UserUpdate, V1List, V2List } from './model'
+import type { Origin } from '../audit/service'
+import type { ClientMeta } from '../sessions/service'
 import { decodeCursor, MAX_SKIP, toUserResponse, type Actor, type UserService } from './service'
 
 const listQuery = querySpec({
@@ -31,9 +33,11 @@ interface Deps {
   allowSignup: boolean
   /** Resolves the caller when a token is sent; signup must know whether an admin asks. */
   optionalActor: (request: Request) => Promise<Actor | undefined>
+  clientMeta: (request: Request) => ClientMeta
 }
 
-export function usersModule({ users, auth, allowSignup, optionalActor }: Deps) {
+export function usersModule({ users, auth, allowSignup, optionalActor, clientMeta }: Deps) {
+  const origin = (request: Request, actor: { id: number } | undefined): Origin => ({ actorId: actor?.id ?? null, ...clientMeta(request) })
   return new Elysia({ name: 'roster.users' })
     .use(auth)
     .post(
@@ -41,7 +45,7 @@ export function usersModule({ users, auth, allowSignup, optionalActor }: Deps) {
       async ({ body, request, set }) => {
         const actor = await optionalActor(request)
         if (!allowSignup && actor?.role !== 'admin') throw Forbidden('Signup is disabled')
-        const row = await users.create(body, actor)
+        const row = await users.create(body, actor, origin(request, actor))
         set.status = 201
         return toUserResponse(row)
       },
@@ -76,8 +80,8 @@ export function usersModule({ users, auth, allowSignup, optionalActor }: Deps) {
     })
     .put(
       '/users/me/password',
-      async ({ user, body, set }) => {
-        await users.changePassword(user.id, body.current_password, body.new_password)
+      async ({ user, body, request, set }) => {
+        await users.changePassword(user.id, body.current_password, body.new_password, origin(request, user))
         set.status = 204
       },
       {
@@ -96,9 +100,9 @@ export function usersModule({ users, auth, allowSignup, optionalActor }: Deps) {
     })
     .put(
       '/users/:user_id',
-      async ({ params, body, user }) => {
+      async ({ params, body, user, request }) => {
         assertSelfOrAdmin(actorOf(user), params.user_id)
-        return toUserResponse(await users.update(params.user_id, body, actorOf(user), true))
+        return toUserResponse(await users.update(params.user_id, body, actorOf(user), true, origin(request, user)))
       },
       {
         auth: true,
@@ -115,12 +119,12 @@ export function usersModule({ users, auth, allowSignup, optionalActor }: Deps) {
     )
     .patch(
       '/users/:user_id',
-      async ({ params, body, user }) => {
+      async ({ params, body, user, request }) => {
         assertSelfOrAdmin(actorOf(user), params.user_id)
         if (Object.keys(body).length === 0) {
           throw new RequestValidationError([{ field: 'body', message: 'At least one field is required', type: 'missing' }])
         }
-        return toUserResponse(await users.update(params.user_id, body, actorOf(user), false))
+        return toUserResponse(await users.update(params.user_id, body, actorOf(user), false, origin(request, user)))
       },
       {
         auth: true,
@@ -137,9 +141,9 @@ export function usersModule({ users, auth, allowSignup, optionalActor }: Deps) {
     )
     .delete(
       '/users/:user_id',
-      ({ params, user, set }) => {
+      ({ params, user, request, set }) => {
         assertSelfOrAdmin(actorOf(user), params.user_id)
-        users.delete(params.user_id)
+        users.delete(params.user_id, origin(request, user))
         set.status = 204
       },
       {

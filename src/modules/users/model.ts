@@ -41,9 +41,10 @@ export const UserCreate = t.Object(
     age: t.Optional(Age),
     // Honoured only when an admin creates the user; ignored otherwise.
     role: t.Optional(Role),
-    is_active: t.Optional(t.Boolean())
+    is_active: t.Optional(t.Boolean()),
+    email_verified: t.Optional(t.Boolean({ description: 'Admins only: create the account with its address already verified' }))
   },
-  { description: 'role and is_active are applied only when the caller is an admin' }
+  { description: 'role, is_active and email_verified are applied only when the caller is an admin' }
 )
 export type UserCreate = Static<typeof UserCreate>
 
@@ -73,6 +74,7 @@ export const UserResponse = t.Object(
     age: Type.Union([Type.Integer(), Type.Null()]),
     role: Role,
     is_active: t.Boolean(),
+    email_verified: t.Boolean({ description: 'The address was confirmed through its verification link' }),
     created_at: t.String({ format: 'date-time' })
   },
   { additionalProperties: false }

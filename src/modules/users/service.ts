@@ -6,6 +6,7 @@ import { users, type UserRow } from '../../db/schema'
 import { AppError, BadRequest, NotFound } from '../../http/errors'
 import { hashPassword, verifyPassword } from '../../lib/password'
 import { trimPage } from '../../lib/page'
+import { SYSTEM, type Origin } from '../audit/service'
 import type { UserResponse } from './model'
 
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
@@ -18,14 +19,33 @@ export type Role = 'user' | 'admin'
  */
 export interface UserHooks {
   /** A user row was inserted. */
-  created: ((tx: Tx, user: UserRow) => void)[]
+  created: ((tx: Tx, user: UserRow, origin: Origin, source: CreatedBy) => void)[]
+  /** PUT/PATCH changed these fields (names only; `password` when one was set). */
+  updated: ((tx: Tx, before: UserRow, after: UserRow, fields: string[], origin: Origin) => void)[]
+  /** The e-mail address changed (the row already holds the new one, unverified). */
+  emailChanged: ((tx: Tx, user: UserRow, oldEmail: string, origin: Origin) => void)[]
+  /** A new password was set by the user or an admin (not by a reset link). */
+  passwordChanged: ((tx: Tx, userId: number, origin: Origin) => void)[]
   /** Every credential issued so far must stop working (password change, deactivation, deletion). */
   credentialsRevoked: ((tx: Tx, userId: number) => void)[]
   /** The user is about to be deleted; may return work to run after the commit (removing files). */
   deleting: ((tx: Tx, userId: number) => (() => void) | void)[]
+  /** The user row is gone (same transaction). */
+  deleted: ((tx: Tx, user: UserRow, origin: Origin) => void)[]
 }
 
-export const newUserHooks = (): UserHooks => ({ created: [], credentialsRevoked: [], deleting: [] })
+export const newUserHooks = (): UserHooks => ({
+  created: [],
+  updated: [],
+  emailChanged: [],
+  passwordChanged: [],
+  credentialsRevoked: [],
+  deleting: [],
+  deleted: []
+})
+
+/** How an account came to be: recorded with user.created. */
+export type CreatedBy = 'signup' | 'admin' | 'invitation' | 'bootstrap'
 
 export interface Actor {
   id: number
@@ -39,9 +59,11 @@ export interface NewUser {
   age?: number | null
   role?: Role
   is_active?: boolean
+  /** Honoured only from an admin (and for invited or bootstrapped accounts). */
+  email_verified?: boolean
 }
 
-export type UserChanges = Partial<NewUser>
+export type UserChanges = Omit<Partial<NewUser>, 'email_verified'>
 
 export const MAX_SKIP = 10_000
 
@@ -52,7 +74,7 @@ export const MAX_SKIP = 10_000
 const IMMEDIATE = { behavior: 'immediate' } as const
 
 /** What a listing reads: the response's columns, not the hash. */
-export type PublicUser = Pick<UserRow, 'id' | 'username' | 'email' | 'age' | 'role' | 'isActive' | 'createdAt'>
+export type PublicUser = Pick<UserRow, 'id' | 'username' | 'email' | 'age' | 'role' | 'isActive' | 'emailVerified' | 'createdAt'>
 
 export function toUserResponse(u: PublicUser): UserResponse {
   return {
@@ -62,11 +84,12 @@ export function toUserResponse(u: PublicUser): UserResponse {
     age: u.age,
     role: u.role,
     is_active: u.isActive,
+    email_verified: u.emailVerified,
     created_at: u.createdAt
   }
 }
 
-const normalizeEmail = (email: string) => email.trim().toLowerCase()
+export const normalizeEmail = (email: string) => email.trim().toLowerCase()
 
 export function encodeCursor(id: number): string {
   return Buffer.from(`u:${id}`).toString('base64url')
@@ -84,13 +107,26 @@ export function decodeCursor(cursor: string): number | undefined {
 // "Benchmarks"). Columns are aliased to UserRow's names; only is_active needs
 // converting (SQLite has no boolean).
 const ROW_COLUMNS = `id, username, email, hashed_password AS hashedPassword, age, role, is_active AS isActive,
-  token_version AS tokenVersion, created_at AS createdAt, updated_at AS updatedAt`
-const PUBLIC_COLUMNS = 'id, username, email, age, role, is_active AS isActive, created_at AS createdAt'
+  token_version AS tokenVersion, email_verified AS emailVerified, created_at AS createdAt, updated_at AS updatedAt`
+const PUBLIC_COLUMNS = 'id, username, email, age, role, is_active AS isActive, email_verified AS emailVerified, created_at AS createdAt'
 
-type Raw<T> = Omit<T, 'isActive'> & { isActive: number | boolean }
-function fromRaw<T extends { isActive: boolean }>(row: Raw<T>): T {
+type Raw<T> = Omit<T, 'isActive' | 'emailVerified'> & { isActive: number | boolean; emailVerified: number | boolean }
+function fromRaw<T extends { isActive: boolean; emailVerified: boolean }>(row: Raw<T>): T {
   row.isActive = row.isActive === 1 || row.isActive === true
+  row.emailVerified = row.emailVerified === 1 || row.emailVerified === true
   return row as T
+}
+
+/** PUT/PATCH fields that differ from the row (password: whenever one is given). */
+function changedFields(before: UserRow, after: UserRow, passwordSet: boolean): string[] {
+  const fields: string[] = []
+  if (before.username !== after.username) fields.push('username')
+  if (before.email !== after.email) fields.push('email')
+  if (passwordSet) fields.push('password')
+  if (before.age !== after.age) fields.push('age')
+  if (before.role !== after.role) fields.push('role')
+  if (before.isActive !== after.isActive) fields.push('is_active')
+  return fields
 }
 
 export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
@@ -161,8 +197,45 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
     if (n <= 1) throw BadRequest('Cannot remove the last active admin')
   }
 
+  /**
+   * Inserts a user inside the caller's write transaction (signup, invitation
+   * acceptance) and fires the created hooks there. Synchronous: a bun:sqlite
+   * transaction must not await.
+   */
+  function insertUser(tx: Tx, input: NewUser, hashedPassword: string, actor: Actor | undefined, origin: Origin, source: CreatedBy): UserRow {
+    const email = normalizeEmail(input.email)
+    const now = new Date().toISOString()
+    const trusted = actor?.role === 'admin' || source === 'invitation'
+    try {
+      assertUnique(input.username, email)
+      const row = tx
+        .insert(users)
+        .values({
+          username: input.username,
+          email,
+          hashedPassword,
+          age: input.age ?? null,
+          // Mass assignment: only an admin (or the admin's invitation) may choose these.
+          role: trusted ? (input.role ?? 'user') : 'user',
+          isActive: trusted ? (input.is_active ?? true) : true,
+          // Admins made at start-up or by `roster create-admin` are verified.
+          emailVerified: source === 'bootstrap' || (trusted ? (input.email_verified ?? false) : false),
+          createdAt: now,
+          updatedAt: now
+        })
+        .returning()
+        .get()
+      for (const h of hooks.created) h(tx, row, origin, source)
+      return row
+    } catch (err) {
+      mapUniqueViolation(err)
+    }
+  }
+
   return {
     hooks,
+
+    insert: insertUser,
 
     getById(id: number): UserRow | undefined {
       return byId(id)
@@ -193,37 +266,18 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
       return { rows, nextCursor: next ? encodeCursor(next.id) : null }
     },
 
-    async create(input: NewUser, actor: Actor | undefined): Promise<UserRow> {
+    /** Refuses a username or e-mail already taken (before hashing a password). */
+    assertAvailable(username: string | undefined, email: string | undefined): void {
+      assertUnique(username, email === undefined ? undefined : normalizeEmail(email))
+    },
+
+    async create(input: NewUser, actor: Actor | undefined, origin: Origin = SYSTEM): Promise<UserRow> {
       const email = normalizeEmail(input.email)
       // Cheap check before the expensive hash, repeated inside the transaction.
       assertUnique(input.username, email)
       const hashedPassword = await hashPassword(input.password)
-      const now = new Date().toISOString()
-      const isAdmin = actor?.role === 'admin'
-      try {
-        return db.transaction((tx) => {
-          assertUnique(input.username, email)
-          const row = tx
-            .insert(users)
-            .values({
-              username: input.username,
-              email,
-              hashedPassword,
-              age: input.age ?? null,
-              // Mass assignment: only an admin may choose these.
-              role: isAdmin ? (input.role ?? 'user') : 'user',
-              isActive: isAdmin ? (input.is_active ?? true) : true,
-              createdAt: now,
-              updatedAt: now
-            })
-            .returning()
-            .get()
-          for (const h of hooks.created) h(tx, row)
-          return row
-        }, IMMEDIATE)
-      } catch (err) {
-        mapUniqueViolation(err)
-      }
+      const source: CreatedBy = actor === undefined ? 'signup' : actor.id === 0 ? 'bootstrap' : 'admin'
+      return db.transaction((tx) => insertUser(tx, input, hashedPassword, actor, origin, source), IMMEDIATE)
     },
 
     /**
@@ -231,7 +285,7 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
      * Permission to touch this user at all is checked by the caller; here, who
      * may change role and is_active.
      */
-    async update(id: number, changes: UserChanges, actor: Actor, replace: boolean): Promise<UserRow> {
+    async update(id: number, changes: UserChanges, actor: Actor, replace: boolean, origin: Origin = { ...SYSTEM, actorId: actor.id }): Promise<UserRow> {
       const target = byId(id)
       if (!target) throw NotFound('User not found')
       const isAdmin = actor.role === 'admin'
@@ -259,16 +313,27 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
           if (!current) throw NotFound('User not found')
           assertUnique(changes.username, email, id)
           assertAdminRemains(current, { role: set.role ?? current.role, isActive: set.isActive ?? current.isActive })
-          const row = tx.update(users).set(set).where(eq(users.id, id)).returning().get()
+          // A new address is unverified until its own link is used.
+          const emailChanged = email !== undefined && email !== current.email
+          const row = tx
+            .update(users)
+            .set(emailChanged ? { ...set, emailVerified: false } : set)
+            .where(eq(users.id, id))
+            .returning()
+            .get()!
           if (hashedPassword !== undefined || set.isActive === false) revokeCredentials(tx, id)
-          return row ?? current
+          const fields = changedFields(current, row, hashedPassword !== undefined)
+          if (fields.length > 0) for (const h of hooks.updated) h(tx, current, row, fields, origin)
+          if (hashedPassword !== undefined) for (const h of hooks.passwordChanged) h(tx, id, origin)
+          if (emailChanged) for (const h of hooks.emailChanged) h(tx, row, current.email, origin)
+          return row
         }, IMMEDIATE)
       } catch (err) {
         mapUniqueViolation(err)
       }
     },
 
-    async changePassword(id: number, current: string, next: string): Promise<void> {
+    async changePassword(id: number, current: string, next: string, origin: Origin = { ...SYSTEM, actorId: id }): Promise<void> {
       const user = byId(id)
       if (!user) throw NotFound('User not found')
       if (!(await verifyPassword(current, user.hashedPassword))) throw BadRequest('Incorrect password')
@@ -279,7 +344,8 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
           .where(eq(users.id, id))
           .run()
         revokeCredentials(tx, id)
-      })
+        for (const h of hooks.passwordChanged) h(tx, id, origin)
+      }, IMMEDIATE)
     },
 
     /**
@@ -295,12 +361,17 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
       revokeCredentials(tx, id)
     },
 
+    /** Marks the user's current address verified (its link was used); inside the caller's transaction. */
+    markVerified(tx: Tx, id: number): void {
+      tx.update(users).set({ emailVerified: true }).where(eq(users.id, id)).run()
+    },
+
     /** Stores a hash made with the current parameters (after a successful login). */
     rehash(id: number, hashedPassword: string): void {
       db.update(users).set({ hashedPassword }).where(eq(users.id, id)).run()
     },
 
-    delete(id: number): void {
+    delete(id: number, origin: Origin = SYSTEM): void {
       const after: (() => void)[] = []
       db.transaction((tx) => {
         const target = tx.select().from(users).where(eq(users.id, id)).get()
@@ -312,6 +383,7 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
         }
         for (const h of hooks.credentialsRevoked) h(tx, id)
         tx.delete(users).where(eq(users.id, id)).run()
+        for (const h of hooks.deleted) h(tx, target, origin)
       }, IMMEDIATE)
       for (const fn of after) fn()
     },
@@ -319,7 +391,7 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
     /** Creates the configured admin at start-up when no user has that name or e-mail. */
     async ensureAdmin(admin: { username: string; email: string; password: string }): Promise<'created' | 'exists'> {
       if (byUsername.get({ username: admin.username }) || byEmail.get({ email: normalizeEmail(admin.email) })) return 'exists'
-      await this.create({ ...admin, role: 'admin', is_active: true }, { id: 0, role: 'admin' })
+      await this.create({ ...admin, role: 'admin', is_active: true, email_verified: true }, { id: 0, role: 'admin' })
       return 'created'
     }
   }

@@ -1,0 +1,106 @@
+// Audit controller: the admins' query over the whole log and each user's own
+// trail. Read-only: no route changes or removes an event.
+import { Elysia } from 'elysia'
+import type { authPlugin } from '../../http/auth'
+import { RequestValidationError, type FieldError } from '../../http/errors'
+import { querySpec } from '../../http/query'
+import { errorResponses } from '../../http/schemas'
+import { AuditPage } from './model'
+import { AUDIT_TYPES, decodeAuditCursor, type AuditEvent, type AuditService } from './service'
+
+const MAX_ID = Number.MAX_SAFE_INTEGER
+
+const pageParams = {
+  after: { type: 'string', maxLength: 64, description: 'next_cursor of the previous page' },
+  limit: { type: 'integer', min: 1, max: 100, default: 50, description: 'Page size, 1 to 100' }
+} as const
+
+const adminQuery = querySpec({
+  type: { type: 'string', maxLength: 64, enum: AUDIT_TYPES, description: 'Only events of this type' },
+  actor_id: { type: 'integer', min: 1, max: MAX_ID, description: 'Only events caused by this user' },
+  target_id: { type: 'integer', min: 1, max: MAX_ID, description: 'Only events about this user' },
+  since: { type: 'string', maxLength: 64, description: 'RFC 3339 time: events at or after it' },
+  until: { type: 'string', maxLength: 64, description: 'RFC 3339 time: events before it' },
+  ...pageParams
+})
+
+const ownQuery = querySpec({
+  type: { type: 'string', maxLength: 64, enum: AUDIT_TYPES, description: 'Only events of this type' },
+  ...pageParams
+})
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/
+
+/** The cursor and times of a query, checked together so every bad field is reported at once. */
+function parseBounds(q: { after?: string; since?: string; until?: string }) {
+  const errors: FieldError[] = []
+  const time = (name: 'since' | 'until') => {
+    const raw = q[name]
+    if (raw === undefined) return undefined
+    const ms = RFC3339.test(raw) ? Date.parse(raw) : NaN
+    if (Number.isNaN(ms)) {
+      errors.push({ field: `query.${name}`, message: 'Input should be an RFC 3339 date-time', type: 'datetime_parsing' })
+      return undefined
+    }
+    return new Date(ms).toISOString()
+  }
+  const since = time('since')
+  const until = time('until')
+  let before: number | undefined
+  if (q.after !== undefined) {
+    before = decodeAuditCursor(q.after)
+    if (before === undefined) errors.push({ field: 'query.after', message: 'Invalid cursor', type: 'value_error' })
+  }
+  if (errors.length) throw new RequestValidationError(errors)
+  return { since, until, before }
+}
+
+/** What a user sees of their own trail: another person's client address is theirs, not the user's. */
+function forOwner(userId: number) {
+  return (e: AuditEvent): AuditEvent => (e.actor_id !== null && e.actor_id !== userId ? { ...e, ip: null, user_agent: null } : e)
+}
+
+export function auditModule({ audit, auth }: { audit: AuditService; auth: ReturnType<typeof authPlugin> }) {
+  return new Elysia({ name: 'roster.audit' })
+    .use(auth)
+    .get(
+      '/admin/audit',
+      ({ query }) => {
+        const q = adminQuery.parse(query)
+        const b = parseBounds(q)
+        const page = audit.list({ type: q.type, actorId: q.actor_id, targetId: q.target_id, ...b, limit: q.limit })
+        return { events: page.events, next_cursor: page.nextCursor }
+      },
+      {
+        auth: 'admin',
+        response: { 200: AuditPage, ...errorResponses(401, 403, 422) },
+        detail: {
+          tags: ['admin'],
+          summary: 'Query the audit log',
+          description: 'Newest first, keyset paginated: pass `next_cursor` as `after`. Filters combine with AND.',
+          parameters: adminQuery.parameters
+        }
+      }
+    )
+    .get(
+      '/users/me/audit',
+      ({ query, user }) => {
+        const q = ownQuery.parse(query)
+        const b = parseBounds(q)
+        const page = audit.list({ type: q.type, involving: user.id, before: b.before, limit: q.limit })
+        return { events: page.events.map(forOwner(user.id)), next_cursor: page.nextCursor }
+      },
+      {
+        auth: true,
+        response: { 200: AuditPage, ...errorResponses(401, 422) },
+        detail: {
+          tags: ['users'],
+          summary: "The caller's own security activity",
+          description:
+            'Events in which the caller is the actor or the target, newest first, keyset paginated. ' +
+            "When another person acted (an admin), that person's IP and user agent are not shown.",
+          parameters: ownQuery.parameters
+        }
+      }
+    )
+}

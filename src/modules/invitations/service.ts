@@ -1,0 +1,143 @@
+// Invitations: an admin invites an address with a role; the mail carries a
+// single-use link (256 random bits, stored only as its sha256, valid 7 days).
+// Accepting creates the account, verified, with the invited address and role,
+// whether or not signup is open. The token is spent by one conditional UPDATE in
+// the transaction that creates the user, so of concurrent accepts one wins and a
+// failed creation (a taken username) leaves the invitation pending.
+import { and, asc, eq, gt, isNull } from 'drizzle-orm'
+import type { Db } from '../../db/client'
+import { invitations, type InvitationRow, type UserRow } from '../../db/schema'
+import { BadRequest, NotFound } from '../../http/errors'
+import { hashPassword } from '../../lib/password'
+import type { MailService } from '../../mail/service'
+import { invitationMail, INVITE_TOKEN_TTL_MS } from '../../mail/templates'
+import type { AuditService, Origin } from '../audit/service'
+import { hashToken, newToken } from '../sessions/service'
+import { normalizeEmail, type Role, type Tx, type UserService } from '../users/service'
+
+export const INVALID_TOKEN = 'Invalid or expired token'
+const MAX_TOKEN_LENGTH = 256
+
+export interface InvitationView {
+  id: number
+  email: string
+  role: Role
+  created_at: string
+  expires_at: string
+}
+
+const iso = (ms: number) => new Date(ms).toISOString()
+
+export function toInvitationView(r: InvitationRow): InvitationView {
+  return { id: r.id, email: r.email, role: r.role, created_at: iso(r.createdAt), expires_at: iso(r.expiresAt) }
+}
+
+interface Deps {
+  db: Db
+  users: UserService
+  mail: MailService
+  audit: AuditService
+  publicUrl: string
+  now?: () => number
+}
+
+export function createInvitationService({ db, users, mail, audit, publicUrl, now = Date.now }: Deps) {
+  const pending = (t: number) => and(isNull(invitations.acceptedAt), isNull(invitations.revokedAt), gt(invitations.expiresAt, t))
+
+  function revokeWhere(tx: Tx, rows: InvitationRow[], t: number, origin: Origin, reason: 'admin' | 'superseded'): void {
+    for (const r of rows) {
+      tx.update(invitations).set({ revokedAt: t }).where(eq(invitations.id, r.id)).run()
+      audit.append(tx, { type: 'invitation.revoked', origin, details: { invitation_id: r.id, email: r.email, reason } })
+    }
+  }
+
+  return {
+    /**
+     * Invites an address. A registered address is refused; a pending invitation
+     * for the same address is replaced (its link stops working), so the newest
+     * mail is the one that counts.
+     */
+    create(input: { email: string; role: Role }, origin: Origin): InvitationView {
+      const email = normalizeEmail(input.email)
+      const t = now()
+      return db.transaction(
+        (tx) => {
+          users.assertAvailable(undefined, email)
+          const older = tx.select().from(invitations).where(and(eq(invitations.email, email), pending(t))).all()
+          revokeWhere(tx, older, t, origin, 'superseded')
+          const token = newToken()
+          const row = tx
+            .insert(invitations)
+            .values({ email, role: input.role, tokenHash: hashToken(token), invitedBy: origin.actorId, createdAt: t, expiresAt: t + INVITE_TOKEN_TTL_MS })
+            .returning()
+            .get()
+          mail.enqueue(tx, invitationMail({ to: email, role: input.role, token, publicUrl }))
+          audit.append(tx, { type: 'invitation.created', origin, details: { invitation_id: row.id, email, role: input.role } })
+          return toInvitationView(row)
+        },
+        { behavior: 'immediate' }
+      )
+    },
+
+    /** Pending invitations, oldest first. */
+    listPending(): InvitationView[] {
+      return db.select().from(invitations).where(pending(now())).orderBy(asc(invitations.id)).all().map(toInvitationView)
+    },
+
+    /** Revokes a pending invitation; anything else (unknown, accepted, revoked, expired) is 404. */
+    revoke(id: number, origin: Origin): void {
+      const t = now()
+      db.transaction(
+        (tx) => {
+          const row = tx.select().from(invitations).where(and(eq(invitations.id, id), pending(t))).get()
+          if (!row) throw NotFound('Invitation not found')
+          revokeWhere(tx, [row], t, origin, 'admin')
+        },
+        { behavior: 'immediate' }
+      )
+    },
+
+    /** Creates the invited account. Unknown, spent, revoked and expired tokens get the same 400. */
+    async accept(input: { token: string; username: string; password: string; age?: number | null }, origin: Origin): Promise<UserRow> {
+      const tokenHash = input.token.length > 0 && input.token.length <= MAX_TOKEN_LENGTH ? hashToken(input.token) : undefined
+      const find = () => (tokenHash ? db.select().from(invitations).where(and(eq(invitations.tokenHash, tokenHash), pending(now()))).get() : undefined)
+      // Checked before hashing, so a flood of bad tokens costs no argon2 time.
+      const early = find()
+      if (!early) throw BadRequest(INVALID_TOKEN)
+      users.assertAvailable(input.username, early.email)
+      const hashed = await hashPassword(input.password)
+      return db.transaction(
+        (tx) => {
+          const t = now()
+          // The spend: one conditional UPDATE, re-checked under the write lock (the hash yielded).
+          const inv = tx
+            .update(invitations)
+            .set({ acceptedAt: t })
+            .where(and(eq(invitations.tokenHash, tokenHash!), pending(t)))
+            .returning()
+            .get()
+          if (!inv) throw BadRequest(INVALID_TOKEN)
+          const user = users.insert(
+            tx,
+            { username: input.username, email: inv.email, password: '', age: input.age ?? null, role: inv.role, email_verified: true },
+            hashed,
+            undefined,
+            origin,
+            'invitation'
+          )
+          tx.update(invitations).set({ acceptedUserId: user.id }).where(eq(invitations.id, inv.id)).run()
+          audit.append(tx, {
+            type: 'invitation.accepted',
+            origin: { ...origin, actorId: user.id },
+            targetId: user.id,
+            details: { invitation_id: inv.id, role: inv.role, invited_by: inv.invitedBy }
+          })
+          return user
+        },
+        { behavior: 'immediate' }
+      )
+    }
+  }
+}
+
+export type InvitationService = ReturnType<typeof createInvitationService>
