@@ -31,12 +31,28 @@ const ownQuery = querySpec({
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/
 
-/** The cursor and times of a query, checked together so every bad field is reported at once. */
-function parseBounds(q: { after?: string; since?: string; until?: string }) {
+/**
+ * The query: the spec's fields, then the cursor and times, every bad field
+ * reported together in one 422.
+ */
+function parseQuery<T extends { after?: string; since?: string; until?: string }>(parse: () => T, raw: Record<string, string | undefined>) {
   const errors: FieldError[] = []
+  let q: T | undefined
+  try {
+    q = parse()
+  } catch (err) {
+    if (!(err instanceof RequestValidationError)) throw err
+    errors.push(...err.errors)
+  }
+  const bounds = parseBounds({ after: raw.after, since: raw.since, until: raw.until }, errors)
+  if (errors.length || !q) throw new RequestValidationError(errors)
+  return { q, ...bounds }
+}
+
+function parseBounds(q: { after?: string; since?: string; until?: string }, errors: FieldError[]) {
   const time = (name: 'since' | 'until') => {
     const raw = q[name]
-    if (raw === undefined) return undefined
+    if (raw === undefined || raw === '') return undefined
     const ms = RFC3339.test(raw) ? Date.parse(raw) : NaN
     if (Number.isNaN(ms)) {
       errors.push({ field: `query.${name}`, message: 'Input should be an RFC 3339 date-time', type: 'datetime_parsing' })
@@ -47,11 +63,10 @@ function parseBounds(q: { after?: string; since?: string; until?: string }) {
   const since = time('since')
   const until = time('until')
   let before: number | undefined
-  if (q.after !== undefined) {
+  if (q.after !== undefined && q.after !== '') {
     before = decodeAuditCursor(q.after)
     if (before === undefined) errors.push({ field: 'query.after', message: 'Invalid cursor', type: 'value_error' })
   }
-  if (errors.length) throw new RequestValidationError(errors)
   return { since, until, before }
 }
 
@@ -66,9 +81,8 @@ export function auditModule({ audit, auth }: { audit: AuditService; auth: Return
     .get(
       '/admin/audit',
       ({ query }) => {
-        const q = adminQuery.parse(query)
-        const b = parseBounds(q)
-        const page = audit.list({ type: q.type, actorId: q.actor_id, targetId: q.target_id, ...b, limit: q.limit })
+        const { q, since, until, before } = parseQuery(() => adminQuery.parse(query), query)
+        const page = audit.list({ type: q.type, actorId: q.actor_id, targetId: q.target_id, since, until, before, limit: q.limit })
         return { events: page.events, next_cursor: page.nextCursor }
       },
       {
@@ -85,9 +99,8 @@ export function auditModule({ audit, auth }: { audit: AuditService; auth: Return
     .get(
       '/users/me/audit',
       ({ query, user }) => {
-        const q = ownQuery.parse(query)
-        const b = parseBounds(q)
-        const page = audit.list({ type: q.type, involving: user.id, before: b.before, limit: q.limit })
+        const { q, before } = parseQuery(() => ownQuery.parse(query), { after: query.after })
+        const page = audit.list({ type: q.type, involving: user.id, before, limit: q.limit })
         return { events: page.events.map(forOwner(user.id)), next_cursor: page.nextCursor }
       },
       {
