@@ -9,7 +9,9 @@ import { eq } from 'drizzle-orm'
 import { DB_FILE } from '../src/db/client'
 import { auditChain, emailOutbox, passwordResetTokens } from '../src/db/schema'
 import { AUDIT_TYPES, canonical, chainHash, createAuditService } from '../src/modules/audit/service'
+import { startAuditRetention } from '../src/modules/audit/retention'
 import { hashToken } from '../src/modules/sessions/service'
+import { createLogger } from '../src/lib/log'
 import { admin, expectNoSecrets, login, makeApp, PASSWORD, req, signup, userWithToken, type TestApp } from './helpers'
 import { auditRows, auditTypes, PUBLIC_URL } from './lifecycle-helpers'
 
@@ -354,6 +356,23 @@ describe('retention', () => {
     // Removing the new oldest event is still caught.
     t.db.$client.run(`DELETE FROM audit_events WHERE id = ${kept[0]!.id}`)
     expect((await verifyCli(t)).stderr).toStartWith(`roster: audit chain broken at event ${kept[0]!.id}: event missing`)
+  })
+
+  test('the server prunes at start and then on its timer, and logs how many', async () => {
+    const t = makeApp()
+    const old = createAuditService(t.db, { now: () => Date.now() - 30 * 86_400_000 })
+    old.record({ type: 'login.failed', origin: { actorId: null, ip: null, userAgent: null } })
+    const lines: string[] = []
+    const task = startAuditRetention(t.services.audit, 7, createLogger('info', (l) => lines.push(l)), 20)
+    try {
+      expect(auditRows(t)).toHaveLength(0)
+      old.record({ type: 'login.failed', origin: { actorId: null, ip: null, userAgent: null } })
+      for (let i = 0; i < 100 && auditRows(t).length > 0; i++) await Bun.sleep(20)
+      expect(auditRows(t)).toHaveLength(0)
+    } finally {
+      task.stop()
+    }
+    expect(lines.filter((l) => JSON.parse(l).msg === 'audit retention').map((l) => JSON.parse(l).pruned)).toEqual([1, 1])
   })
 
   test('AUDIT_RETENTION_DAYS=0 keeps everything', async () => {

@@ -7,6 +7,8 @@ import { DB_FILE, openDatabase, type Db } from '../db/client'
 import { runMigrations } from '../db/migrate'
 import { createLogger } from '../lib/log'
 import { mailWorkerConfig, startMailWorker } from '../mail/mailer'
+import { startAuditRetention } from '../modules/audit/retention'
+import { createAuditService } from '../modules/audit/service'
 import { sweepUploads, uploadBodyLimit } from '../modules/files/service'
 import { createUserService } from '../modules/users/service'
 import { CliError } from './errors'
@@ -85,6 +87,7 @@ export async function serve(config: Config): Promise<void> {
   // Lets the message being sent finish. A send that outlasts the bound is cut
   // off; its row stays claimed and is re-queued at the next start (at least once).
   background.push({ name: 'mail', stop: () => mailer.stop() })
+  background.push(startAuditRetention(createAuditService(db), config.auditRetentionDays, logger))
 
   const app = createApp({ config, db, secret, logger, mailer })
   try {
