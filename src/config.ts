@@ -11,6 +11,8 @@ export interface Config {
   port: number
   host: string
   dataDir: string
+  /** postgres:// URL: PostgreSQL instead of the SQLite file in DATA_DIR. */
+  databaseUrl: string | undefined
   /** Raw key material; at least 32 bytes. Resolved by `resolveSecret`. */
   secretKey: string | undefined
   accessTokenExpireMinutes: number
@@ -80,7 +82,7 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
   try {
     parsed = new URL(v)
   } catch {
-    // Never echo the value: SMTP_URL may carry a password.
+    // Never echo the value: SMTP_URL and DATABASE_URL may carry a password.
     throw new ConfigError(name, 'is not a valid URL')
   }
   if (!protocols.includes(parsed.protocol)) {
@@ -140,6 +142,7 @@ export function parseConfig(env: Env = process.env): Config {
     port,
     host,
     dataDir: resolve(str(env, 'DATA_DIR') ?? './data'),
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     secretKey,
     accessTokenExpireMinutes: int(env, 'ACCESS_TOKEN_EXPIRE_MINUTES', 30, 1, 60 * 24 * 30),
     refreshTokenExpireDays: int(env, 'REFRESH_TOKEN_EXPIRE_DAYS', 30, 1, 3650),

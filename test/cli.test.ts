@@ -200,6 +200,61 @@ describe('the e-mail worker inside the binary', () => {
   }, 30_000)
 })
 
+// serve and create-admin build their services through createServices, as the
+// app does: an admin made at start-up or on the command line gets the same
+// hooks as a signup (welcome mail in the same transaction; a credential change
+// ends every session).
+describe('the bootstrap admin gets the hooks a signup gets', () => {
+  test('ADMIN_* at serve: welcome mail delivered; a password change revokes its sessions', async () => {
+    const smtp = await startSmtp()
+    try {
+      const f = folder()
+      const env = baseEnv(f.dataDir, {
+        SMTP_URL: smtp.url,
+        MAIL_FROM: 'Roster <noreply@example.com>',
+        ADMIN_USERNAME: 'boss',
+        ADMIN_EMAIL: 'boss@example.com',
+        ADMIN_PASSWORD: 'Boss12345'
+      })
+      const s = await startServer(f.bin, { cwd: f.cwd, env })
+      await smtp.waitFor(1, 15_000)
+      expect((await postJson(`${s.url}/users`, userBody('pat'))).status).toBe(201)
+      await smtp.waitFor(2, 15_000)
+      const byAddress = Object.fromEntries(smtp.messages.map((m) => [m.to.join(','), m.subject]))
+      expect(byAddress).toEqual({ 'boss@example.com': 'Welcome to Roster', 'pat@example.com': 'Welcome to Roster' })
+
+      const login = await postJson(`${s.url}/auth/login`, { username: 'boss', password: 'Boss12345' })
+      expect(login.status).toBe(200)
+      const change = await fetch(`${s.url}/users/me/password`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${login.json.access_token}` },
+        body: JSON.stringify({ current_password: 'Boss12345', new_password: 'Boss67890' })
+      })
+      expect(change.status).toBe(204)
+      expect((await postJson(`${s.url}/auth/refresh`, { refresh_token: login.json.refresh_token })).status).toBe(401)
+      const me = await fetch(`${s.url}/users/me`, { headers: { authorization: `Bearer ${login.json.access_token}` } })
+      expect(me.status).toBe(401)
+      s.proc.kill('SIGTERM')
+      expect(await s.exited).toBe(0)
+    } finally {
+      await smtp.close()
+    }
+  }, 30_000)
+
+  test('create-admin: the welcome mail is queued with the user, as for a signup', async () => {
+    const f = folder()
+    const r = await runCli(f.bin, ['create-admin', '--username', 'root', '--email', 'root@example.com'], {
+      cwd: f.cwd,
+      env: baseEnv(f.dataDir, { ROSTER_ADMIN_PASSWORD: 'Admin12345' })
+    })
+    expect(r.code).toBe(0)
+    const db = openDb(join(f.dataDir, 'roster.db'))
+    const rows = db.query<{ kind: string; to_address: string; status: string }, []>('SELECT kind, to_address, status FROM email_outbox').all()
+    db.close()
+    expect(rows).toEqual([{ kind: 'welcome', to_address: 'root@example.com', status: 'queued' }])
+  })
+})
+
 describe('create-admin', () => {
   const args = ['create-admin', '--username', 'root', '--email', 'root@example.com']
 

@@ -35,6 +35,8 @@ describe('parseConfig', () => {
     [{ CORS_ORIGINS: 'https://ok.example.com,not a url' }, 'CORS_ORIGINS'],
     [{ CORS_ORIGINS: 'https://example.com/path' }, 'CORS_ORIGINS'],
     [{ SMTP_URL: 'http://mail.example.com' }, 'SMTP_URL'],
+    [{ DATABASE_URL: 'mysql://db.example.com/roster' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ REQUIRE_EMAIL_VERIFICATION: 'sometimes' }, 'REQUIRE_EMAIL_VERIFICATION'],
     [{ AUDIT_RETENTION_DAYS: '-5' }, 'AUDIT_RETENTION_DAYS'],
@@ -57,6 +59,23 @@ describe('parseConfig', () => {
       expect((err as Error).message).not.toContain('\n')
     })
   }
+
+  test('DATABASE_URL selects PostgreSQL; unset keeps SQLite', () => {
+    expect(parseConfig({}).databaseUrl).toBeUndefined()
+    expect(parseConfig({ DATABASE_URL: '  ' }).databaseUrl).toBeUndefined()
+    expect(parseConfig({ DATABASE_URL: 'postgres://roster:pw@db:5432/roster' }).databaseUrl).toBe('postgres://roster:pw@db:5432/roster')
+    expect(parseConfig({ DATABASE_URL: 'postgresql://db/roster' }).databaseUrl).toBe('postgresql://db/roster')
+  })
+
+  test('a database password never appears in the error', () => {
+    try {
+      parseConfig({ DATABASE_URL: 'mysql://roster:hunter2@db/roster' })
+      throw new Error('accepted')
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError)
+      expect((e as Error).message).not.toContain('hunter2')
+    }
+  })
 
   test('an SMTP password never appears in the error', () => {
     expect(() => parseConfig({ SMTP_URL: 'ftp://user:hunter2@mail' })).toThrow(ConfigError)

@@ -2,7 +2,7 @@
 // headers and /metrics.
 import { describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
-import { JSON_BODY_LIMIT } from '../src/app'
+import { JSON_BODY_LIMIT } from '../src/http/body'
 import { clientKey, createRateLimiter } from '../src/http/ratelimit'
 import { admin, expectNoSecrets, makeApp, PASSWORD, req, userBody, userWithToken } from './helpers'
 

@@ -1,7 +1,8 @@
 // Shared by the verification, invitation and audit tests: an app wired to a real
 // mail worker and SMTP server, reading links out of received mail, and the audit
 // rows as stored.
-import { createApp, createServices } from '../src/app'
+import { createApp } from '../src/app'
+import { createServices } from '../src/services'
 import { auditEvents } from '../src/db/schema'
 import { createLogger } from '../src/lib/log'
 import { mailWorkerConfig, startMailWorker } from '../src/mail/mailer'

@@ -399,7 +399,8 @@ describe('worker thread', () => {
     const smtp = await startSmtp()
     const mailer = startMailWorker(mailWorkerConfig(t.config, { smtpUrl: smtp.url, pollIntervalMs: 60_000, timeouts: FAST_TIMEOUTS }))
     try {
-      const { createApp, createServices } = await import('../src/app')
+      const { createApp } = await import('../src/app')
+      const { createServices } = await import('../src/services')
       const deps = { config: t.config, db: t.db, secret: 'x'.repeat(32), mailer, logger: createLogger('silent') }
       const kicked = createApp(deps, createServices(deps))
       const res = await kicked.handle(

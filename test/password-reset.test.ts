@@ -3,7 +3,8 @@
 // flow end to end through the worker and a real SMTP server.
 import { describe, expect, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
-import { createApp, createServices } from '../src/app'
+import { createApp } from '../src/app'
+import { createServices } from '../src/services'
 import { emailOutbox, passwordResetTokens, users } from '../src/db/schema'
 import { createLogger } from '../src/lib/log'
 import { mailWorkerConfig, startMailWorker } from '../src/mail/mailer'

@@ -4,7 +4,7 @@
 import type { Config } from '../config'
 import { createAuditService } from '../modules/audit/service'
 import { CliError } from './errors'
-import { openData } from './serve'
+import { openData } from './open'
 
 export function auditVerify(config: Config): void {
   const db = openData(config)

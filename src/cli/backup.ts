@@ -8,7 +8,7 @@ import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, openSync, realpa
 import { basename, dirname, join, resolve } from 'node:path'
 import type { Config } from '../config'
 import { DB_FILE } from '../db/client'
-import { CliError } from './errors'
+import { CliError, codeOf } from './errors'
 
 function fsyncPath(path: string): void {
   const fd = openSync(path, 'r')
@@ -17,11 +17,6 @@ function fsyncPath(path: string): void {
   } finally {
     closeSync(fd)
   }
-}
-
-const codeOf = (err: unknown) => {
-  const code = (err as { code?: unknown })?.code
-  return typeof code === 'string' ? ` (${code})` : ''
 }
 
 export async function backup(config: Config, file: string, force: boolean): Promise<void> {

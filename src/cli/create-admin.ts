@@ -5,9 +5,10 @@ import { Value } from '@sinclair/typebox/value'
 import { ValueErrorType } from '@sinclair/typebox/errors'
 import { adminPasswordFromEnv, type Config } from '../config'
 import { Email, Password, Username } from '../modules/users/model'
-import { createUserService } from '../modules/users/service'
+import { createLogger } from '../lib/log'
+import { createServices } from '../services'
 import { CliError } from './errors'
-import { openData } from './serve'
+import { openData, readSecret } from './open'
 
 /** One line naming the rule the value breaks, or undefined when it is fine. Never echoes the value. */
 export function passwordProblem(password: string): string | undefined {
@@ -31,7 +32,6 @@ function checkIdentity(username: string, email: string): void {
 /** Reads one line from the terminal without echoing it. */
 function promptHidden(prompt: string): Promise<string> {
   const stdin = process.stdin
-  process.stderr.write(prompt)
   return new Promise((resolve, reject) => {
     let value = ''
     const done = (err?: Error) => {
@@ -50,7 +50,9 @@ function promptHidden(prompt: string): Promise<string> {
         else value += ch
       }
     }
+    // Echo off before the prompt shows: whatever is typed after it is never echoed.
     stdin.setRawMode(true)
+    process.stderr.write(prompt)
     stdin.resume()
     stdin.on('data', onData)
   })
@@ -78,9 +80,12 @@ export async function createAdmin(config: Config, env: Record<string, string | u
   const password = await readPassword(env)
   const problem = passwordProblem(password)
   if (problem) throw new CliError(problem)
+  const secret = readSecret(config)
   const db = openData(config)
   try {
-    const row = await createUserService(db).create({ username, email, password, role: 'admin', is_active: true }, { id: 0, role: 'admin' })
+    // Through createServices, like a signup: the welcome mail is queued in the same transaction.
+    const services = createServices({ config, db, secret, logger: createLogger(config.logLevel) })
+    const row = await services.users.create({ username, email, password, role: 'admin', is_active: true }, { id: 0, role: 'admin' })
     process.stdout.write(`admin ${row.username} created (id ${row.id})\n`)
   } finally {
     db.$client.close()

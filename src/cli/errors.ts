@@ -7,3 +7,9 @@ export class CliError extends Error {
 export class UsageError extends Error {
   override name = 'UsageError'
 }
+
+/** ` (CODE)` for an error with a string code (ENOENT, SQLITE_BUSY...), else ''; never the message, which may hold a path. */
+export const codeOf = (err: unknown): string => {
+  const code = (err as { code?: unknown })?.code
+  return typeof code === 'string' ? ` (${code})` : ''
+}

@@ -3,14 +3,15 @@
 // exit: 2 for a usage mistake, 1 for anything else.
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { ConfigError, envWithFile, parseConfig, type Config } from '../config'
-import { AppError } from '../http/errors'
+import { AppError } from '../lib/errors'
 import pkg from '../../package.json' with { type: 'json' }
 import { auditVerify } from './audit'
 import { backup } from './backup'
 import { createAdmin } from './create-admin'
 import { healthcheck } from './healthcheck'
 import { CliError, UsageError } from './errors'
-import { openData, serve } from './serve'
+import { openData } from './open'
+import { serve } from './serve'
 
 export const VERSION: string = pkg.version
 

@@ -1,17 +1,14 @@
 // `roster serve`: open the database, apply migrations, listen, and shut down
 // gracefully on SIGTERM/SIGINT.
-import { join } from 'node:path'
 import { createApp } from '../app'
-import { ConfigError, resolveSecret, type Config } from '../config'
-import { DB_FILE, openDatabase, type Db } from '../db/client'
-import { runMigrations } from '../db/migrate'
+import type { Config } from '../config'
 import { createLogger } from '../lib/log'
 import { mailWorkerConfig, startMailWorker } from '../mail/mailer'
 import { startAuditRetention } from '../modules/audit/retention'
-import { createAuditService } from '../modules/audit/service'
 import { sweepUploads, uploadBodyLimit } from '../modules/files/service'
-import { createUserService } from '../modules/users/service'
-import { CliError } from './errors'
+import { CliError, codeOf } from './errors'
+import { createServices } from '../services'
+import { openData, readSecret } from './open'
 
 /**
  * How long in-flight requests get to finish before their connections are closed.
@@ -29,29 +26,6 @@ export interface BackgroundTask {
   stop(): Promise<void> | void
 }
 
-const codeOf = (err: unknown) => {
-  const code = (err as { code?: unknown })?.code
-  return typeof code === 'string' ? ` (${code})` : ''
-}
-
-/** Opens and migrates the database; a failure is one line naming the variable, not the path. */
-export function openData(config: Config): Db {
-  let db: Db | undefined
-  try {
-    db = openDatabase(join(config.dataDir, DB_FILE))
-  } catch (err) {
-    throw new CliError(`DATA_DIR: cannot open the database${codeOf(err)}`)
-  }
-  try {
-    runMigrations(db)
-  } catch (err) {
-    db.$client.close()
-    // Migrations run in one transaction: nothing was changed.
-    throw new CliError(`applying migrations failed, the database is unchanged${codeOf(err)}`)
-  }
-  return db
-}
-
 /** Resolves with the work's result, or 'timeout' after `ms`. The timer keeps the process alive meanwhile. */
 async function within<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
   let timer: ReturnType<typeof setTimeout> | undefined
@@ -64,21 +38,8 @@ async function within<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
 
 export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel)
-  let secret: string
-  try {
-    secret = resolveSecret(config)
-  } catch (err) {
-    if (err instanceof ConfigError) throw err
-    throw new CliError(`DATA_DIR: cannot create or read the data folder${codeOf(err)}`)
-  }
+  const secret = readSecret(config)
   const db = openData(config)
-  if (config.admin) {
-    const result = await createUserService(db).ensureAdmin(config.admin)
-    logger.info('admin bootstrap', { username: config.admin.username, result })
-  }
-
-  // Temporary files and rows without bytes left by a crash mid-upload.
-  sweepUploads(db, config.dataDir, logger)
 
   // Stopped together on shutdown, after the server has drained (requests may
   // enqueue work until then) and before the WAL checkpoint.
@@ -87,9 +48,19 @@ export async function serve(config: Config): Promise<void> {
   // Lets the message being sent finish. A send that outlasts the bound is cut
   // off; its row stays claimed and is re-queued at the next start (at least once).
   background.push({ name: 'mail', stop: () => mailer.stop() })
-  background.push(startAuditRetention(createAuditService(db), config.auditRetentionDays, logger))
 
-  const app = createApp({ config, db, secret, logger, mailer })
+  // The same wiring as every other path: the bootstrap admin gets the hooks a signup gets.
+  const services = createServices({ config, db, secret, logger, mailer })
+  background.push(startAuditRetention(services.audit, config.auditRetentionDays, logger))
+  if (config.admin) {
+    const result = await services.users.ensureAdmin(config.admin)
+    logger.info('admin bootstrap', { username: config.admin.username, result })
+  }
+
+  // Temporary files and rows without bytes left by a crash mid-upload.
+  sweepUploads(db, config.dataDir, logger)
+
+  const app = createApp({ config, db, logger }, services)
   try {
     // Above Bun's 128 MiB default when MAX_UPLOAD_BYTES asks for it, so that
     // Roster's own JSON 413 answers first, not Bun's empty one.

@@ -6,6 +6,9 @@ import * as schema from './schema'
 
 export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database }
 
+/** The handle a transaction callback receives; services pass it to hooks so their writes commit together. */
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
+
 export const DB_FILE = 'roster.db'
 
 /**

@@ -229,7 +229,7 @@ export const auditChain = sqliteTable('audit_chain', {
 })
 
 export type UserRow = typeof users.$inferSelect
-export type NewUserRow = typeof users.$inferInsert
+export type Role = UserRow['role']
 export type FileRow = typeof files.$inferSelect
 export type SessionRow = typeof sessions.$inferSelect
 export type EmailRow = typeof emailOutbox.$inferSelect

@@ -1,40 +1,12 @@
-// Typed errors thrown by services, and their mapping to the contract's shapes.
-// Services know nothing of HTTP beyond a status number; the one onError in
-// app.ts turns these into {"detail": ...}.
+// The one place that turns every failure into the contract's {"detail": ...}:
+// the typed errors services throw (lib/errors.ts), schema validation (one
+// item per bad field, never the submitted value), unknown routes, and anything
+// else as a generic 500 logged with the request id.
+import { Elysia } from 'elysia'
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
-
-export class AppError extends Error {
-  constructor(
-    readonly status: number,
-    readonly detail: string,
-    readonly headers?: Record<string, string>
-  ) {
-    super(detail)
-    this.name = 'AppError'
-  }
-}
-
-export const BadRequest = (detail: string) => new AppError(400, detail)
-export const Unauthorized = (detail = 'Could not validate credentials') =>
-  new AppError(401, detail, { 'www-authenticate': 'Bearer' })
-export const Forbidden = (detail = 'Not enough permissions') => new AppError(403, detail)
-export const NotFound = (detail: string) => new AppError(404, detail)
-export const TooManyRequests = (detail: string, retryAfterSeconds: number) =>
-  new AppError(429, detail, { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) })
-
-export interface FieldError {
-  field: string
-  message: string
-  type: string
-}
-
-/** A 422 raised by code (not by schema validation), in the same shape. */
-export class RequestValidationError extends Error {
-  constructor(readonly errors: FieldError[]) {
-    super('validation failed')
-    this.name = 'RequestValidationError'
-  }
-}
+import { AppError, RequestValidationError, type FieldError } from '../lib/errors'
+import type { Logger } from '../lib/log'
+import { noteStatus, requestIdOf } from './request-log'
 
 const LOCATION: Record<string, string> = {
   body: 'body',
@@ -139,4 +111,54 @@ export function toFieldErrors(location: string, errors: Iterable<ValueError>, va
     seen.set(field, missing ? { field, message: 'Field required', type: 'missing' } : { field, ...describe(e) })
   }
   return [...seen.values()]
+}
+
+const jsonResponse = (status: number, body: unknown, headers?: Record<string, string>) =>
+  new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers }
+  })
+
+// Only `request`, `code`, `error` and `set` are touched: destructuring params
+// or body here would make Elysia parse them on every request.
+export function errorPlugin(logger: Logger) {
+  return new Elysia({ name: 'roster.errors' }).onError({ as: 'global' }, ({ code, error, request, set }) => {
+    const requestId = requestIdOf(request)
+    const base = { 'x-request-id': requestId }
+    const json = (status: number, body: unknown, headers?: Record<string, string>) => {
+      noteStatus(request, status)
+      return jsonResponse(status, body, headers)
+    }
+    // Elysia wraps whatever a parse hook throws in a ParseError: the body
+    // limit (413), the media type (415) and not-an-object (422) are ours.
+    const cause = code === 'PARSE' ? (error as { cause?: unknown }).cause : undefined
+    const own = cause instanceof AppError || cause instanceof RequestValidationError ? cause : error
+    if (own instanceof AppError) return json(own.status, { detail: own.detail }, { ...base, ...own.headers })
+    if (own instanceof RequestValidationError) return json(422, { detail: own.errors }, base)
+    switch (code) {
+      case 'VALIDATION': {
+        const location = error.type === 'property' ? 'params' : error.type
+        const items = toFieldErrors(location, error.all as never, error.value)
+        return json(422, { detail: items.length ? items : [{ field: location === 'params' ? 'path' : 'body', message: 'Invalid input', type: 'value_error' }] }, base)
+      }
+      case 'PARSE':
+        return json(422, { detail: [{ field: 'body', message: 'Body is not valid JSON', type: 'json_invalid' }] }, base)
+      case 'NOT_FOUND':
+        return json(404, { detail: 'Not Found' }, base)
+    }
+    const status = typeof set.status === 'number' && set.status >= 400 && set.status < 500 ? set.status : 500
+    if (status === 500) {
+      // The class name only: messages can hold SQL text, paths or values.
+      const name = error instanceof Error ? error.name : typeof error
+      const sqliteCode = (error as { code?: unknown })?.code
+      logger.error('unhandled error', {
+        request_id: requestId,
+        method: request.method,
+        error: name,
+        code: typeof sqliteCode === 'string' ? sqliteCode : undefined
+      })
+      return json(500, { detail: 'Internal server error' }, base)
+    }
+    return json(status, { detail: 'Bad request' }, base)
+  })
 }

@@ -1,43 +1,13 @@
-// Prometheus metrics (prom-client on a registry of our own, never the global
+// Request metrics (prom-client on a registry of our own, never the global
 // one: every app built in one process, the tests' included, keeps its own).
 // Requests are labelled by route *template* (`/users/:id`), never by the raw
 // path, so the label set stays small whatever clients send. The hot path does
 // a Map lookup of cached label children and two increments.
-import { Elysia, t } from 'elysia'
-import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { timingSafeEqual } from 'node:crypto'
-import { Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { MetricsService } from '../modules/metrics/service'
-import { errorResponses } from './schemas'
-import { Unauthorized } from './errors'
-
-// One event-loop delay monitor per process, started at the first app built.
-type LoopDelay = ReturnType<typeof monitorEventLoopDelay>
-let loopDelay: LoopDelay | undefined
-function eventLoopDelay(): LoopDelay {
-  if (!loopDelay) {
-    loopDelay = monitorEventLoopDelay({ resolution: 20 })
-    loopDelay.enable()
-  }
-  return loopDelay
-}
-
-export interface MetricsOptions {
-  service: MetricsService
-  /** Resolves an admin from an Authorization header, throwing 401/403 otherwise. */
-  requireAdmin: (authorization: string | null) => Promise<void>
-  metricsToken?: string
-}
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 
 export interface RequestMetrics {
   started(): void
   finished(method: string, route: string, status: number, seconds: number): void
-}
-
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a)
-  const y = Buffer.from(b)
-  return x.length === y.length && timingSafeEqual(x, y)
 }
 
 export function createRequestMetrics(registry: Registry): RequestMetrics {
@@ -79,73 +49,4 @@ export function createRequestMetrics(registry: Registry): RequestMetrics {
       h.observe(seconds)
     }
   }
-}
-
-/** GET /metrics: for an admin's token or METRICS_TOKEN. */
-export function metricsPlugin(registry: Registry, { service, requireAdmin, metricsToken }: MetricsOptions) {
-  new Gauge({
-    name: 'roster_email_outbox',
-    help: 'E-mail outbox rows by status',
-    labelNames: ['status'] as const,
-    registers: [registry],
-    collect() {
-      this.reset()
-      for (const [status, n] of Object.entries(service.emailOutboxByStatus())) this.set({ status }, n)
-    }
-  })
-  new Gauge({
-    name: 'roster_database_size_bytes',
-    help: 'SQLite database size: pages in use times page size, plus the WAL file',
-    registers: [registry],
-    collect() {
-      this.set(service.databaseBytes())
-    }
-  })
-  const loop = eventLoopDelay()
-  new Gauge({
-    name: 'roster_event_loop_lag_seconds',
-    help: 'Event-loop delay since the previous scrape (perf_hooks monitorEventLoopDelay)',
-    labelNames: ['quantile'] as const,
-    registers: [registry],
-    collect() {
-      // Values are nanoseconds; an empty histogram reports NaN/huge numbers.
-      const ok = loop.count > 0
-      this.set({ quantile: '0.5' }, ok ? loop.percentile(50) / 1e9 : 0)
-      this.set({ quantile: '0.99' }, ok ? loop.percentile(99) / 1e9 : 0)
-      this.set({ quantile: '1' }, ok ? loop.max / 1e9 : 0)
-      loop.reset()
-    }
-  })
-  new Gauge({
-    name: 'process_resident_memory_bytes',
-    help: 'Resident memory size in bytes',
-    registers: [registry],
-    collect() {
-      this.set(process.memoryUsage.rss())
-    }
-  })
-
-  return new Elysia({ name: 'roster.metrics' }).get(
-    '/metrics',
-    async ({ request, set }) => {
-      const header = request.headers.get('authorization')
-      if (metricsToken && header?.startsWith('Bearer ') && sameSecret(header.slice(7).trim(), metricsToken)) {
-        // the scraper's token
-      } else {
-        if (!header) throw Unauthorized()
-        await requireAdmin(header)
-      }
-      set.headers['content-type'] = registry.contentType
-      return registry.metrics()
-    },
-    {
-      response: { 200: t.String({ description: 'Prometheus text exposition format 0.0.4' }), ...errorResponses(401, 403) },
-      detail: {
-        tags: ['metrics'],
-        summary: 'Prometheus metrics',
-        description: 'Prometheus text format. Send an admin access token or METRICS_TOKEN as `Authorization: Bearer <token>`.',
-        security: [{ bearerAuth: [] }]
-      }
-    }
-  )
 }

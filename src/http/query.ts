@@ -4,7 +4,7 @@
 // field reported together, in the contract's shape) and documents (OpenAPI
 // `parameters`).
 import type { OpenAPIV3 } from 'openapi-types'
-import { RequestValidationError, type FieldError } from './errors'
+import { RequestValidationError, type FieldError } from '../lib/errors'
 
 type Param =
   | { type: 'integer'; min: number; max: number; default?: number; description?: string }

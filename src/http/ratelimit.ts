@@ -13,7 +13,7 @@
 // than `maxClients / 2` other clients have been inserted or moved since its
 // last request: the bound on memory stays exact, the recency is approximate.
 import { Elysia, type Context } from 'elysia'
-import { AppError } from './errors'
+import { AppError } from '../lib/errors'
 
 export interface RateDecision {
   allowed: boolean

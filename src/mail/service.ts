@@ -4,7 +4,7 @@
 // simply stays queued.
 import type { Config } from '../config'
 import type { Db } from '../db/client'
-import { AppError, NotFound } from '../http/errors'
+import { AppError, NotFound } from '../lib/errors'
 import { counts, enqueueEmail, getEmail, listEmails, retry, type EmailSummary, type MailDb, type NewEmail, type OutboxStatus } from './outbox'
 import { messageIdFor } from './transport'
 

@@ -1,7 +1,7 @@
 // Turns an outbox row into a delivered message: SMTP via nodemailer when SMTP_URL is
 // set, otherwise one JSON log line per mail (development, tests, demos).
 import nodemailer from 'nodemailer'
-// A bad SMTP_URL stops the start with one line naming it (index.ts prints ConfigError).
+// A bad SMTP_URL stops the start with one line naming it (cli/main.ts prints ConfigError).
 import { ConfigError } from '../config'
 import type { EmailRow } from '../db/schema'
 

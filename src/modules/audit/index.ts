@@ -1,8 +1,8 @@
 // Audit controller: the admins' query over the whole log and each user's own
 // trail. Read-only: no route changes or removes an event.
 import { Elysia } from 'elysia'
-import type { authPlugin } from '../../http/auth'
-import { RequestValidationError, type FieldError } from '../../http/errors'
+import type { AuthPlugin } from '../auth/macro'
+import { RequestValidationError, type FieldError } from '../../lib/errors'
 import { querySpec } from '../../http/query'
 import { errorResponses } from '../../http/schemas'
 import { AuditPage } from './model'
@@ -75,7 +75,7 @@ function forOwner(userId: number) {
   return (e: AuditEvent): AuditEvent => (e.actor_id !== null && e.actor_id !== userId ? { ...e, ip: null, user_agent: null } : e)
 }
 
-export function auditModule({ audit, auth }: { audit: AuditService; auth: ReturnType<typeof authPlugin> }) {
+export function auditModule({ audit, auth }: { audit: AuditService; auth: AuthPlugin }) {
   return new Elysia({ name: 'roster.audit' })
     .use(auth)
     .get(

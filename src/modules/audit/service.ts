@@ -17,7 +17,7 @@ import { and, desc, eq, gte, lt, lte, or, sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { auditChain, auditEvents, type AuditEventRow } from '../../db/schema'
 import { trimPage } from '../../lib/page'
-import type { Tx } from '../users/service'
+import type { Tx } from '../../db/client'
 
 export const AUDIT_TYPES = [
   'user.created',

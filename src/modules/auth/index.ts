@@ -1,5 +1,6 @@
 // Auth controller: login, refresh, logout. Queries live in the services.
 import { Elysia, t } from 'elysia'
+import { bodyPlugin } from '../../http/body'
 import { errorResponses } from '../../http/schemas'
 import type { SessionService } from '../sessions/service'
 import type { UserService } from '../users/service'
@@ -28,6 +29,7 @@ export function authModule({ auth, tokens, sessions, users, clientIp }: Deps) {
   })
 
   return new Elysia({ name: 'roster.auth.routes' })
+    .use(bodyPlugin)
     .post(
       '/auth/login',
       async ({ body, request, set }) => {
@@ -39,7 +41,7 @@ export function authModule({ auth, tokens, sessions, users, clientIp }: Deps) {
       },
       {
         // JSON, or the OAuth2 password form used by the docs page's Authorize button.
-        parse: ['urlencoded', 'json'],
+        accepts: 'json+form',
         body: LoginBody,
         response: {
           200: TokenResponse,
@@ -66,7 +68,7 @@ export function authModule({ auth, tokens, sessions, users, clientIp }: Deps) {
         return tokenResponse(user, r.sessionId, r.refreshToken)
       },
       {
-        parse: 'json',
+        accepts: 'json',
         body: RefreshBody,
         response: { 200: TokenResponse, 401: t.Object({ detail: t.String() }, { description: REFRESH_401 }), ...errorResponses(422) },
         detail: {
@@ -86,7 +88,7 @@ export function authModule({ auth, tokens, sessions, users, clientIp }: Deps) {
         set.status = 204
       },
       {
-        parse: 'json',
+        accepts: 'json',
         body: RefreshBody,
         response: {
           204: t.Void({ description: "The refresh token's session is revoked, with every access token issued for it" }),

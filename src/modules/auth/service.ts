@@ -4,7 +4,7 @@
 // log (an unknown name as a failure with no target: the event, like the answer,
 // names no account that does not exist).
 import type { UserRow } from '../../db/schema'
-import { AppError, TooManyRequests, Unauthorized } from '../../http/errors'
+import { AppError, TooManyRequests, Unauthorized } from '../../lib/errors'
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from '../../lib/password'
 import type { AuditService } from '../audit/service'
 import type { ClientMeta } from '../sessions/service'

@@ -1,11 +1,11 @@
 // Files controller: routes only. Disk and SQL live in service.ts, the
 // multipart stream in multipart.ts, the download response in download.ts.
 import { Elysia, t } from 'elysia'
-import type { authPlugin } from '../../http/auth'
-import { Forbidden } from '../../http/errors'
+import type { AuthPlugin } from '../auth/macro'
+import { Forbidden } from '../../lib/errors'
 import { querySpec } from '../../http/query'
 import { errorResponses } from '../../http/schemas'
-import type { Actor } from '../users/service'
+import { actorOf } from '../../lib/actor'
 import { downloadResponse } from './download'
 import { contentDisposition } from './filename'
 import { downloadResponses, FileIdParams, FileResponse, TooLargeBody, uploadRequestBody } from './model'
@@ -19,11 +19,9 @@ const listQuery = querySpec({
   limit: { type: 'integer', min: 1, max: 100, default: 100, description: 'Page size, 1 to 100' }
 })
 
-const actorOf = (u: { id: number; role: 'user' | 'admin' }): Actor => ({ id: u.id, role: u.role })
-
 interface Deps {
   files: FileService
-  auth: ReturnType<typeof authPlugin>
+  auth: AuthPlugin
   maxUploadBytes: number
 }
 
@@ -45,8 +43,8 @@ export function filesModule({ files, auth, maxUploadBytes }: Deps) {
         auth: true,
         // The body is streamed by the handler. A route-level parser that reads
         // nothing keeps Elysia's own multipart parser (which buffers the whole
-        // body) from running; `parse: 'none'` answers 400 next to the app's
-        // global onParse.
+        // body) from running; `parse: 'none'` answers 400 next to the global
+        // JSON parser (http/body.ts).
         parse: () => ({ streamed: true }),
         response: { 201: FileResponse, 413: TooLargeBody, ...errorResponses(400, 401, 422) },
         detail: {

@@ -1,5 +1,5 @@
 // Files: rows in the database, bytes under DATA_DIR/uploads. No HTTP types
-// here; failures are AppErrors mapped to {"detail": ...} by the app's onError.
+// here; failures are AppErrors mapped to {"detail": ...} by the error plugin.
 //
 // Order of writes, so that a crash at any point leaves nothing half-done that
 // start-up cannot repair: temporary file -> fsync -> rename into place -> fsync
@@ -11,11 +11,11 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, statSyn
 import { open, rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { and, asc, eq, inArray, sql } from 'drizzle-orm'
-import type { Db } from '../../db/client'
+import type { Db, Tx } from '../../db/client'
 import { files, type FileRow } from '../../db/schema'
-import { AppError, NotFound, RequestValidationError, Unauthorized } from '../../http/errors'
+import { AppError, NotFound, RequestValidationError, Unauthorized } from '../../lib/errors'
 import type { Logger } from '../../lib/log'
-import type { Actor, Tx } from '../users/service'
+import type { Actor } from '../../lib/actor'
 import { normalizeContentType, sanitizeFilename } from './filename'
 import type { FileResponse } from './model'
 import {

@@ -1,7 +1,7 @@
 // Invitations controller: admins create, list and revoke; the invited person
 // accepts with the link's token.
 import { Elysia, t } from 'elysia'
-import type { authPlugin } from '../../http/auth'
+import type { AuthPlugin } from '../auth/macro'
 import { errorResponses } from '../../http/schemas'
 import type { ClientMeta } from '../sessions/service'
 import { UserResponse } from '../users/model'
@@ -11,7 +11,7 @@ import type { InvitationService } from './service'
 
 interface Deps {
   invitations: InvitationService
-  auth: ReturnType<typeof authPlugin>
+  auth: AuthPlugin
   clientMeta: (request: Request) => ClientMeta
 }
 

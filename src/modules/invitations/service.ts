@@ -6,14 +6,15 @@
 // failed creation (a taken username) leaves the invitation pending.
 import { and, asc, eq, gt, isNull } from 'drizzle-orm'
 import type { Db } from '../../db/client'
-import { invitations, type InvitationRow, type UserRow } from '../../db/schema'
-import { BadRequest, NotFound } from '../../http/errors'
+import type { Tx } from '../../db/client'
+import { invitations, type InvitationRow, type Role, type UserRow } from '../../db/schema'
+import { BadRequest, NotFound } from '../../lib/errors'
 import { hashPassword } from '../../lib/password'
 import type { MailService } from '../../mail/service'
 import { invitationMail, INVITE_TOKEN_TTL_MS } from '../../mail/templates'
 import type { AuditService, Origin } from '../audit/service'
 import { hashToken, newToken } from '../sessions/service'
-import { normalizeEmail, type Role, type Tx, type UserService } from '../users/service'
+import { normalizeEmail, type UserService } from '../users/service'
 
 export const INVALID_TOKEN = 'Invalid or expired token'
 const MAX_TOKEN_LENGTH = 256

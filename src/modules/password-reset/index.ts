@@ -1,5 +1,6 @@
 // Password-reset controller: routes only. The work lives in service.ts.
 import { Elysia, t } from 'elysia'
+import { bodyPlugin } from '../../http/body'
 import { errorResponses } from '../../http/schemas'
 import { RESET_ACCEPTED, ResetAccepted, ResetConfirm, ResetRequest } from './model'
 import type { ClientMeta } from '../sessions/service'
@@ -7,6 +8,7 @@ import type { PasswordResetService } from './service'
 
 export function passwordResetModule({ resets, clientMeta }: { resets: PasswordResetService; clientMeta: (request: Request) => ClientMeta }) {
   return new Elysia({ name: 'roster.password-reset' })
+    .use(bodyPlugin)
     .post(
       '/auth/password-reset',
       ({ body, request, set }) => {
@@ -15,7 +17,7 @@ export function passwordResetModule({ resets, clientMeta }: { resets: PasswordRe
         return RESET_ACCEPTED
       },
       {
-        parse: 'json',
+        accepts: 'json',
         body: ResetRequest,
         response: { 202: ResetAccepted, ...errorResponses(422) },
         detail: {
@@ -33,7 +35,7 @@ export function passwordResetModule({ resets, clientMeta }: { resets: PasswordRe
         set.status = 204
       },
       {
-        parse: 'json',
+        accepts: 'json',
         body: ResetConfirm,
         response: { 204: t.Void({ description: 'Password set; the token, every earlier reset link, every access token and session are revoked' }), ...errorResponses(400, 422) },
         detail: { tags: ['auth'], summary: 'Set a new password with a reset token' }

@@ -4,15 +4,15 @@
 // differs. The token row and its mail are written in one transaction.
 import { randomBytes } from 'node:crypto'
 import { and, count, eq, gt, isNull } from 'drizzle-orm'
-import type { Db } from '../../db/client'
+import type { Db, Tx } from '../../db/client'
 import { passwordResetTokens } from '../../db/schema'
-import { BadRequest } from '../../http/errors'
+import { BadRequest } from '../../lib/errors'
 import type { Logger } from '../../lib/log'
 import { hashPassword } from '../../lib/password'
 import type { MailService } from '../../mail/service'
 import { passwordResetMail, RESET_TOKEN_TTL_MS } from '../../mail/templates'
 import type { AuditService, Origin } from '../audit/service'
-import type { Tx, UserService } from '../users/service'
+import type { UserService } from '../users/service'
 
 /** At most this many reset mails per address per hour (counted in password_reset_tokens). */
 export const MAX_RESETS_PER_HOUR = 3

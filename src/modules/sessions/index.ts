@@ -1,13 +1,13 @@
 // Sessions controller: the caller's own sessions (list, revoke one, revoke the others).
 import { Elysia, t } from 'elysia'
-import type { authPlugin } from '../../http/auth'
+import type { AuthPlugin } from '../auth/macro'
 import { errorResponses } from '../../http/schemas'
 import { SessionIdParams, SessionResponse } from './model'
 import type { ClientMeta, SessionService } from './service'
 
 interface Deps {
   sessions: SessionService
-  auth: ReturnType<typeof authPlugin>
+  auth: AuthPlugin
   clientMeta: (request: Request) => ClientMeta
 }
 

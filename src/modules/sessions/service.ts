@@ -6,11 +6,10 @@
 // the same new token instead of a logout.
 import { randomBytes } from 'node:crypto'
 import { and, eq, isNull, lt, ne, or, sql } from 'drizzle-orm'
-import type { Db } from '../../db/client'
+import type { Db, Tx } from '../../db/client'
 import { sessions, type SessionRow } from '../../db/schema'
-import { NotFound, Unauthorized } from '../../http/errors'
+import { NotFound, Unauthorized } from '../../lib/errors'
 import type { AuditService } from '../audit/service'
-import type { Tx } from '../users/service'
 
 export const INVALID_REFRESH = 'Invalid refresh token'
 /** How long a just-rotated refresh token is still accepted (two tabs refreshing at once). */

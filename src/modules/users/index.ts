@@ -1,13 +1,15 @@
 // Users controller: routes only. Queries live in service.ts.
 import { Elysia, t } from 'elysia'
-import type { authPlugin } from '../../http/auth'
-import { Forbidden, RequestValidationError } from '../../http/errors'
+import type { AuthPlugin } from '../auth/macro'
+import { Forbidden, RequestValidationError } from '../../lib/errors'
+import { bodyPlugin } from '../../http/body'
 import { querySpec } from '../../http/query'
 import { errorResponses } from '../../http/schemas'
 import { PasswordChange, UserCreate, UserIdParams, UserResponse, UserUpdate, V1List, V2List } from './model'
+import { decodeCursor, MAX_SKIP, toUserResponse, type UserService } from './service'
+import { actorOf, type Actor } from '../../lib/actor'
 import type { Origin } from '../audit/service'
 import type { ClientMeta } from '../sessions/service'
-import { decodeCursor, MAX_SKIP, toUserResponse, type Actor, type UserService } from './service'
 
 const listQuery = querySpec({
   skip: { type: 'integer', min: 0, max: MAX_SKIP, default: 0, description: `Rows to skip (O(skip); at most ${MAX_SKIP})` },
@@ -21,36 +23,35 @@ const v2Query = querySpec({
   after: { type: 'string', maxLength: 64, description: 'next_cursor of the previous page (keyset pagination)' }
 })
 
-const actorOf = (u: { id: number; role: 'user' | 'admin' }): Actor => ({ id: u.id, role: u.role })
-
 function assertSelfOrAdmin(actor: Actor, targetId: number): void {
   if (actor.id !== targetId && actor.role !== 'admin') throw Forbidden()
 }
 
 interface Deps {
   users: UserService
-  auth: ReturnType<typeof authPlugin>
+  auth: AuthPlugin
   allowSignup: boolean
-  /** Resolves the caller when a token is sent; signup must know whether an admin asks. */
-  optionalActor: (request: Request) => Promise<Actor | undefined>
   clientMeta: (request: Request) => ClientMeta
 }
 
-export function usersModule({ users, auth, allowSignup, optionalActor, clientMeta }: Deps) {
+export function usersModule({ users, auth, allowSignup, clientMeta }: Deps) {
   const origin = (request: Request, actor: { id: number } | undefined): Origin => ({ actorId: actor?.id ?? null, ...clientMeta(request) })
   return new Elysia({ name: 'roster.users' })
+    .use(bodyPlugin)
     .use(auth)
     .post(
       '/users',
-      async ({ body, request, set }) => {
-        const actor = await optionalActor(request)
+      async ({ body, user, request, set }) => {
+        // Signup must know whether an admin asks: a token is optional, but checked when sent.
+        const actor = user && actorOf(user)
         if (!allowSignup && actor?.role !== 'admin') throw Forbidden('Signup is disabled')
         const row = await users.create(body, actor, origin(request, actor))
         set.status = 201
         return toUserResponse(row)
       },
       {
-        parse: 'json',
+        optionalAuth: true,
+        accepts: 'json',
         body: UserCreate,
         response: { 201: UserResponse, ...errorResponses(400, 401, 403, 422) },
         detail: {
@@ -86,7 +87,7 @@ export function usersModule({ users, auth, allowSignup, optionalActor, clientMet
       },
       {
         auth: true,
-        parse: 'json',
+        accepts: 'json',
         body: PasswordChange,
         response: { 204: t.Void({ description: 'Password changed; every earlier token is revoked' }), ...errorResponses(400, 401, 422) },
         detail: { tags: ['users'], summary: "Change the caller's password" }
@@ -107,7 +108,7 @@ export function usersModule({ users, auth, allowSignup, optionalActor, clientMet
       {
         auth: true,
         params: UserIdParams,
-        parse: 'json',
+        accepts: 'json',
         body: UserCreate,
         response: { 200: UserResponse, ...errorResponses(400, 401, 403, 404, 422) },
         detail: {
@@ -129,7 +130,7 @@ export function usersModule({ users, auth, allowSignup, optionalActor, clientMet
       {
         auth: true,
         params: UserIdParams,
-        parse: 'json',
+        accepts: 'json',
         body: UserUpdate,
         response: { 200: UserResponse, ...errorResponses(400, 401, 403, 404, 422) },
         detail: {

@@ -1,16 +1,14 @@
 // Users: plain functions over the database. No HTTP types here; failures are
-// thrown as AppError and mapped to the contract's bodies by the app's onError.
+// thrown as AppError and mapped to the contract's bodies by the error plugin.
 import { and, eq, sql } from 'drizzle-orm'
-import type { Db } from '../../db/client'
-import { users, type UserRow } from '../../db/schema'
-import { AppError, BadRequest, NotFound } from '../../http/errors'
+import type { Db, Tx } from '../../db/client'
+import { users, type Role, type UserRow } from '../../db/schema'
+import type { Actor } from '../../lib/actor'
+import { AppError, BadRequest, NotFound } from '../../lib/errors'
 import { hashPassword, verifyPassword } from '../../lib/password'
 import { trimPage } from '../../lib/page'
 import { SYSTEM, type Origin } from '../audit/service'
 import type { UserResponse } from './model'
-
-export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
-export type Role = 'user' | 'admin'
 
 /**
  * Extension points for other features, called inside the same transaction as
@@ -46,11 +44,6 @@ export const newUserHooks = (): UserHooks => ({
 
 /** How an account came to be: recorded with user.created. */
 export type CreatedBy = 'signup' | 'admin' | 'invitation' | 'bootstrap'
-
-export interface Actor {
-  id: number
-  role: Role
-}
 
 export interface NewUser {
   username: string

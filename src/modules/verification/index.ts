@@ -1,6 +1,6 @@
 // E-mail verification controller: spend a link's token; ask for a new link.
 import { Elysia, t } from 'elysia'
-import type { authPlugin } from '../../http/auth'
+import type { AuthPlugin } from '../auth/macro'
 import { errorResponses } from '../../http/schemas'
 import type { ClientMeta } from '../sessions/service'
 import { VerifyEmailBody } from './model'
@@ -8,7 +8,7 @@ import { MAX_RESENDS_PER_HOUR, type VerificationService } from './service'
 
 interface Deps {
   verification: VerificationService
-  auth: ReturnType<typeof authPlugin>
+  auth: AuthPlugin
   clientMeta: (request: Request) => ClientMeta
 }
 

@@ -6,12 +6,13 @@
 import { and, eq, gt, isNull } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { emailVerificationTokens, type UserRow } from '../../db/schema'
-import { BadRequest, TooManyRequests } from '../../http/errors'
+import { BadRequest, TooManyRequests } from '../../lib/errors'
 import type { MailService } from '../../mail/service'
 import { emailChangedMail, verifyEmailMail, VERIFY_TOKEN_TTL_MS, welcomeMail } from '../../mail/templates'
 import type { AuditService, Origin } from '../audit/service'
 import { hashToken, newToken } from '../sessions/service'
-import type { Tx, UserService } from '../users/service'
+import type { Tx } from '../../db/client'
+import type { UserService } from '../users/service'
 
 export const INVALID_TOKEN = 'Invalid or expired token'
 /** Resent verification mails allowed per user per hour. */

@@ -1,6 +1,6 @@
-// Admin controller: the e-mail outbox (queue inspection, retry). Routes only.
+// E-mail outbox controller: queue inspection and retry, for admins. Routes only.
 import { Elysia, t } from 'elysia'
-import type { authPlugin } from '../../http/auth'
+import type { AuthPlugin } from '../auth/macro'
 import { querySpec } from '../../http/query'
 import { trimPage } from '../../lib/page'
 import { errorResponses } from '../../http/schemas'
@@ -34,8 +34,8 @@ function toEmailResponse(e: EmailView) {
 
 const Conflict = t.Object({ detail: t.String() }, { description: 'Already sent, being sent, or a reset mail' })
 
-export function adminModule({ mail, auth }: { mail: MailService; auth: ReturnType<typeof authPlugin> }) {
-  return new Elysia({ name: 'roster.admin' })
+export function outboxModule({ mail, auth }: { mail: MailService; auth: AuthPlugin }) {
+  return new Elysia({ name: 'roster.outbox' })
     .use(auth)
     .get(
       '/admin/emails',

@@ -1,0 +1,9 @@
+// Who is asking: services decide permissions from this, never from a request.
+import type { Role } from '../db/schema'
+
+export interface Actor {
+  id: number
+  role: Role
+}
+
+export const actorOf = (u: { id: number; role: Role }): Actor => ({ id: u.id, role: u.role })

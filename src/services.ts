@@ -1,0 +1,78 @@
+// createServices wires every service and the hooks between them. It is the one
+// way to build them: `serve`, each CLI verb and the tests all come through
+// here, so no path gets a users service without its hooks (welcome mail,
+// sessions ended on a credential change, files removed with their owner).
+import type { Config } from './config'
+import type { Db } from './db/client'
+import type { Logger } from './lib/log'
+import { createMailService, type MailKicker } from './mail/service'
+import { auditUserChanges } from './modules/audit/hooks'
+import { createAuditService } from './modules/audit/service'
+import { createAuthService } from './modules/auth/service'
+import { createTokenService } from './modules/auth/tokens'
+import { createFileService } from './modules/files/service'
+import { createInvitationService } from './modules/invitations/service'
+import { createMetricsService } from './modules/metrics/service'
+import { createPasswordResetService } from './modules/password-reset/service'
+import { createSessionService } from './modules/sessions/service'
+import { createUserService, newUserHooks } from './modules/users/service'
+import { createVerificationService } from './modules/verification/service'
+
+export interface ServiceDeps {
+  config: Config
+  db: Db
+  secret: string
+  logger: Logger
+  /** The running mail worker (`serve`); without it mail is only queued. */
+  mailer?: MailKicker
+}
+
+export function createServices(deps: ServiceDeps) {
+  const { config, db, logger } = deps
+  const hooks = newUserHooks()
+  const users = createUserService(db, hooks)
+  const audit = createAuditService(db)
+  // Every user change is recorded in the transaction that makes it.
+  auditUserChanges(audit, hooks)
+  const tokens = createTokenService(deps.secret, config.accessTokenExpireMinutes)
+  const sessions = createSessionService(db, {
+    refreshTokenExpireDays: config.refreshTokenExpireDays,
+    userActive: (id) => users.getById(id)?.isActive === true,
+    audit
+  })
+  // Password change, reset, deactivation and deletion end every session.
+  hooks.credentialsRevoked.push((tx, userId) => sessions.revokeAll(tx, userId))
+  const mail = createMailService(db, config, deps.mailer)
+  const verification = createVerificationService({ db, users, mail, audit, publicUrl: config.publicUrl })
+  // The welcome mail (with the verification link) is written in the new user's
+  // transaction: both or neither. A new address gets its own link.
+  hooks.created.push((tx, user) => verification.onCreated(tx, user))
+  hooks.emailChanged.push((tx, user, oldEmail) => verification.onEmailChanged(tx, user, oldEmail))
+  const auth = createAuthService(users, {
+    audit,
+    requireEmailVerification: config.requireEmailVerification,
+    onUnverified: (user) => {
+      try {
+        verification.resend(user.id)
+      } catch {
+        // Over the hourly cap: the links already sent stand.
+      }
+    }
+  })
+  const invitations = createInvitationService({ db, users, mail, audit, publicUrl: config.publicUrl })
+  const resets = createPasswordResetService({ db, users, mail, audit, publicUrl: config.publicUrl, logger })
+  // A password change, deactivation or reset also kills outstanding reset links.
+  hooks.credentialsRevoked.push((tx, userId) => resets.revokeAll(tx, userId))
+  const files = createFileService(db, {
+    dataDir: config.dataDir,
+    maxUploadBytes: config.maxUploadBytes,
+    uploadQuotaBytes: config.uploadQuotaBytes,
+    logger
+  })
+  // Rows go with the user by FK cascade; the bytes are removed after the commit.
+  hooks.deleting.push(files.onUserDeleting)
+  const metrics = createMetricsService(db)
+  return { users, tokens, sessions, auth, hooks, mail, resets, files, metrics, audit, verification, invitations }
+}
+
+export type Services = ReturnType<typeof createServices>

@@ -1,0 +1,96 @@
+// The one browser launcher for every browser test: playwright-core driving Debian's
+// chromium (`.ci/run` installs it). playwright-core never downloads a browser, which
+// would fail offline. Each launch gets a fresh temporary profile (Playwright creates
+// and removes it), so no cookie, cache or storage carries over between runs.
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+
+export const CHROMIUM = '/usr/bin/chromium'
+
+// Quiet and deterministic: no sandbox (CI runs as root, where chromium refuses to start
+// with it), no GPU, no QUIC, and none of the background traffic (updates, sync,
+// safe-browsing lists) that would leave the machine or make a test wait on the network.
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync'
+]
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true })
+}
+
+export interface OpenPage {
+  context: BrowserContext
+  page: Page
+  /** Every request the page tried to send anywhere but `origin` (each one was aborted). */
+  foreign: string[]
+  /** Console errors and uncaught exceptions (CSP violations show up here). */
+  errors: string[]
+}
+
+/**
+ * A new isolated context and page on `origin`. Any request to another origin is
+ * recorded and aborted, so a test can assert that nothing leaves Roster's origin
+ * without the test itself reaching out.
+ */
+export async function openPage(browser: Browser, origin: string, opts: { width?: number; height?: number } = {}): Promise<OpenPage> {
+  const context = await browser.newContext({ viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 } })
+  const foreign: string[] = []
+  const errors: string[] = []
+  const own = new URL(origin).origin
+  await context.route('**/*', (route) => {
+    const url = route.request().url()
+    if (new URL(url).origin === own) return route.continue()
+    foreign.push(url)
+    return route.abort('blockedbyclient')
+  })
+  const page = await context.newPage()
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text())
+  })
+  page.on('pageerror', (e) => errors.push(String(e)))
+  return { context, page, foreign, errors }
+}
+
+let axeSource: string | undefined
+function axe(): string {
+  axeSource ??= readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+  return axeSource
+}
+
+export interface AxeViolation {
+  id: string
+  impact: string
+  help: string
+  targets: string[]
+}
+
+/**
+ * axe-core's serious and critical violations on the page as it is now. The source is
+ * evaluated in the page (under a strict CSP `addScriptTag` is refused; `evaluate` runs
+ * through the DevTools protocol, which CSP does not govern).
+ */
+export async function axeViolations(page: Page): Promise<AxeViolation[]> {
+  await page.evaluate(axe())
+  const found = await page.evaluate(async () => {
+    const a = (globalThis as any).axe
+    const r = await a.run((globalThis as any).document, { resultTypes: ['violations'] })
+    return r.violations.map((v: any) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n: any) => String(n.target)) }))
+  })
+  return (found as AxeViolation[]).filter((v) => v.impact === 'serious' || v.impact === 'critical')
+}
+
+/** Everything the page's origin keeps in localStorage and sessionStorage. */
+export function storage(page: Page): Promise<{ local: Record<string, string>; session: Record<string, string> }> {
+  return page.evaluate(() => {
+    const g = globalThis as any
+    return { local: { ...g.localStorage }, session: { ...g.sessionStorage } }
+  })
+}
