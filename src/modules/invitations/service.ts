@@ -8,7 +8,7 @@ import { and, asc, eq, gt, isNull } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import type { Tx } from '../../db/client'
 import { invitations, type InvitationRow, type Role, type UserRow } from '../../db/schema'
-import { BadRequest, NotFound } from '../../lib/errors'
+import { BadRequest, INVALID_TOKEN, NotFound } from '../../lib/errors'
 import { hashPassword } from '../../lib/password'
 import type { MailService } from '../../mail/service'
 import { invitationMail, INVITE_TOKEN_TTL_MS } from '../../mail/templates'
@@ -16,7 +16,6 @@ import type { AuditService, Origin } from '../audit/service'
 import { hashToken, newToken } from '../sessions/service'
 import { normalizeEmail, type UserService } from '../users/service'
 
-export const INVALID_TOKEN = 'Invalid or expired token'
 const MAX_TOKEN_LENGTH = 256
 
 export interface InvitationView {

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { and, count, eq, gt, isNull } from 'drizzle-orm'
 import type { Db, Tx } from '../../db/client'
 import { passwordResetTokens } from '../../db/schema'
-import { BadRequest } from '../../lib/errors'
+import { BadRequest, INVALID_TOKEN } from '../../lib/errors'
 import type { Logger } from '../../lib/log'
 import { hashPassword } from '../../lib/password'
 import type { MailService } from '../../mail/service'
@@ -17,7 +17,6 @@ import type { UserService } from '../users/service'
 /** At most this many reset mails per address per hour (counted in password_reset_tokens). */
 export const MAX_RESETS_PER_HOUR = 3
 
-export const INVALID_TOKEN = 'Invalid or expired token'
 
 const HOUR_MS = 3_600_000
 

@@ -6,7 +6,7 @@
 import { and, eq, gt, isNull } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { emailVerificationTokens, type UserRow } from '../../db/schema'
-import { BadRequest, TooManyRequests } from '../../lib/errors'
+import { BadRequest, INVALID_TOKEN, TooManyRequests } from '../../lib/errors'
 import type { MailService } from '../../mail/service'
 import { emailChangedMail, verifyEmailMail, VERIFY_TOKEN_TTL_MS, welcomeMail } from '../../mail/templates'
 import type { AuditService, Origin } from '../audit/service'
@@ -14,7 +14,6 @@ import { hashToken, newToken } from '../sessions/service'
 import type { Tx } from '../../db/client'
 import type { UserService } from '../users/service'
 
-export const INVALID_TOKEN = 'Invalid or expired token'
 /** Resent verification mails allowed per user per hour. */
 export const MAX_RESENDS_PER_HOUR = 3
 const HOUR_MS = 3_600_000
