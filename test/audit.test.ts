@@ -3,7 +3,7 @@
 // secret in any event; admin query with filters and keyset paging; each user's
 // own trail; the hash chain checked by `roster audit verify` after rows are
 // edited or deleted with SQL; concurrent appends from two processes; retention.
-import { describe, expect, test } from 'bun:test'
+import { describe, expect } from 'bun:test'
 import { join } from 'node:path'
 import { eq } from 'drizzle-orm'
 import { DB_FILE } from '../src/db/client'
@@ -13,7 +13,7 @@ import { startAuditRetention } from '../src/modules/audit/retention'
 import { hashToken } from '../src/modules/sessions/service'
 import { createLogger } from '../src/lib/log'
 import { admin, expectNoSecrets, login, makeApp, PASSWORD, req, signup, userWithToken, type TestApp } from './helpers'
-import { auditRows, auditTypes, PUBLIC_URL } from './lifecycle-helpers'
+import { auditRows, auditTypes, PUBLIC_URL, test } from './lifecycle-helpers'
 
 const root = join(import.meta.dir, '..')
 const NEW_PASSWORD = 'Another9Pass'
@@ -313,14 +313,17 @@ describe('tamper evidence: roster audit verify', () => {
     expect(r.stderr).toStartWith('roster: audit chain broken at event 5: event missing')
   })
 
-  test('the newest or the oldest row deleted: named too', async () => {
+  test('the newest row deleted: named too', async () => {
     const t = await chainOf(3)
     const last = auditRows(t).length
     t.db.$client.run(`DELETE FROM audit_events WHERE id = ${last}`)
     expect((await verifyCli(t)).stderr).toStartWith(`roster: audit chain broken at event ${last}: event missing`)
-    const t2 = await chainOf(3)
-    t2.db.$client.run('DELETE FROM audit_events WHERE id = 1')
-    expect((await verifyCli(t2)).stderr).toStartWith('roster: audit chain broken at event 1: event missing')
+  })
+
+  test('the oldest row deleted: named too', async () => {
+    const t = await chainOf(3)
+    t.db.$client.run('DELETE FROM audit_events WHERE id = 1')
+    expect((await verifyCli(t)).stderr).toStartWith('roster: audit chain broken at event 1: event missing')
   })
 
   test('two processes appending at once do not fork the chain', async () => {

@@ -1,12 +1,12 @@
 // Invitations over HTTP with a real SMTP server: an admin invites, the mail's
 // link creates a verified account with the invited address and role (also with
 // signup off), once, for 7 days; list, revoke; every refusal.
-import { describe, expect, test } from 'bun:test'
+import { describe, expect } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { emailOutbox, invitations, users } from '../src/db/schema'
 import { hashToken } from '../src/modules/sessions/service'
 import { admin, expectNoSecrets, login, makeApp, PASSWORD, req, signup, userWithToken, type TestApp } from './helpers'
-import { auditRows, INVALID_TOKEN, linkToken, mailTo, PUBLIC_URL, withMail } from './lifecycle-helpers'
+import { auditRows, INVALID_TOKEN, linkToken, mailTo, PUBLIC_URL, test, withMail } from './lifecycle-helpers'
 
 const invite = (t: TestApp, token: string | undefined, body: unknown) => req(t, 'POST', '/admin/invitations', { token, body })
 const accept = (t: TestApp, body: Record<string, unknown>) => req(t, 'POST', '/auth/accept-invite', { body })

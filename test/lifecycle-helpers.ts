@@ -1,6 +1,7 @@
 // Shared by the verification, invitation and audit tests: an app wired to a real
 // mail worker and SMTP server, reading links out of received mail, and the audit
 // rows as stored.
+import { test as bunTest } from 'bun:test'
 import { createApp } from '../src/app'
 import { createServices } from '../src/services'
 import { auditEvents } from '../src/db/schema'
@@ -61,3 +62,12 @@ export function auditRows(t: TestApp) {
 
 /** The types of the stored events, oldest first. */
 export const auditTypes = (t: TestApp) => auditRows(t).map((r) => r.type)
+
+/**
+ * bun:test's `test` with room for a loaded 2-core machine: these tests hash
+ * passwords, start processes and wait for SMTP, and the 5 s default is not
+ * always what applies across files.
+ */
+export function test(name: string, fn: () => Promise<void> | void, timeoutMs = 30_000): void {
+  bunTest(name, fn, timeoutMs)
+}

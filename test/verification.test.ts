@@ -2,13 +2,13 @@
 // verifies the address once; resends are capped; a changed address is
 // unverified again, the new one gets a link and the old one a notice;
 // REQUIRE_EMAIL_VERIFICATION keeps unverified accounts out.
-import { describe, expect, test } from 'bun:test'
+import { describe, expect } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { emailOutbox, emailVerificationTokens, sessions } from '../src/db/schema'
 import { hashToken } from '../src/modules/sessions/service'
 import { MAX_RESENDS_PER_HOUR } from '../src/modules/verification/service'
 import { admin, expectNoSecrets, login, makeApp, PASSWORD, req, signup, userBody, type TestApp } from './helpers'
-import { auditRows, INVALID_TOKEN, linkToken, mailTo, PUBLIC_URL, withMail } from './lifecycle-helpers'
+import { auditRows, INVALID_TOKEN, linkToken, mailTo, PUBLIC_URL, test, withMail } from './lifecycle-helpers'
 
 const verify = (t: TestApp, token: unknown) => req(t, 'POST', '/auth/verify-email', { body: { token } })
 const me = async (t: TestApp, token: string) => (await req(t, 'GET', '/users/me', { token })).json
