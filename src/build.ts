@@ -26,7 +26,7 @@ const cmd = [
   '--compile',
   '--minify',
   '--sourcemap',
-  // Precompiled bytecode halves the cold start (about 90 ms to 45 ms measured).
+  // Precompiled bytecode shortens the cold start (test/bench/coldstart.ts).
   // It must be paired with --format=esm: with Bun 1.4.5's default format for
   // bytecode, nodemailer is left out of the mail worker's bundle and the worker
   // dies at start (test/cli.test.ts checks that mail is delivered).

@@ -82,12 +82,48 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
   try {
     parsed = new URL(v)
   } catch {
-    // Never echo the value: SMTP_URL and DATABASE_URL may carry a password.
+    // Never echo the value: DATABASE_URL may carry a password.
     throw new ConfigError(name, 'is not a valid URL')
   }
   if (!protocols.includes(parsed.protocol)) {
     throw new ConfigError(name, `must start with ${protocols.map((p) => p + '//').join(' or ')}`)
   }
+  return v
+}
+
+export interface ParsedSmtpUrl {
+  host: string
+  port: number
+  secure: boolean
+  user?: string | undefined
+  pass?: string | undefined
+}
+
+/** The one check of SMTP_URL: run by parseConfig, and by the transport for its parts. */
+export function parseSmtpUrl(smtpUrl: string): ParsedSmtpUrl {
+  let url: URL
+  try {
+    url = new URL(smtpUrl)
+  } catch {
+    // Do not echo the value: it may contain the password.
+    throw new ConfigError('SMTP_URL', 'is not a valid URL')
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
+    throw new ConfigError('SMTP_URL', 'must start with smtp:// or smtps://')
+  }
+  const secure = url.protocol === 'smtps:'
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1')
+  if (!host) throw new ConfigError('SMTP_URL', 'has no host')
+  const port = url.port ? Number(url.port) : secure ? 465 : 587
+  // WHATWG URL keeps userinfo percent-encoded; passwords with @ : / must be encoded there.
+  const user = url.username ? decodeURIComponent(url.username) : undefined
+  const pass = url.password ? decodeURIComponent(url.password) : undefined
+  return { host, port, secure, user, pass }
+}
+
+function smtpUrl(env: Env): string | undefined {
+  const v = str(env, 'SMTP_URL')
+  if (v !== undefined) parseSmtpUrl(v)
   return v
 }
 
@@ -152,7 +188,7 @@ export function parseConfig(env: Env = process.env): Config {
     trustProxy: bool(env, 'TRUST_PROXY', false),
     maxUploadBytes: int(env, 'MAX_UPLOAD_BYTES', 10 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
     uploadQuotaBytes: int(env, 'UPLOAD_QUOTA_BYTES', 0, 0, Number.MAX_SAFE_INTEGER),
-    smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
+    smtpUrl: smtpUrl(env),
     mailFrom,
     publicUrl,
     emailRetentionDays: int(env, 'EMAIL_RETENTION_DAYS', 7, 0, 3650),

@@ -1,20 +1,11 @@
 // Login and access-token handling over HTTP, including forged and stale tokens.
 import { describe, expect, test } from 'bun:test'
-import { createHmac } from 'node:crypto'
 import { HASH_PARAMS } from '../src/lib/password'
+import { b64url, claimsOf, forgeJwt as forge, HS256, nowSeconds as now } from './jwt'
 import { expectNoSecrets, login, makeApp, PASSWORD, req, SECRET, settledLogs, userWithToken } from './helpers'
 
-const b64url = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url')
-
-function forge(header: Record<string, unknown>, payload: Record<string, unknown>, key: string | null = SECRET, alg = 'sha256'): string {
-  const head = `${b64url(header)}.${b64url(payload)}`
-  if (key === null) return `${head}.`
-  return `${head}.${createHmac(alg, key).update(head).digest('base64url')}`
-}
-
-const now = () => Math.floor(Date.now() / 1000)
 /** The session id inside a real access token, so forged tokens differ only where intended. */
-const sidOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).sid as string
+const sidOf = (token: string) => claimsOf(token).sid as string
 const UNAUTH = { detail: 'Could not validate credentials' }
 
 describe('POST /auth/login', () => {
@@ -99,31 +90,31 @@ describe('POST /auth/login', () => {
 describe('access tokens', () => {
   const attacks: { name: string; token: (id: number, sid: string) => string }[] = [
     { name: 'garbage', token: () => 'not-a-jwt' },
-    { name: 'expired', token: (id, sid) => forge({ alg: 'HS256', typ: 'JWT' }, { sub: String(id), sid, ver: 0, iat: now() - 7200, exp: now() - 3600 }) },
+    { name: 'expired', token: (id, sid) => forge(HS256, { sub: String(id), sid, ver: 0, iat: now() - 7200, exp: now() - 3600 }) },
     {
       name: 'tampered payload (sub changed after signing)',
       token: (id, sid) => {
-        const good = forge({ alg: 'HS256', typ: 'JWT' }, { sub: String(id), sid, ver: 0, iat: now(), exp: now() + 600 })
+        const good = forge(HS256, { sub: String(id), sid, ver: 0, iat: now(), exp: now() + 600 })
         const [h, , s] = good.split('.')
         return `${h}.${b64url({ sub: String(id + 1), sid, ver: 0, iat: now(), exp: now() + 600 })}.${s}`
       }
     },
-    { name: 'signed with another key', token: (id, sid) => forge({ alg: 'HS256', typ: 'JWT' }, { sub: String(id), sid, ver: 0, iat: now(), exp: now() + 600 }, 'another-secret-that-is-long-enough-000000') },
-    { name: 'alg none', token: (id, sid) => forge({ alg: 'none', typ: 'JWT' }, { sub: String(id), sid, ver: 0, iat: now(), exp: now() + 600 }, null) },
-    { name: 'HS512 with the same key', token: (id, sid) => forge({ alg: 'HS512', typ: 'JWT' }, { sub: String(id), sid, ver: 0, iat: now(), exp: now() + 600 }, SECRET, 'sha512') },
-    { name: 'HS384 with the same key', token: (id, sid) => forge({ alg: 'HS384', typ: 'JWT' }, { sub: String(id), sid, ver: 0, iat: now(), exp: now() + 600 }, SECRET, 'sha384') },
-    { name: 'no exp', token: (id, sid) => forge({ alg: 'HS256', typ: 'JWT' }, { sub: String(id), sid, ver: 0, iat: now() }) },
-    { name: 'no sub', token: (_id, sid) => forge({ alg: 'HS256', typ: 'JWT' }, { sid, ver: 0, iat: now(), exp: now() + 600 }) },
-    { name: 'sub not a user id', token: (_id, sid) => forge({ alg: 'HS256', typ: 'JWT' }, { sub: 'alice', sid, ver: 0, iat: now(), exp: now() + 600 }) },
-    { name: 'stale token version', token: (id, sid) => forge({ alg: 'HS256', typ: 'JWT' }, { sub: String(id), sid, ver: -1, iat: now(), exp: now() + 600 }) },
-    { name: 'unknown user', token: (_id, sid) => forge({ alg: 'HS256', typ: 'JWT' }, { sub: '424242', sid, ver: 0, iat: now(), exp: now() + 600 }) }
+    { name: 'signed with another key', token: (id, sid) => forge(HS256, { sub: String(id), sid, ver: 0, iat: now(), exp: now() + 600 }, { key: 'another-secret-that-is-long-enough-000000' }) },
+    { name: 'alg none', token: (id, sid) => forge({ alg: 'none', typ: 'JWT' }, { sub: String(id), sid, ver: 0, iat: now(), exp: now() + 600 }, { key: null }) },
+    { name: 'HS512 with the same key', token: (id, sid) => forge({ alg: 'HS512', typ: 'JWT' }, { sub: String(id), sid, ver: 0, iat: now(), exp: now() + 600 }, { hash: 'sha512' }) },
+    { name: 'HS384 with the same key', token: (id, sid) => forge({ alg: 'HS384', typ: 'JWT' }, { sub: String(id), sid, ver: 0, iat: now(), exp: now() + 600 }, { hash: 'sha384' }) },
+    { name: 'no exp', token: (id, sid) => forge(HS256, { sub: String(id), sid, ver: 0, iat: now() }) },
+    { name: 'no sub', token: (_id, sid) => forge(HS256, { sid, ver: 0, iat: now(), exp: now() + 600 }) },
+    { name: 'sub not a user id', token: (_id, sid) => forge(HS256, { sub: 'alice', sid, ver: 0, iat: now(), exp: now() + 600 }) },
+    { name: 'stale token version', token: (id, sid) => forge(HS256, { sub: String(id), sid, ver: -1, iat: now(), exp: now() + 600 }) },
+    { name: 'unknown user', token: (_id, sid) => forge(HS256, { sub: '424242', sid, ver: 0, iat: now(), exp: now() + 600 }) }
   ]
 
   test('a correctly forged token works (the forging helper is sound)', async () => {
     const t = makeApp()
     const u = await userWithToken(t, 'alice')
     const sid = sidOf(u.token)
-    const r = await req(t, 'GET', '/users/me', { token: forge({ alg: 'HS256', typ: 'JWT' }, { sub: String(u.id), sid, ver: 0, iat: now(), exp: now() + 600 }) })
+    const r = await req(t, 'GET', '/users/me', { token: forge(HS256, { sub: String(u.id), sid, ver: 0, iat: now(), exp: now() + 600 }) })
     expect(r.status).toBe(200)
   })
 

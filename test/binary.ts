@@ -5,10 +5,9 @@ import { Database } from 'bun:sqlite'
 import { mkdtempSync, renameSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Subprocess } from 'bun'
 import { SECRET } from './helpers'
+import { killServers, ROOT } from './server'
 
-const root = join(import.meta.dir, '..')
 let built: Promise<string> | undefined
 
 /**
@@ -18,9 +17,9 @@ let built: Promise<string> | undefined
  */
 export function buildBinary(): Promise<string> {
   built ??= (async () => {
-    const out = join(root, 'dist', 'test', 'roster')
+    const out = join(ROOT, 'dist', 'test', 'roster')
     const tmp = `${out}.${process.pid}`
-    const p = Bun.spawn([process.execPath, join(root, 'src/build.ts'), tmp], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
+    const p = Bun.spawn([process.execPath, join(ROOT, 'src/build.ts'), tmp], { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' })
     if ((await p.exited) !== 0) throw new Error(`build failed: ${await new Response(p.stderr).text()}`)
     renameSync(tmp, out)
     rmSync(`${tmp}.map`, { force: true })
@@ -42,8 +41,7 @@ export function scratchDir(prefix: string): string {
 
 /** Kills servers still running and removes scratch folders. */
 export async function cleanup(): Promise<void> {
-  for (const p of live) p.kill('SIGKILL')
-  await Promise.all([...live].map((p) => p.exited))
+  await killServers()
   while (scratch.length) rmSync(scratch.pop()!, { recursive: true, force: true })
 }
 
@@ -68,72 +66,6 @@ export async function runCli(bin: string, args: string[], opts: { env: Record<st
   })
   const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited])
   return { code, stdout, stderr }
-}
-
-export interface Server {
-  proc: Subprocess<'ignore', 'pipe', 'pipe'>
-  url: string
-  /** Every stdout line so far (JSON log lines). */
-  lines: string[]
-  stderr: () => Promise<string>
-  exited: Promise<number>
-}
-
-const live = new Set<Subprocess>()
-process.on('exit', () => {
-  for (const p of live) p.kill('SIGKILL')
-})
-
-/** Starts `bin serve` and resolves once it logged its address. */
-export async function startServer(bin: string, opts: { env: Record<string, string>; cwd: string }): Promise<Server> {
-  const proc = Bun.spawn([bin, 'serve'], {
-    cwd: opts.cwd,
-    env: { HOST: '127.0.0.1', PORT: '0', ...opts.env },
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe'
-  })
-  live.add(proc)
-  const exited = proc.exited.then((code) => {
-    live.delete(proc)
-    return code
-  })
-  const lines: string[] = []
-  let onLine: (() => void) | undefined
-  void (async () => {
-    const decoder = new TextDecoder()
-    let buf = ''
-    for await (const chunk of proc.stdout) {
-      buf += decoder.decode(chunk, { stream: true })
-      let i: number
-      while ((i = buf.indexOf('\n')) >= 0) {
-        lines.push(buf.slice(0, i))
-        buf = buf.slice(i + 1)
-        onLine?.()
-      }
-    }
-    onLine?.()
-  })()
-  const stderrText = new Response(proc.stderr).text()
-  let started = false
-  const url = await new Promise<string>((resolve, reject) => {
-    const check = () => {
-      if (started) return
-      for (const l of lines) {
-        const m = /"msg":"listening","url":"([^"]+)"/.exec(l)
-        if (m) {
-          started = true
-          return resolve(m[1]!)
-        }
-      }
-    }
-    onLine = check
-    void exited.then(async (code) => {
-      if (!started) reject(new Error(`server exited ${code} before listening: ${await stderrText}`))
-    })
-    check()
-  })
-  return { proc, url, lines, stderr: () => stderrText, exited }
 }
 
 export function openDb(path: string): Database {

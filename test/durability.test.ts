@@ -2,7 +2,8 @@
 import { afterEach, beforeAll, describe, expect, test } from 'bun:test'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { baseEnv, buildBinary, cleanup, scratchDir, openDb, postJson, startServer, userBody } from './binary'
+import { baseEnv, buildBinary, cleanup, scratchDir, openDb, postJson, userBody } from './binary'
+import { startServer } from './server'
 import { PASSWORD } from './helpers'
 
 let bin: string
@@ -24,7 +25,7 @@ describe('durability', () => {
   test('SIGKILL during 100 concurrent signups loses no user that got a 201', async () => {
     const dataDir = scratchDir('roster-kill-')
     const cwd = scratchDir('roster-kill-cwd-')
-    const s = await startServer(bin, { cwd, env: baseEnv(dataDir) })
+    const s = await startServer([bin], { cwd, env: baseEnv(dataDir) })
 
     const acknowledged: string[] = []
     let killed = false
@@ -50,7 +51,7 @@ describe('durability', () => {
     expect(acknowledged.length).toBeGreaterThanOrEqual(40)
 
     // Restart on the same data; an admin created at start lists everyone.
-    const s2 = await startServer(bin, {
+    const s2 = await startServer([bin], {
       cwd,
       env: baseEnv(dataDir, { ADMIN_USERNAME: 'root', ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: PASSWORD })
     })
@@ -73,7 +74,7 @@ describe('graceful shutdown', () => {
   test('SIGTERM lets in-flight signups finish, refuses new connections, checkpoints the WAL and exits 0', async () => {
     const dataDir = scratchDir('roster-term-')
     const cwd = scratchDir('roster-term-cwd-')
-    const s = await startServer(bin, { cwd, env: baseEnv(dataDir) })
+    const s = await startServer([bin], { cwd, env: baseEnv(dataDir) })
 
     // More signups than hashing slots: most are queued behind argon2 when the signal comes.
     const inflight = Array.from({ length: 16 }, (_, i) => postJson(`${s.url}/users`, userBody(`inflight${i}`)))

@@ -651,8 +651,8 @@ describe('OpenAPI', () => {
     expect(Object.keys(upload.responses)).toEqual(expect.arrayContaining(['201', '400', '401', '413', '422']))
     const get = doc.paths['/files/{file_id}'].get
     expect(Object.keys(get.responses)).toEqual(expect.arrayContaining(['200', '206', '304', '404', '416']))
-    expect(get.responses['200'].content['application/octet-stream'].schema.format).toBe('binary')
-    expect(get.security).toEqual([{ bearerAuth: [] }])
+    expect(get.responses['200'].content['*/*'].schema.format).toBe('binary')
+    expect(get.security).toEqual([{ OAuth2PasswordBearer: [] }])
     expect(doc.paths['/files'].get.parameters.map((p: any) => p.name)).toEqual(['owner_id', 'skip', 'limit'])
     expect(doc.paths['/files/{file_id}'].delete.responses['204']).toBeDefined()
   })

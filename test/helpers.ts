@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { expect } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { createApp } from '../src/app'
 import { createServices } from '../src/services'
 import { parseConfig, type Config } from '../src/config'
@@ -151,3 +151,46 @@ export async function world(env: Record<string, string> = {}): Promise<World> {
   const bob = await userWithToken(t, 'bob')
   return { t, alice, bob, root }
 }
+
+/** One row of a route's table: unauthenticated, forbidden, invalid input, success... */
+export interface Scenario<W extends { t: TestApp } = World> {
+  name: string
+  method: string
+  url: (w: W) => string
+  token?: (w: W) => string
+  /** Sent as JSON. */
+  body?: unknown
+  /** Sent as-is with a JSON content type (invalid JSON and other raw bodies). */
+  raw?: string
+  /** Changes the world before the request (rows in some state, say). */
+  setup?: (w: W) => void
+  status: number
+  expect?: (json: any, w: W) => void | Promise<void>
+  /** Besides the usual secrets, strings that no response or log line may hold. */
+  notExpect?: (w: W) => string[]
+}
+
+/**
+ * The one scenario runner: each scenario is a test on a fresh world. Every
+ * response and log line is checked for leaks, a 401 must name the Bearer
+ * scheme, and a body-bearing reply must be JSON.
+ */
+export function scenarios(list: Scenario[]): void
+export function scenarios<W extends { t: TestApp }>(list: Scenario<W>[], makeWorld: () => Promise<W>): void
+export function scenarios<W extends { t: TestApp }>(list: Scenario<W>[], makeWorld: () => Promise<W> = world as never): void {
+  for (const s of list) {
+    test(s.name, async () => {
+      const w = await makeWorld()
+      s.setup?.(w)
+      const res = await req(w.t, s.method, s.url(w), { token: s.token?.(w), body: s.body, raw: s.raw })
+      expect(res.status).toBe(s.status)
+      if (s.status !== 204) expect(res.headers.get('content-type') ?? '').toContain('application/json')
+      if (s.status === 401) expect(res.headers.get('www-authenticate')).toBe('Bearer')
+      const extra = s.notExpect?.(w) ?? []
+      expectNoSecrets(res.text, extra)
+      await s.expect?.(res.json, w)
+      for (const line of await settledLogs(w.t)) expectNoSecrets(line, extra)
+    })
+  }
+}
+

@@ -4,7 +4,7 @@
 import { describe, expect } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { emailOutbox, invitations, users } from '../src/db/schema'
-import { hashToken } from '../src/modules/sessions/service'
+import { hashToken } from '../src/lib/token'
 import { admin, expectNoSecrets, login, makeApp, PASSWORD, req, signup, userWithToken, type TestApp } from './helpers'
 import { auditRows, INVALID_TOKEN, linkToken, mailTo, PUBLIC_URL, test, withMail } from './lifecycle-helpers'
 

@@ -7,57 +7,23 @@ import { join } from 'node:path'
 import { DB_FILE } from '../src/db/client'
 import { SECRET, tempDir } from './helpers'
 import { startSilentServer, startSmtp, until } from './mail-helpers'
+import { SOURCE, startServer, type Server } from './server'
 
-const ROOT = join(import.meta.dir, '..')
 const N = 5
 
-interface Roster {
-  proc: Bun.Subprocess<'ignore', 'pipe', 'inherit'>
-  url: string
-  lines: string[]
-}
-
-/** Starts `roster serve` on a free port and resolves once it listens. */
-async function startRoster(dataDir: string, smtpUrl: string): Promise<Roster> {
-  const proc = Bun.spawn([process.execPath, 'src/index.ts', 'serve'], {
-    cwd: ROOT,
+/** `roster serve` from source, with its mail going to `smtpUrl`. */
+const startRoster = (dataDir: string, smtpUrl: string) =>
+  startServer(SOURCE, {
     env: {
       PATH: process.env.PATH ?? '',
       DATA_DIR: dataDir,
-      HOST: '127.0.0.1',
-      PORT: '0',
       SECRET_KEY: SECRET,
       SMTP_URL: smtpUrl,
       MAIL_FROM: 'Roster <no-reply@roster.example>',
       RATE_LIMIT_PER_MINUTE: '0',
       LOG_LEVEL: 'info'
-    },
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'inherit'
-  })
-  const lines: string[] = []
-  let url: string | undefined
-  // Keep draining stdout so the child never blocks on a full pipe.
-  void (async () => {
-    const decoder = new TextDecoder()
-    let buf = ''
-    for await (const chunk of proc.stdout) {
-      buf += decoder.decode(chunk, { stream: true })
-      let nl: number
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl)
-        buf = buf.slice(nl + 1)
-        lines.push(line)
-        const m = /"msg":"listening","url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(line)
-        if (m) url = m[1]
-      }
     }
-  })()
-  await until(() => url !== undefined || proc.exitCode !== null, 15_000)
-  if (!url) throw new Error('roster did not start')
-  return { proc, url, lines }
-}
+  })
 
 function outbox(dataDir: string) {
   const db = new Database(join(dataDir, DB_FILE), { readonly: true })
@@ -72,8 +38,8 @@ test('SIGKILL with mail queued and mid-send: after a restart each welcome mail a
   const dataDir = tempDir()
   const hung = await startSilentServer()
   const smtp = await startSmtp()
-  let first: Roster | undefined
-  let second: Roster | undefined
+  let first: Server | undefined
+  let second: Server | undefined
   try {
     first = await startRoster(dataDir, hung.url)
     for (let i = 0; i < N; i++) {

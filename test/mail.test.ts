@@ -24,7 +24,8 @@ import {
   type RetryPolicy
 } from '../src/mail/outbox'
 import { escapeHtml, passwordResetMail, welcomeMail } from '../src/mail/templates'
-import { createTransport, messageIdFor, parseSmtpUrl, type LoggedMail, type MailTransport } from '../src/mail/transport'
+import { createTransport, messageIdFor, type LoggedMail, type MailTransport } from '../src/mail/transport'
+import { parseSmtpUrl } from '../src/config'
 import { createLogger } from '../src/lib/log'
 import { makeApp, signup, type TestApp } from './helpers'
 import { startSilentServer, startSmtp, until, type TestSmtp } from './mail-helpers'

@@ -8,7 +8,8 @@ import { createServices } from '../src/services'
 import { emailOutbox, passwordResetTokens, users } from '../src/db/schema'
 import { createLogger } from '../src/lib/log'
 import { mailWorkerConfig, startMailWorker } from '../src/mail/mailer'
-import { hashResetToken, MAX_RESETS_PER_HOUR } from '../src/modules/password-reset/service'
+import { hashToken } from '../src/lib/token'
+import { MAX_RESETS_PER_HOUR } from '../src/modules/password-reset/service'
 import { expectNoSecrets, login, makeApp, PASSWORD, req, SECRET, signup, userWithToken, type TestApp } from './helpers'
 import { startSmtp } from './mail-helpers'
 
@@ -67,7 +68,7 @@ describe('POST /auth/password-reset', () => {
     const token = latestToken(t)
     const rows = t.db.select().from(passwordResetTokens).all()
     expect(rows).toHaveLength(1)
-    expect(rows[0]!.tokenHash).toBe(hashResetToken(token))
+    expect(rows[0]!.tokenHash).toBe(hashToken(token))
     expect(rows[0]!.tokenHash).not.toContain(token)
     expect(rows[0]!.expiresAt - rows[0]!.createdAt).toBe(3_600_000)
   })

@@ -1,7 +1,8 @@
 // Refresh-token sessions over HTTP: rotation, reuse detection, the grace window,
 // logout, listing and revoking sessions, and revoke-all on credential events.
 import { describe, expect, test } from 'bun:test'
-import { createSessionService, hashToken } from '../src/modules/sessions/service'
+import { hashToken } from '../src/lib/token'
+import { createSessionService } from '../src/modules/sessions/service'
 import { admin, expectNoSecrets, makeApp, PASSWORD, req, signup, type TestApp } from './helpers'
 
 const UNAUTH_REFRESH = { detail: 'Invalid refresh token' }

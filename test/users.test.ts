@@ -1,33 +1,7 @@
 // Users routes over HTTP: unauthenticated, forbidden, invalid input and success
 // for every route, as tables of scenarios on a fresh database each.
 import { describe, expect, test } from 'bun:test'
-import { admin, expectNoSecrets, login, makeApp, PASSWORD, req, settledLogs, signup, userBody, world, type World } from './helpers'
-
-interface Scenario {
-  name: string
-  method: string
-  url: (w: World) => string
-  token?: (w: World) => string
-  body?: unknown
-  raw?: string
-  status: number
-  expect?: (json: any, w: World) => void | Promise<void>
-}
-
-function scenarios(list: Scenario[]) {
-  for (const s of list) {
-    test(s.name, async () => {
-      const w = await world()
-      const res = await req(w.t, s.method, s.url(w), { token: s.token?.(w), body: s.body, raw: s.raw })
-      expect(res.status).toBe(s.status)
-      expect(res.headers.get('content-type') ?? '').toContain(s.status === 204 ? '' : 'application/json')
-      expectNoSecrets(res.text)
-      if (s.status === 401) expect(res.headers.get('www-authenticate')).toBe('Bearer')
-      await s.expect?.(res.json, w)
-      for (const line of await settledLogs(w.t)) expectNoSecrets(line)
-    })
-  }
-}
+import { admin, expectNoSecrets, login, makeApp, PASSWORD, req, scenarios, settledLogs, signup, userBody, world, type World } from './helpers'
 
 const UNAUTH = { detail: 'Could not validate credentials' }
 const FORBIDDEN = { detail: 'Not enough permissions' }

@@ -5,7 +5,7 @@
 import { describe, expect } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { emailOutbox, emailVerificationTokens, sessions } from '../src/db/schema'
-import { hashToken } from '../src/modules/sessions/service'
+import { hashToken } from '../src/lib/token'
 import { MAX_RESENDS_PER_HOUR } from '../src/modules/verification/service'
 import { admin, expectNoSecrets, login, makeApp, PASSWORD, req, signup, userBody, type TestApp } from './helpers'
 import { auditRows, INVALID_TOKEN, linkToken, mailTo, PUBLIC_URL, test, withMail } from './lifecycle-helpers'

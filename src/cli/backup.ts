@@ -4,20 +4,12 @@
 // beside FILE under a temporary name, synced, checked, and only then given FILE's
 // name, so FILE is never a half-written database.
 import { Database } from 'bun:sqlite'
-import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, openSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs'
+import { chmodSync, existsSync, linkSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import type { Config } from '../config'
 import { DB_FILE } from '../db/client'
+import { fsyncPath } from '../lib/fsync'
 import { CliError, codeOf } from './errors'
-
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r')
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-}
 
 export async function backup(config: Config, file: string, force: boolean): Promise<void> {
   const source = join(config.dataDir, DB_FILE)

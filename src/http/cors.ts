@@ -1,6 +1,5 @@
 // CORS for the origins listed in CORS_ORIGINS, matched exactly. Written here
-// rather than taken from @elysiajs/cors 1.4.2, which (read in its source; see
-// README "CORS"): sets
+// rather than taken from @elysiajs/cors 1.4.2, which (read in its source): sets
 // Access-Control-Allow-Credentials and the allow/expose header lists on every
 // response, listed origin or not; answers preflights from any origin with
 // CORS headers; matches listed origins with `from in {}` (so `Origin:

@@ -4,6 +4,7 @@
 // field reported together, in the contract's shape) and documents (OpenAPI
 // `parameters`).
 import type { OpenAPIV3 } from 'openapi-types'
+import { MAX_SKIP } from '../lib/page'
 import { RequestValidationError, type FieldError } from '../lib/errors'
 
 type Param =
@@ -24,6 +25,12 @@ type Out<P extends Param> = P extends { type: 'integer'; default: number }
 export type Parsed<S extends Spec> = { [K in keyof S]: Out<S[K]> }
 
 const INTEGER = /^-?\d{1,15}$/
+
+/** The offset parameter every listing shares, bounded by MAX_SKIP. */
+export const skipParam = (description: string) => ({ type: 'integer', min: 0, max: MAX_SKIP, default: 0, description }) as const
+
+/** The page-size parameter every listing shares: 1 to 100. */
+export const limitParam = (fallback: number) => ({ type: 'integer', min: 1, max: 100, default: fallback, description: 'Page size, 1 to 100' }) as const
 
 export function querySpec<const S extends Spec>(spec: S) {
   const parameters: OpenAPIV3.ParameterObject[] = Object.entries(spec).map(([name, p]) => ({

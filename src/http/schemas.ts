@@ -2,9 +2,7 @@
 // routes spread into their `response` so every route lists its error replies.
 import { t } from 'elysia'
 
-export const ErrorBody = t.Object({ detail: t.String() }, { description: 'Error', examples: [{ detail: 'User not found' }] })
-
-export const ValidationErrorBody = t.Object(
+const ValidationErrorBody = t.Object(
   {
     detail: t.Array(
       t.Object({

@@ -21,8 +21,8 @@ const MAX_BUFFER = 64 * 1024
 /**
  * Standard output, batched: lines written during one turn of the event loop go
  * out in one write after it (setImmediate), or at once past 64 KiB, and at exit.
- * One write per line cost about 6% of a GET's CPU time at info level; a batch
- * keeps every line and their order.
+ * One write per line was a visible share of a GET's CPU time at info level; a
+ * batch keeps every line and their order.
  */
 export function bufferedStdout(write: (chunk: string) => void = (c) => void process.stdout.write(c)): Sink {
   let buffer = ''

@@ -1,3 +1,6 @@
+/** Deepest offset a listing accepts: `skip` costs O(skip), keyset cursors do not. */
+export const MAX_SKIP = 10_000
+
 // Keyset pages are read with `limit + 1` rows: the extra row only says that
 // another page follows, and is dropped before the page is returned.
 

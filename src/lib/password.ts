@@ -3,14 +3,13 @@
 // runs at a time; the rest wait in a FIFO queue. Hashes run on Bun's native
 // thread pool, which also serves WebCrypto: a full pool stalls crypto.subtle
 // (that is why access tokens use synchronous HMAC, see modules/auth/tokens.ts).
-// Measured on a quiet 2-core machine (test/bench/login-flood.ts, bun run bench):
-// one hash per core keeps GET /users/me at 63% of its throughput under a
-// wrong-password flood (p99 4.8 ms) and lets signups and logins reach 84% and
-// 91% of the hash bound; cores - 1 gave 77% under the flood but halves that bound.
+// One hash per core is the bound test/bench/login-flood.ts chose: cores - 1
+// kept other requests a little faster under a wrong-password flood but halved
+// the rate of signups and logins.
 import { availableParallelism } from 'node:os'
 
 // OWASP's argon2id recommendation (19 MiB, 2 passes). Bun's default (64 MiB)
-// costs about 3x the time and memory per hash for little gain at this size.
+// costs several times the time and memory per hash for little gain.
 export const HASH_PARAMS = { algorithm: 'argon2id', memoryCost: 19456, timeCost: 2 } as const
 
 class Semaphore {

@@ -1,7 +1,7 @@
 // Worker configuration. It crosses the thread boundary by structured clone, so it holds
 // plain data only; the worker never reads process.env (the app's config module does).
 import { DEFAULT_RETRY, type RetryPolicy } from './outbox'
-import { DEFAULT_TIMEOUTS, parseSmtpUrl, type SmtpTimeouts } from './transport'
+import { DEFAULT_TIMEOUTS, type SmtpTimeouts } from './transport'
 
 export interface MailWorkerConfig {
   /** Path of the app's SQLite file; the worker opens its own connection. */
@@ -47,7 +47,6 @@ export function resolveMailConfig(c: MailWorkerConfig): ResolvedMailWorkerConfig
   }
   if (!r.dbPath) throw new Error('mail worker: dbPath is required')
   if (!r.mailFrom) throw new Error('mail worker: mailFrom is required')
-  if (r.smtpUrl) parseSmtpUrl(r.smtpUrl)
   // A send that outlives the lease would be claimed and sent a second time.
   if (r.leaseMs <= r.timeouts.sendTimeoutMs) {
     throw new Error('mail worker: leaseMs must be greater than timeouts.sendTimeoutMs')

@@ -5,6 +5,7 @@
 import type { Config } from '../config'
 import type { Db } from '../db/client'
 import { AppError, NotFound } from '../lib/errors'
+import { trimPage } from '../lib/page'
 import { counts, enqueueEmail, getEmail, listEmails, retry, type EmailSummary, type MailDb, type NewEmail, type OutboxStatus } from './outbox'
 import { messageIdFor } from './transport'
 
@@ -36,8 +37,10 @@ export function createMailService(db: Db, config: Pick<Config, 'mailFrom' | 'pub
       return id
     },
 
-    list(opts: { status?: OutboxStatus; after?: number; skip: number; limit: number }): EmailView[] {
-      return listEmails(db, opts).map(view)
+    /** One page by id; `nextAfter` is the id to continue after, null on the last page. */
+    page(opts: { status?: OutboxStatus; after?: number; skip: number; limit: number }): { rows: EmailView[]; nextAfter: number | null } {
+      const { rows, next } = trimPage(listEmails(db, { ...opts, limit: opts.limit + 1 }), opts.limit)
+      return { rows: rows.map(view), nextAfter: next ? next.id : null }
     },
 
     counts(): Record<OutboxStatus, number> {

@@ -2,7 +2,7 @@
 // set, otherwise one JSON log line per mail (development, tests, demos).
 import nodemailer from 'nodemailer'
 // A bad SMTP_URL stops the start with one line naming it (cli/main.ts prints ConfigError).
-import { ConfigError } from '../config'
+import { parseSmtpUrl } from '../config'
 import type { EmailRow } from '../db/schema'
 
 export interface SmtpTimeouts {
@@ -43,35 +43,6 @@ export interface MailTransport {
   close(): void
   /** Strings that must never reach logs or last_error (the SMTP password). */
   readonly secrets: readonly string[]
-}
-
-export interface ParsedSmtpUrl {
-  host: string
-  port: number
-  secure: boolean
-  user?: string | undefined
-  pass?: string | undefined
-}
-
-export function parseSmtpUrl(smtpUrl: string): ParsedSmtpUrl {
-  let url: URL
-  try {
-    url = new URL(smtpUrl)
-  } catch {
-    // Do not echo the value: it may contain the password.
-    throw new ConfigError('SMTP_URL', 'is not a valid URL')
-  }
-  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
-    throw new ConfigError('SMTP_URL', 'must start with smtp:// or smtps://')
-  }
-  const secure = url.protocol === 'smtps:'
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1')
-  if (!host) throw new ConfigError('SMTP_URL', 'has no host')
-  const port = url.port ? Number(url.port) : secure ? 465 : 587
-  // WHATWG URL keeps userinfo percent-encoded; passwords with @ : / must be encoded there.
-  const user = url.username ? decodeURIComponent(url.username) : undefined
-  const pass = url.password ? decodeURIComponent(url.password) : undefined
-  return { host, port, secure, user, pass }
 }
 
 /**

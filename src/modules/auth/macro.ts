@@ -10,6 +10,7 @@ import type { UserRow } from '../../db/schema'
 import { Forbidden, Unauthorized } from '../../lib/errors'
 import type { UserService } from '../users/service'
 import type { TokenService } from './tokens'
+import { authDetail } from '../../http/openapi'
 
 /** Whether the refresh-token session an access token was issued for still stands. */
 export interface SessionCheck {
@@ -47,12 +48,11 @@ export function authPlugin(deps: AuthDeps) {
           if (level === 'admin' && user.role !== 'admin') throw Forbidden()
           return { user, sessionId }
         },
-        detail: {
-          security: [{ bearerAuth: [] }]
-        }
+        detail: authDetail(level)
       }
     },
     optionalAuth: {
+      detail: authDetail('optional'),
       resolve({ request }): { user: UserRow | undefined; sessionId: string | undefined } {
         const header = request.headers.get('authorization')
         if (!header) return { user: undefined, sessionId: undefined }

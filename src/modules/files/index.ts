@@ -3,20 +3,19 @@
 import { Elysia, t } from 'elysia'
 import type { AuthPlugin } from '../auth/macro'
 import { Forbidden } from '../../lib/errors'
-import { querySpec } from '../../http/query'
+import { limitParam, querySpec, skipParam } from '../../http/query'
+import { MAX_SKIP } from '../../lib/page'
 import { errorResponses } from '../../http/schemas'
 import { actorOf } from '../../lib/actor'
 import { downloadResponse } from './download'
 import { contentDisposition } from './filename'
-import { downloadResponses, FileIdParams, FileResponse, TooLargeBody, uploadRequestBody } from './model'
-import { toFileResponse, type FileService } from './service'
-
-const MAX_SKIP = 10_000
+import { downloadResponses, FileIdParams, FileResponse, toFileResponse, TooLargeBody, uploadRequestBody } from './model'
+import type { FileService } from './service'
 
 const listQuery = querySpec({
   owner_id: { type: 'integer', min: 1, max: Number.MAX_SAFE_INTEGER, description: "Admins only: list this user's files instead of their own" },
-  skip: { type: 'integer', min: 0, max: MAX_SKIP, default: 0, description: `Rows to skip (at most ${MAX_SKIP})` },
-  limit: { type: 'integer', min: 1, max: 100, default: 100, description: 'Page size, 1 to 100' }
+  skip: skipParam(`Rows to skip (at most ${MAX_SKIP})`),
+  limit: limitParam(100)
 })
 
 interface Deps {

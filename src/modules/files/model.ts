@@ -1,8 +1,10 @@
-// The files feature's schemas: the JSON description of a stored file, the
+// The files feature's schemas: the JSON description of a stored file (and the
+// one mapping from a row to it), the
 // path parameter, and the OpenAPI pieces for the bodies Elysia does not parse
 // (the multipart upload) or does not produce (the streamed download).
 import { t } from 'elysia'
 import { Type, type Static } from '@sinclair/typebox'
+import type { FileRow } from '../../db/schema'
 import { MAX_FILENAME_BYTES } from './filename'
 
 export const FileResponse = t.Object(
@@ -18,6 +20,18 @@ export const FileResponse = t.Object(
   { additionalProperties: false }
 )
 export type FileResponse = Static<typeof FileResponse>
+
+export function toFileResponse(f: FileRow): FileResponse {
+  return {
+    id: f.id,
+    owner_id: f.ownerId,
+    filename: f.filename,
+    content_type: f.contentType,
+    size: f.size,
+    sha256: f.sha256,
+    created_at: f.createdAt
+  }
+}
 
 // Path values are strings on the wire, so Elysia's coercing t.Integer is right here.
 export const FileIdParams = t.Object({
@@ -59,14 +73,14 @@ const errorJson = (description: string) => ({
 /** The download's responses, written out: the body is the file's bytes, not JSON. */
 export const downloadResponses = {
   200: {
-    description: 'The file, streamed, with its stored Content-Type',
+    description: 'The file, streamed, with the Content-Type it was uploaded with',
     headers: { ...fileHeaders, 'Content-Length': header('Bytes') },
-    content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } }
+    content: { '*/*': { schema: { type: 'string', format: 'binary' } } }
   },
   206: {
     description: 'One byte range (`Range: bytes=a-b`, `a-` or `-n`; with `If-Range`, only while the ETag matches)',
     headers: { ...fileHeaders, 'Content-Range': header('bytes a-b/size'), 'Content-Length': header('Bytes') },
-    content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } }
+    content: { '*/*': { schema: { type: 'string', format: 'binary' } } }
   },
   304: { description: 'If-None-Match matched the ETag', headers: { ETag: header('"<sha256>"') } },
   401: errorJson('Missing, invalid, expired or revoked token'),

@@ -12,40 +12,30 @@
 // collect each part in memory before yielding it.
 import { createHash, randomBytes } from 'node:crypto'
 import { open, unlink } from 'node:fs/promises'
+import { fsyncPathAsync } from '../../lib/fsync'
 import { join } from 'node:path'
 import { Busboy, type BusboyFileStream, type BusboyInstance } from '@fastify/busboy'
 
-/** The file part crossed `maxBytes`, or the body crossed `maxBytes + overheadBytes`. */
-export class PartTooLargeError extends Error {
-  constructor() {
-    super('multipart part too large')
-    this.name = 'PartTooLargeError'
+// Failures the caller maps to a status; the class says which, the message is fixed.
+const failure = (name: string, message: string) =>
+  class extends Error {
+    constructor() {
+      super(message)
+      this.name = name
+    }
   }
-}
+
+/** The file part crossed `maxBytes`, or the body crossed `maxBytes + overheadBytes`. */
+export class PartTooLargeError extends failure('PartTooLargeError', 'multipart part too large') {}
 
 /** Not multipart/form-data, or no part with the wanted field name. */
-export class NoFilePartError extends Error {
-  constructor() {
-    super('no file part')
-    this.name = 'NoFilePartError'
-  }
-}
+export class NoFilePartError extends failure('NoFilePartError', 'no file part') {}
 
 /** A multipart content type without a usable boundary, or a body that breaks the grammar. */
-export class MalformedMultipartError extends Error {
-  constructor() {
-    super('malformed multipart body')
-    this.name = 'MalformedMultipartError'
-  }
-}
+export class MalformedMultipartError extends failure('MalformedMultipartError', 'malformed multipart body') {}
 
 /** The body stream failed: the client went away mid-body. */
-export class BodyAbortedError extends Error {
-  constructor() {
-    super('request body aborted')
-    this.name = 'BodyAbortedError'
-  }
-}
+export class BodyAbortedError extends failure('BodyAbortedError', 'request body aborted') {}
 
 export interface MultipartInput {
   /** The request's Content-Type header. */
@@ -266,20 +256,14 @@ async function writePart(
   state.sink = undefined
   // On disk before the caller renames it and records it. Linux's fsync flushes
   // the inode's data whichever descriptor wrote it.
-  const fh = await open(tmpPath, 'r')
-  try {
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
+  await fsyncPathAsync(tmpPath)
   return { size, sha256: hash.digest('hex'), tmpPath }
 }
 
 // Body chunks are ArrayBuffers outside the JS heap. JSC's collector is driven
 // by heap growth, so consumed chunks can pile up by tens of MiB during a large
-// upload before it runs (200 MiB with Content-Length: peaks of 28-37 MiB of
-// RSS growth without this, 17-19 MiB with it, on a busy shared machine). A
-// full collection takes 20-70 ms here, so it runs only when that garbage is
+// upload before it runs (test/bench/upload-rss.bench.ts measures it). A full
+// collection takes tens of milliseconds, so it runs only when that garbage is
 // actually there, and at most ten times a second for the whole process,
 // however many uploads are running.
 const GC_CHECK_BYTES = 4 * 1024 * 1024

@@ -7,17 +7,17 @@
 // sweepUploads() removes temporary files, files without a row and rows without
 // a file.
 import { randomBytes } from 'node:crypto'
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs'
-import { open, rename, unlink } from 'node:fs/promises'
+import { mkdirSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs'
+import { rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { and, asc, eq, inArray, sql } from 'drizzle-orm'
 import type { Db, Tx } from '../../db/client'
 import { files, type FileRow } from '../../db/schema'
 import { AppError, NotFound, RequestValidationError, Unauthorized } from '../../lib/errors'
+import { fsyncPath, fsyncPathAsync } from '../../lib/fsync'
 import type { Logger } from '../../lib/log'
 import type { Actor } from '../../lib/actor'
 import { normalizeContentType, sanitizeFilename } from './filename'
-import type { FileResponse } from './model'
 import {
   BodyAbortedError,
   MalformedMultipartError,
@@ -58,30 +58,8 @@ export interface FileServiceOptions {
 const fileTooLarge = () => new AppError(413, 'File too large')
 const quotaExceeded = () => new AppError(413, 'Upload quota exceeded')
 
-export function toFileResponse(f: FileRow): FileResponse {
-  return {
-    id: f.id,
-    owner_id: f.ownerId,
-    filename: f.filename,
-    content_type: f.contentType,
-    size: f.size,
-    sha256: f.sha256,
-    created_at: f.createdAt
-  }
-}
-
 function isCode(err: unknown, code: string): boolean {
   return (err as { code?: unknown } | null)?.code === code
-}
-
-/** Makes a rename or unlink in `dir` durable. */
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r')
-  try {
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
 }
 
 function removeStored(dir: string, names: string[], logger?: Logger): void {
@@ -97,12 +75,7 @@ function removeStored(dir: string, names: string[], logger?: Logger): void {
   if (failed) logger?.warn('stored files not removed', { count: failed })
   if (names.length > failed) {
     try {
-      const fd = openSync(dir, 'r')
-      try {
-        fsyncSync(fd)
-      } finally {
-        closeSync(fd)
-      }
+      fsyncPath(dir)
     } catch {
       // not durable yet; the sweep repairs a file that comes back
     }
@@ -214,8 +187,6 @@ export function createFileService(db: Db, opts: FileServiceOptions) {
   }
 
   return {
-    getVisible,
-
     /**
      * Streams the `file` part to disk and records it. Resolves once the bytes
      * and the row are durable; on any failure neither is left behind.
@@ -241,7 +212,7 @@ export function createFileService(db: Db, opts: FileServiceOptions) {
         throw err
       }
       try {
-        await fsyncDir(dir)
+        await fsyncPathAsync(dir)
         return db.transaction((tx) => {
           // Again inside the transaction: other uploads may have finished meanwhile.
           if (uploadQuotaBytes > 0) {
@@ -300,10 +271,6 @@ export function createFileService(db: Db, opts: FileServiceOptions) {
     onUserDeleting(tx: Tx, userId: number): (() => void) | void {
       const names = tx.select({ name: files.storageName }).from(files).where(eq(files.ownerId, userId)).all().map((r) => r.name)
       if (names.length) return () => removeStored(dir, names, logger)
-    },
-
-    sweep(): SweepResult {
-      return sweepUploads(db, opts.dataDir, logger)
     }
   }
 }

@@ -13,7 +13,7 @@ import { hashPassword } from '../../lib/password'
 import type { MailService } from '../../mail/service'
 import { invitationMail, INVITE_TOKEN_TTL_MS } from '../../mail/templates'
 import type { AuditService, Origin } from '../audit/service'
-import { hashToken, newToken } from '../sessions/service'
+import { hashToken, newToken } from '../../lib/token'
 import { normalizeEmail, type UserService } from '../users/service'
 
 const MAX_TOKEN_LENGTH = 256

@@ -4,6 +4,7 @@ import { Elysia, t } from 'elysia'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { timingSafeEqual } from 'node:crypto'
 import { Gauge, type Registry } from 'prom-client'
+import { authDetail } from '../../http/openapi'
 import { errorResponses } from '../../http/schemas'
 import { Forbidden, Unauthorized } from '../../lib/errors'
 import { authenticateSession, type AuthDeps } from '../auth/macro'
@@ -96,7 +97,7 @@ export function metricsModule(registry: Registry, { service, auth, metricsToken 
         tags: ['metrics'],
         summary: 'Prometheus metrics',
         description: 'Prometheus text format. Send an admin access token or METRICS_TOKEN as `Authorization: Bearer <token>`.',
-        security: [{ bearerAuth: [] }]
+        ...authDetail('admin')
       }
     }
   )

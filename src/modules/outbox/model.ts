@@ -1,5 +1,7 @@
 import { t } from 'elysia'
-import { Type } from '@sinclair/typebox'
+import { Type, type Static } from '@sinclair/typebox'
+import { iso } from '../../lib/time'
+import type { EmailView } from '../../mail/service'
 
 const Status = t.Union([t.Literal('queued'), t.Literal('sending'), t.Literal('sent'), t.Literal('dead')])
 const Time = t.String({ format: 'date-time' })
@@ -21,6 +23,22 @@ export const EmailResponse = t.Object(
   },
   { additionalProperties: false }
 )
+
+export function toEmailResponse(e: EmailView): Static<typeof EmailResponse> {
+  return {
+    id: e.id,
+    kind: e.kind,
+    to: e.toAddress,
+    subject: e.subject,
+    status: e.status,
+    attempts: e.attempts,
+    next_attempt_at: iso(e.nextAttemptAt),
+    last_error: e.lastError,
+    created_at: iso(e.createdAt),
+    sent_at: e.sentAt === null ? null : iso(e.sentAt),
+    message_id: e.messageId
+  }
+}
 
 export const EmailList = t.Object({
   emails: t.Array(EmailResponse),

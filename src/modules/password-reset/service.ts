@@ -2,13 +2,13 @@
 // The request never tells whether the address is known: the route answers 202 at
 // once and the work happens right after, so neither the body nor the timing
 // differs. The token row and its mail are written in one transaction.
-import { randomBytes } from 'node:crypto'
 import { and, count, eq, gt, isNull } from 'drizzle-orm'
 import type { Db, Tx } from '../../db/client'
 import { passwordResetTokens } from '../../db/schema'
 import { BadRequest, INVALID_TOKEN } from '../../lib/errors'
 import type { Logger } from '../../lib/log'
 import { hashPassword } from '../../lib/password'
+import { hashToken, newToken } from '../../lib/token'
 import type { MailService } from '../../mail/service'
 import { passwordResetMail, RESET_TOKEN_TTL_MS } from '../../mail/templates'
 import type { AuditService, Origin } from '../audit/service'
@@ -19,10 +19,6 @@ export const MAX_RESETS_PER_HOUR = 3
 
 
 const HOUR_MS = 3_600_000
-
-export function hashResetToken(token: string): string {
-  return new Bun.CryptoHasher('sha256').update(token).digest('hex')
-}
 
 interface Deps {
   db: Db
@@ -53,9 +49,9 @@ export function createPasswordResetService({ db, users, mail, audit, publicUrl, 
         // Recorded for known addresses only; an unknown one changes nothing.
         audit.append(tx, { type: 'password.reset_requested', origin, targetId: user.id, details: { mailed: !capped } })
         if (capped) return 'capped'
-        const token = randomBytes(32).toString('base64url')
+        const token = newToken()
         tx.insert(passwordResetTokens)
-          .values({ userId: user.id, tokenHash: hashResetToken(token), createdAt: now, expiresAt: now + RESET_TOKEN_TTL_MS })
+          .values({ userId: user.id, tokenHash: hashToken(token), createdAt: now, expiresAt: now + RESET_TOKEN_TTL_MS })
           .run()
         mail.enqueue(tx, passwordResetMail({ to: user.email, username: user.username, token, publicUrl }))
         return 'queued'
@@ -92,7 +88,7 @@ export function createPasswordResetService({ db, users, mail, audit, publicUrl, 
 
     /** Sets the new password; the token, every other outstanding token and every session die with it. */
     async confirm(token: string, newPassword: string, origin: Origin): Promise<void> {
-      const tokenHash = hashResetToken(token)
+      const tokenHash = hashToken(token)
       const isValid = () => {
         const row = db.select().from(passwordResetTokens).where(eq(passwordResetTokens.tokenHash, tokenHash)).get()
         if (!row || row.usedAt !== null || row.expiresAt <= Date.now()) return undefined

@@ -2,7 +2,7 @@
 import { Elysia, t } from 'elysia'
 import type { AuthPlugin } from '../auth/macro'
 import { errorResponses } from '../../http/schemas'
-import { SessionIdParams, SessionResponse } from './model'
+import { SessionIdParams, SessionResponse, toSessionResponse } from './model'
 import type { ClientMeta, SessionService } from './service'
 
 interface Deps {
@@ -14,7 +14,7 @@ interface Deps {
 export function sessionsModule({ sessions, auth, clientMeta }: Deps) {
   return new Elysia({ name: 'roster.sessions' })
     .use(auth)
-    .get('/auth/sessions', ({ user, sessionId }) => sessions.list(user.id, sessionId), {
+    .get('/auth/sessions', ({ user, sessionId }) => sessions.list(user.id).map((r) => toSessionResponse(r, sessionId)), {
       auth: true,
       response: { 200: t.Array(SessionResponse), ...errorResponses(401) },
       detail: {

@@ -1,4 +1,7 @@
 import { t } from 'elysia'
+import type { Static } from '@sinclair/typebox'
+import type { SessionRow } from '../../db/schema'
+import { iso } from '../../lib/time'
 
 export const SessionResponse = t.Object({
   id: t.String({ description: 'Public session id (not a credential)' }),
@@ -9,6 +12,19 @@ export const SessionResponse = t.Object({
   ip: t.Union([t.String(), t.Null()], { description: 'Client IP at the last login or refresh' }),
   current: t.Boolean({ description: 'The session of the access token making this request' })
 })
+
+/** No token material: the hashes stay in the row. */
+export function toSessionResponse(r: SessionRow, currentId: string): Static<typeof SessionResponse> {
+  return {
+    id: r.id,
+    created_at: iso(r.createdAt),
+    last_used_at: iso(r.lastUsedAt),
+    expires_at: iso(r.expiresAt),
+    user_agent: r.userAgent,
+    ip: r.ip,
+    current: r.id === currentId
+  }
+}
 
 export const SessionIdParams = t.Object({
   session_id: t.String({ minLength: 1, maxLength: 64 })

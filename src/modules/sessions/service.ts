@@ -9,6 +9,7 @@ import { and, eq, isNull, lt, ne, or, sql } from 'drizzle-orm'
 import type { Db, Tx } from '../../db/client'
 import { sessions, type SessionRow } from '../../db/schema'
 import { NotFound, Unauthorized } from '../../lib/errors'
+import { hashToken, newToken } from '../../lib/token'
 import type { AuditService } from '../audit/service'
 
 export const INVALID_REFRESH = 'Invalid refresh token'
@@ -19,27 +20,9 @@ const KEEP_DEAD_MS = 24 * 60 * 60 * 1000
 /** Refresh tokens are 43 base64url characters; anything much longer is not ours. */
 const MAX_TOKEN_LENGTH = 256
 
-export function hashToken(token: string): string {
-  return new Bun.CryptoHasher('sha256').update(token).digest('hex')
-}
-
-export function newToken(): string {
-  return randomBytes(32).toString('base64url')
-}
-
 export interface ClientMeta {
   userAgent: string | null
   ip: string | null
-}
-
-export interface SessionInfo {
-  id: string
-  created_at: string
-  last_used_at: string
-  expires_at: string
-  user_agent: string | null
-  ip: string | null
-  current: boolean
 }
 
 export interface Rotation {
@@ -61,8 +44,6 @@ export interface SessionServiceOptions {
 }
 
 const NO_CLIENT: ClientMeta = { userAgent: null, ip: null }
-
-const iso = (ms: number) => new Date(ms).toISOString()
 
 export function createSessionService(db: Db, opts: SessionServiceOptions) {
   const lifetimeMs = opts.refreshTokenExpireDays * 24 * 60 * 60 * 1000
@@ -87,10 +68,9 @@ export function createSessionService(db: Db, opts: SessionServiceOptions) {
 
   const byHash = db.select().from(sessions).where(eq(sessions.tokenHash, sql.placeholder('h'))).prepare()
   const byPrevious = db.select().from(sessions).where(eq(sessions.previousTokenHash, sql.placeholder('h'))).prepare()
-  // The access-token hot path: one primary-key lookup per authenticated request.
-  // The access-token hot path, as a raw prepared statement: Drizzle's prepared
-  // query cost about 1 µs more per request. (One users JOIN sessions query was
-  // measured too: 8 µs in bun:sqlite against 2 + 2 µs for two lookups.)
+  // The access-token hot path: one primary-key lookup per authenticated
+  // request, as a raw prepared statement (cheaper than Drizzle's prepared
+  // query, and than one users JOIN sessions query).
   const liveById = db.$client.query<{ revokedAt: number | null; expiresAt: number; userId: number }, [string]>(
     'SELECT revoked_at AS revokedAt, expires_at AS expiresAt, user_id AS userId FROM sessions WHERE id = ?'
   )
@@ -212,7 +192,8 @@ export function createSessionService(db: Db, opts: SessionServiceOptions) {
       return row !== null && row.userId === userId && alive(row, now())
     },
 
-    list(userId: number, currentId: string | undefined): SessionInfo[] {
+    /** The user's live sessions (not revoked, not expired), oldest first. */
+    list(userId: number): SessionRow[] {
       const t = now()
       return db
         .select()
@@ -221,15 +202,6 @@ export function createSessionService(db: Db, opts: SessionServiceOptions) {
         .orderBy(sessions.createdAt)
         .all()
         .filter((r) => r.expiresAt > t)
-        .map((r) => ({
-          id: r.id,
-          created_at: iso(r.createdAt),
-          last_used_at: iso(r.lastUsedAt),
-          expires_at: iso(r.expiresAt),
-          user_agent: r.userAgent,
-          ip: r.ip,
-          current: r.id === currentId
-        }))
     },
 
     /** Revokes one of the user's own live sessions; anyone else's is "not found". */

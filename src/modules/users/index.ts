@@ -3,22 +3,23 @@ import { Elysia, t } from 'elysia'
 import type { AuthPlugin } from '../auth/macro'
 import { Forbidden, RequestValidationError } from '../../lib/errors'
 import { bodyPlugin } from '../../http/body'
-import { querySpec } from '../../http/query'
+import { limitParam, querySpec, skipParam } from '../../http/query'
+import { MAX_SKIP } from '../../lib/page'
 import { errorResponses } from '../../http/schemas'
-import { PasswordChange, UserCreate, UserIdParams, UserResponse, UserUpdate, V1List, V2List } from './model'
-import { decodeCursor, MAX_SKIP, toUserResponse, type UserService } from './service'
+import { PasswordChange, toUserResponse, UserCreate, UserIdParams, UserResponse, UserUpdate, V1List, V2List } from './model'
+import { decodeCursor, type UserService } from './service'
 import { actorOf, type Actor } from '../../lib/actor'
 import type { Origin } from '../audit/service'
 import type { ClientMeta } from '../sessions/service'
 
 const listQuery = querySpec({
-  skip: { type: 'integer', min: 0, max: MAX_SKIP, default: 0, description: `Rows to skip (O(skip); at most ${MAX_SKIP})` },
-  limit: { type: 'integer', min: 1, max: 100, default: 10, description: 'Page size, 1 to 100' }
+  skip: skipParam(`Rows to skip (O(skip); at most ${MAX_SKIP})`),
+  limit: limitParam(10)
 })
 
 const v2Query = querySpec({
-  skip: { type: 'integer', min: 0, max: MAX_SKIP, default: 0, description: `Rows to skip (O(skip); at most ${MAX_SKIP}); prefer after` },
-  limit: { type: 'integer', min: 1, max: 100, default: 10, description: 'Page size, 1 to 100' },
+  skip: skipParam(`Rows to skip (O(skip); at most ${MAX_SKIP}); prefer after`),
+  limit: limitParam(10),
   include_inactive: { type: 'boolean', default: false, description: 'List deactivated users too' },
   after: { type: 'string', maxLength: 64, description: 'next_cursor of the previous page (keyset pagination)' }
 })

@@ -1,8 +1,9 @@
 // The users feature's schemas, defined once and used for validation, responses
-// and the OpenAPI document. Body integers use TypeBox's own Integer: Elysia's
+// and the OpenAPI document, and the one mapping from a row to the response. Body integers use TypeBox's own Integer: Elysia's
 // t.Integer would coerce "30" to 30 in a JSON body.
 import { t } from 'elysia'
 import { FormatRegistry, Type, type Static } from '@sinclair/typebox'
+import type { UserRow } from '../../db/schema'
 
 // Python's str.isalnum(): Unicode letters and digits, nothing else.
 FormatRegistry.Set('alnum', (v) => /^[\p{L}\p{N}]+$/u.test(v))
@@ -80,6 +81,22 @@ export const UserResponse = t.Object(
   { additionalProperties: false }
 )
 export type UserResponse = Static<typeof UserResponse>
+
+/** What a listing reads: the response's columns, not the hash. */
+export type PublicUser = Pick<UserRow, 'id' | 'username' | 'email' | 'age' | 'role' | 'isActive' | 'emailVerified' | 'createdAt'>
+
+export function toUserResponse(u: PublicUser): UserResponse {
+  return {
+    id: u.id,
+    username: u.username,
+    email: u.email,
+    age: u.age,
+    role: u.role,
+    is_active: u.isActive,
+    email_verified: u.emailVerified,
+    created_at: u.createdAt
+  }
+}
 
 // Path values are strings on the wire, so here Elysia's coercing t.Integer is right.
 export const UserIdParams = t.Object({

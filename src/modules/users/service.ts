@@ -8,7 +8,7 @@ import { AppError, BadRequest, NotFound } from '../../lib/errors'
 import { hashPassword, verifyPassword } from '../../lib/password'
 import { trimPage } from '../../lib/page'
 import { SYSTEM, type Origin } from '../audit/service'
-import type { UserResponse } from './model'
+import type { PublicUser } from './model'
 
 /**
  * Extension points for other features, called inside the same transaction as
@@ -58,29 +58,11 @@ export interface NewUser {
 
 export type UserChanges = Omit<Partial<NewUser>, 'email_verified'>
 
-export const MAX_SKIP = 10_000
-
 // Transactions that read before they write take the write lock up front. In WAL
 // mode a deferred transaction whose snapshot is older than another connection's
 // commit (the mail worker, a CLI) cannot upgrade to a writer: SQLite answers
 // SQLITE_BUSY at once, without waiting for busy_timeout.
 const IMMEDIATE = { behavior: 'immediate' } as const
-
-/** What a listing reads: the response's columns, not the hash. */
-export type PublicUser = Pick<UserRow, 'id' | 'username' | 'email' | 'age' | 'role' | 'isActive' | 'emailVerified' | 'createdAt'>
-
-export function toUserResponse(u: PublicUser): UserResponse {
-  return {
-    id: u.id,
-    username: u.username,
-    email: u.email,
-    age: u.age,
-    role: u.role,
-    is_active: u.isActive,
-    email_verified: u.emailVerified,
-    created_at: u.createdAt
-  }
-}
 
 export const normalizeEmail = (email: string) => email.trim().toLowerCase()
 
@@ -95,10 +77,9 @@ export function decodeCursor(cursor: string): number | undefined {
 }
 
 // Hot reads (every authenticated request, every listing) go straight to
-// bun:sqlite prepared statements: Drizzle's builder and row mapping cost about a
-// third more per lookup and four times more for an unprepared page (see README
-// "Benchmarks"). Columns are aliased to UserRow's names; only is_active needs
-// converting (SQLite has no boolean).
+// bun:sqlite prepared statements: Drizzle's builder and row mapping cost
+// noticeably more per lookup, and far more for an unprepared page. Columns are
+// aliased to UserRow's names; only is_active needs converting (SQLite has no boolean).
 const ROW_COLUMNS = `id, username, email, hashed_password AS hashedPassword, age, role, is_active AS isActive,
   token_version AS tokenVersion, email_verified AS emailVerified, created_at AS createdAt, updated_at AS updatedAt`
 const PUBLIC_COLUMNS = 'id, username, email, age, role, is_active AS isActive, email_verified AS emailVerified, created_at AS createdAt'

@@ -10,7 +10,7 @@ import { BadRequest, INVALID_TOKEN, TooManyRequests } from '../../lib/errors'
 import type { MailService } from '../../mail/service'
 import { emailChangedMail, verifyEmailMail, VERIFY_TOKEN_TTL_MS, welcomeMail } from '../../mail/templates'
 import type { AuditService, Origin } from '../audit/service'
-import { hashToken, newToken } from '../sessions/service'
+import { hashToken, newToken } from '../../lib/token'
 import type { Tx } from '../../db/client'
 import type { UserService } from '../users/service'
 
