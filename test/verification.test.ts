@@ -148,7 +148,7 @@ describe('POST /auth/verify-email/resend', () => {
       for (let i = 0; i < MAX_RESENDS_PER_HOUR; i++) {
         const r = await req(t, 'POST', '/auth/verify-email/resend', { token: access })
         expect(r.status).toBe(202)
-        expect(r.text).toBe('')
+        expect(r.json).toEqual({ message: 'Unless the address is already verified, a new link is on its way' })
       }
       const over = await req(t, 'POST', '/auth/verify-email/resend', { token: access })
       expect(over.status).toBe(429)

@@ -3,7 +3,7 @@ import { Elysia, t } from 'elysia'
 import type { AuthPlugin } from '../auth/macro'
 import { errorResponses } from '../../http/schemas'
 import type { ClientMeta } from '../sessions/service'
-import { VerifyEmailBody } from './model'
+import { RESEND_ACCEPTED, ResendAccepted, VerifyEmailBody } from './model'
 import { MAX_RESENDS_PER_HOUR, type VerificationService } from './service'
 
 interface Deps {
@@ -41,11 +41,12 @@ export function verificationModule({ verification, auth, clientMeta }: Deps) {
       ({ user, set }) => {
         verification.resend(user.id)
         set.status = 202
+        return RESEND_ACCEPTED
       },
       {
         auth: true,
         response: {
-          202: t.Void({ description: 'A new link is on its way to the current address (nothing is sent when it is already verified)' }),
+          202: ResendAccepted,
           ...errorResponses(401, 429)
         },
         detail: {
