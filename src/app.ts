@@ -19,6 +19,7 @@ import type { Logger } from './lib/log'
 import { auditModule } from './modules/audit'
 import { authModule } from './modules/auth'
 import { authPlugin } from './modules/auth/macro'
+import { consoleModule } from './modules/console'
 import { filesModule } from './modules/files'
 import { healthModule } from './modules/health'
 import { invitationsModule } from './modules/invitations'
@@ -72,5 +73,6 @@ export function createApp({ config, db, logger }: AppDeps, services: Services) {
       .use(auditModule({ audit, auth: authP }))
       .use(outboxModule({ mail, auth: authP }))
       .use(filesModule({ files, auth: authP, maxUploadBytes: config.maxUploadBytes }))
+      .use(consoleModule())
   )
 }

@@ -3,7 +3,10 @@
 // embedded by their imports; the e-mail worker must be a second entry point or
 // the binary fails only when it starts the worker. The binary must not read .env
 // or bunfig.toml from whatever folder it is started in.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { bundleWeb } from './modules/console/bundle'
 
 const root = join(import.meta.dir, '..')
 const args = process.argv.slice(2)
@@ -20,6 +23,13 @@ const target = args.find((a) => a.startsWith('--target='))?.slice('--target='.le
 // the binary it sits at /$bunfs/root/mail/worker.js (see src/mail/mailer.ts).
 const entries = ['src/index.ts', 'src/mail/worker.ts']
 
+// A private folder per build: concurrent builds (tests) must not share one. Its
+// last component, web/, is the name the files get inside the binary.
+const scratch = mkdtempSync(join(tmpdir(), 'roster-build-'))
+const webDir = join(scratch, 'web')
+mkdirSync(webDir)
+for (const a of await bundleWeb()) await Bun.write(join(webDir, a.name), a.body)
+
 const cmd = [
   process.execPath,
   'build',
@@ -35,11 +45,14 @@ const cmd = [
   '--no-compile-autoload-dotenv',
   '--no-compile-autoload-bunfig',
   ...(target ? [`--target=${target}`] : []),
+  '--asset',
+  webDir,
   ...entries,
   '--outfile',
   outfile
 ]
 const proc = Bun.spawnSync(cmd, { cwd: root, stdout: 'inherit', stderr: 'inherit' })
+rmSync(scratch, { recursive: true, force: true })
 if (proc.exitCode !== 0) {
   process.stderr.write(`build failed (exit ${proc.exitCode})\n`)
   process.exit(1)

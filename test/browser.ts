@@ -31,7 +31,8 @@ export interface OpenPage {
   page: Page
   /** Every request the page tried to send anywhere but `origin` (each one was aborted). */
   foreign: string[]
-  /** Console errors and uncaught exceptions (CSP violations show up here). */
+  /** Console errors and uncaught exceptions: CSP violations show up here. An HTTP error
+   *  status the page handles (a 4xx from the API) is not one of them. */
   errors: string[]
 }
 
@@ -53,7 +54,7 @@ export async function openPage(browser: Browser, origin: string, opts: { width?:
   })
   const page = await context.newPage()
   page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text())
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource: the server responded')) errors.push(m.text())
   })
   page.on('pageerror', (e) => errors.push(String(e)))
   return { context, page, foreign, errors }
