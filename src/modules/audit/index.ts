@@ -6,7 +6,7 @@ import { RequestValidationError, type FieldError } from '../../lib/errors'
 import { querySpec } from '../../http/query'
 import { errorResponses } from '../../http/schemas'
 import { AuditPage } from './model'
-import { AUDIT_TYPES, decodeAuditCursor, type AuditEvent, type AuditService } from './service'
+import { decodeAuditCursor, type AuditEvent, type AuditService } from './service'
 
 const MAX_ID = Number.MAX_SAFE_INTEGER
 
@@ -16,7 +16,7 @@ const pageParams = {
 } as const
 
 const adminQuery = querySpec({
-  type: { type: 'string', maxLength: 64, enum: AUDIT_TYPES, description: 'Only events of this type' },
+  type: { type: 'string', maxLength: 64, description: 'Only events of this type (see the event list in the docs); an unknown type matches nothing' },
   actor_id: { type: 'integer', min: 1, max: MAX_ID, description: 'Only events caused by this user' },
   target_id: { type: 'integer', min: 1, max: MAX_ID, description: 'Only events about this user' },
   since: { type: 'string', maxLength: 64, description: 'RFC 3339 time: events at or after it' },
@@ -25,7 +25,7 @@ const adminQuery = querySpec({
 })
 
 const ownQuery = querySpec({
-  type: { type: 'string', maxLength: 64, enum: AUDIT_TYPES, description: 'Only events of this type' },
+  type: { type: 'string', maxLength: 64, description: 'Only events of this type (see the event list in the docs); an unknown type matches nothing' },
   ...pageParams
 })
 
