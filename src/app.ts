@@ -4,8 +4,7 @@ import { Elysia } from 'elysia'
 import { Registry } from 'prom-client'
 import type { Server } from 'bun'
 import type { Config } from './config'
-import type { Db } from './db/client'
-import { databaseReady } from './db/migrate'
+import type { Data } from './db/data'
 import { bodyPlugin } from './http/body'
 import { createClientIp } from './http/client-ip'
 import { corsPlugin } from './http/cors'
@@ -33,19 +32,19 @@ import type { Services } from './services'
 
 export interface AppDeps {
   config: Config
-  db: Db
+  data: Data
   logger: Logger
 }
 
-export function createApp({ config, db, logger }: AppDeps, services: Services) {
-  const { users, tokens, sessions, auth, mail, resets, files, audit, verification, invitations } = services
+export function createApp({ config, data, logger }: AppDeps, services: Services) {
+  const { users, tokens, sessions, auth, mail, resets, files } = services
   const registry = new Registry()
 
   let server: Server<unknown> | null = null
   const clientIp = createClientIp(() => server, config.trustProxy)
   // Who is asking, from where: recorded with every audit event a request causes.
   const clientMeta = (request: Request) => ({ ip: clientIp(request), userAgent: request.headers.get('user-agent') })
-  const authP = authPlugin({ tokens, users, sessions })
+  const authP = authPlugin({ tokens, users, sessions }, data.kind === 'sqlite')
 
   return (
     new Elysia({ name: 'roster' })
@@ -62,15 +61,21 @@ export function createApp({ config, db, logger }: AppDeps, services: Services) {
       .use(rateLimitPlugin({ perMinute: config.rateLimitPerMinute, clientIp }))
       .use(metricsModule(registry, { service: services.metrics, auth: { tokens, users, sessions }, metricsToken: config.metricsToken }))
       .use(docsPlugin())
-      .use(healthModule(() => databaseReady(db)))
+      .use(
+        healthModule(async () => {
+          // The database answers and every migration this program carries is applied.
+          const s = await data.migrationStatus()
+          return s.applied >= s.known
+        })
+      )
       .use(authModule({ auth, tokens, sessions, users, clientIp }))
       .use(sessionsModule({ sessions, auth: authP, clientMeta }))
       .use(usersModule({ users, auth: authP, allowSignup: config.allowSignup, clientMeta }))
       .use(versionedUsersModule({ users, auth: authP }))
       .use(passwordResetModule({ resets, clientMeta }))
-      .use(verificationModule({ verification, auth: authP, clientMeta }))
-      .use(invitationsModule({ invitations, auth: authP, clientMeta }))
-      .use(auditModule({ audit, auth: authP }))
+      .use(verificationModule({ verification: services.verification, auth: authP, clientMeta }))
+      .use(invitationsModule({ invitations: services.invitations, auth: authP, clientMeta }))
+      .use(auditModule({ audit: services.audit, auth: authP }))
       .use(outboxModule({ mail, auth: authP }))
       .use(filesModule({ files, auth: authP, maxUploadBytes: config.maxUploadBytes }))
       .use(consoleModule())

@@ -3,7 +3,8 @@
 // here, so no path gets a users service without its hooks (welcome mail,
 // sessions ended on a credential change, files removed with their owner).
 import type { Config } from './config'
-import type { Db } from './db/client'
+import type { Data } from './db/data'
+import { then } from './lib/maybe'
 import type { Logger } from './lib/log'
 import { createMailService, type MailKicker } from './mail/service'
 import { auditUserChanges } from './modules/audit/hooks'
@@ -20,7 +21,7 @@ import { createVerificationService } from './modules/verification/service'
 
 export interface ServiceDeps {
   config: Config
-  db: Db
+  data: Data
   secret: string
   logger: Logger
   /** The running mail worker (`serve`); without it mail is only queued. */
@@ -28,22 +29,22 @@ export interface ServiceDeps {
 }
 
 export function createServices(deps: ServiceDeps) {
-  const { config, db, logger } = deps
+  const { config, data, logger } = deps
   const hooks = newUserHooks()
-  const users = createUserService(db, hooks)
-  const audit = createAuditService(db)
+  const users = createUserService(data, hooks)
+  const audit = createAuditService(data)
   // Every user change is recorded in the transaction that makes it.
   auditUserChanges(audit, hooks)
   const tokens = createTokenService(deps.secret, config.accessTokenExpireMinutes)
-  const sessions = createSessionService(db, {
+  const sessions = createSessionService(data, {
     refreshTokenExpireDays: config.refreshTokenExpireDays,
-    userActive: (id) => users.getById(id)?.isActive === true,
+    userActive: (id) => then(users.getById(id), (u) => u?.isActive === true),
     audit
   })
   // Password change, reset, deactivation and deletion end every session.
   hooks.credentialsRevoked.push((tx, userId) => sessions.revokeAll(tx, userId))
-  const mail = createMailService(db, config, deps.mailer)
-  const verification = createVerificationService({ db, users, mail, audit, publicUrl: config.publicUrl })
+  const mail = createMailService(data, config, deps.mailer)
+  const verification = createVerificationService({ data, users, mail, audit, publicUrl: config.publicUrl })
   // The welcome mail (with the verification link) is written in the new user's
   // transaction: both or neither. A new address gets its own link.
   hooks.created.push((tx, user) => verification.onCreated(tx, user))
@@ -51,19 +52,19 @@ export function createServices(deps: ServiceDeps) {
   const auth = createAuthService(users, {
     audit,
     requireEmailVerification: config.requireEmailVerification,
-    onUnverified: (user) => {
+    onUnverified: async (user) => {
       try {
-        verification.resend(user.id)
+        await verification.resend(user.id)
       } catch {
         // Over the hourly cap: the links already sent stand.
       }
     }
   })
-  const invitations = createInvitationService({ db, users, mail, audit, publicUrl: config.publicUrl })
-  const resets = createPasswordResetService({ db, users, mail, audit, publicUrl: config.publicUrl, logger })
+  const invitations = createInvitationService({ data, users, mail, audit, publicUrl: config.publicUrl })
+  const resets = createPasswordResetService({ data, users, mail, audit, publicUrl: config.publicUrl, logger })
   // A password change, deactivation or reset also kills outstanding reset links.
   hooks.credentialsRevoked.push((tx, userId) => resets.revokeAll(tx, userId))
-  const files = createFileService(db, {
+  const files = createFileService(data, {
     dataDir: config.dataDir,
     maxUploadBytes: config.maxUploadBytes,
     uploadQuotaBytes: config.uploadQuotaBytes,
@@ -71,7 +72,7 @@ export function createServices(deps: ServiceDeps) {
   })
   // Rows go with the user by FK cascade; the bytes are removed after the commit.
   hooks.deleting.push(files.onUserDeleting)
-  const metrics = createMetricsService(db)
+  const metrics = createMetricsService(data)
   return { users, tokens, sessions, auth, hooks, mail, resets, files, metrics, audit, verification, invitations }
 }
 

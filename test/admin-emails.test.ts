@@ -2,7 +2,6 @@
 // for each route; reset mails never show token material.
 import { describe, expect, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
-import { emailOutbox } from '../src/db/schema'
 import { admin, expectNoSecrets, makeApp, req, scenarios, userWithToken, type Scenario, type TestApp } from './helpers'
 
 interface World {
@@ -17,18 +16,21 @@ interface World {
 }
 
 async function world(): Promise<World> {
-  const t = makeApp({ PUBLIC_URL: 'https://roster.example' })
+  const t = await makeApp({ PUBLIC_URL: 'https://roster.example' })
   const root = await admin(t)
   const alice = await userWithToken(t, 'alice')
   await req(t, 'POST', '/auth/password-reset', { body: { email: 'alice@example.com' } })
   await t.services.resets.settled()
-  const rows = t.db.select().from(emailOutbox).orderBy(emailOutbox.id).all()
+  const { emailOutbox } = t.tables
+  const rows = await t.db.select().from(emailOutbox).orderBy(emailOutbox.id)
   const token = /token=([A-Za-z0-9_-]+)/.exec(rows[2]!.textBody)![1]!
   return { t, root, alice, welcomeRoot: rows[0]!.id, welcomeAlice: rows[1]!.id, reset: rows[2]!.id, token }
 }
 
-const setStatus = (w: World, id: number, status: 'sent' | 'dead' | 'sending') =>
-  w.t.db.update(emailOutbox).set({ status, sentAt: status === 'sent' ? Date.now() : null, attempts: status === 'dead' ? 10 : 1 }).where(eq(emailOutbox.id, id)).run()
+const setStatus = async (w: World, id: number, status: 'sent' | 'dead' | 'sending') => {
+  const { emailOutbox } = w.t.tables
+  await w.t.db.update(emailOutbox).set({ status, sentAt: status === 'sent' ? Date.now() : null, attempts: status === 'dead' ? 10 : 1 }).where(eq(emailOutbox.id, id))
+}
 
 /** Scenarios on the outbox world; the reset token must never show. */
 const outboxScenarios = (list: Scenario<World>[]) =>

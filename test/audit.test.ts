@@ -7,12 +7,11 @@ import { describe, expect } from 'bun:test'
 import { join } from 'node:path'
 import { eq } from 'drizzle-orm'
 import { DB_FILE } from '../src/db/client'
-import { auditChain, emailOutbox, passwordResetTokens } from '../src/db/schema'
 import { AUDIT_TYPES, canonical, chainHash, createAuditService } from '../src/modules/audit/service'
 import { startAuditRetention } from '../src/modules/audit/retention'
 import { hashToken } from '../src/lib/token'
 import { createLogger } from '../src/lib/log'
-import { admin, expectNoSecrets, login, makeApp, PASSWORD, req, signup, userWithToken, type TestApp } from './helpers'
+import { admin, databaseUrlOf, expectNoSecrets, login, makeApp, PASSWORD, req, signup, userWithToken, type TestApp } from './helpers'
 import { auditRows, auditTypes, PUBLIC_URL, test } from './lifecycle-helpers'
 
 const root = join(import.meta.dir, '..')
@@ -22,9 +21,10 @@ const UA = 'audit-test/1.0'
 
 /** Runs `roster audit verify` on the app's data folder, as a separate process. */
 async function verifyCli(t: TestApp): Promise<{ code: number; stdout: string; stderr: string }> {
+  const url = databaseUrlOf(t.data)
   const p = Bun.spawn([process.execPath, join(root, 'src/index.ts'), 'audit', 'verify'], {
     cwd: t.dataDir,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', DATA_DIR: t.dataDir, LOG_LEVEL: 'silent' },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', DATA_DIR: t.dataDir, LOG_LEVEL: 'silent', ...(url ? { DATABASE_URL: url } : {}) },
     stdout: 'pipe',
     stderr: 'pipe'
   })
@@ -39,7 +39,7 @@ const from = (ip: string) => ({ 'x-forwarded-for': ip, 'user-agent': UA })
  * their own features record) and returns what was said on the wire.
  */
 async function everything() {
-  const t = makeApp({ PUBLIC_URL, TRUST_PROXY: 'true' })
+  const t = await makeApp({ PUBLIC_URL, TRUST_PROXY: 'true' })
   const secrets: string[] = [PASSWORD, NEW_PASSWORD, RESET_PASSWORD]
   const rootU = await admin(t)
   const alice = await signup(t, 'alice')
@@ -59,7 +59,7 @@ async function everything() {
   // Refresh, then the spent token again after the grace window.
   const r1 = (await req(t, 'POST', '/auth/refresh', { body: { refresh_token: s1.refresh_token }, headers: from('203.0.113.7') })).json
   secrets.push(r1.access_token, r1.refresh_token)
-  t.db.$client.run('UPDATE sessions SET rotated_at = rotated_at - 10000')
+  await t.sql('UPDATE sessions SET rotated_at = rotated_at - 10000')
   await req(t, 'POST', '/auth/refresh', { body: { refresh_token: s1.refresh_token }, headers: from('192.0.2.66') })
 
   const s2 = (await loginAs('alice', PASSWORD)).json
@@ -84,13 +84,14 @@ async function everything() {
   // Reset by mail.
   await req(t, 'POST', '/auth/password-reset', { body: { email: 'alice@example.com' }, headers: from('203.0.113.7') })
   await t.services.resets.settled()
-  const resetRow = t.db.select().from(emailOutbox).where(eq(emailOutbox.kind, 'password_reset')).get()!
+  const { emailOutbox } = t.tables
+  const resetRow = (await t.db.select().from(emailOutbox).where(eq(emailOutbox.kind, 'password_reset')))[0]!
   const resetToken = /token=([A-Za-z0-9_-]+)/.exec(resetRow.textBody)![1]!
   secrets.push(resetToken, hashToken(resetToken))
   await req(t, 'POST', '/auth/password-reset/confirm', { body: { token: resetToken, new_password: RESET_PASSWORD }, headers: from('203.0.113.7') })
 
   // Verification.
-  const welcome = t.db.select().from(emailOutbox).where(eq(emailOutbox.toAddress, 'alice@example.com')).get()!
+  const welcome = (await t.db.select().from(emailOutbox).where(eq(emailOutbox.toAddress, 'alice@example.com')))[0]!
   const verifyToken = /verify-email\?token=([A-Za-z0-9_-]+)/.exec(welcome.textBody)![1]!
   secrets.push(verifyToken, hashToken(verifyToken))
   await req(t, 'POST', '/auth/verify-email', { body: { token: verifyToken }, headers: from('203.0.113.7') })
@@ -98,7 +99,7 @@ async function everything() {
   // Invitations: one accepted, one revoked.
   const inv = (await req(t, 'POST', '/admin/invitations', { token: rootU.token, body: { email: 'carol@example.com', role: 'user' }, headers: rootHdr })).json
   const inv2 = (await req(t, 'POST', '/admin/invitations', { token: rootU.token, body: { email: 'dave@example.com', role: 'user' }, headers: rootHdr })).json
-  const invRow = t.db.select().from(emailOutbox).where(eq(emailOutbox.toAddress, 'carol@example.com')).get()!
+  const invRow = (await t.db.select().from(emailOutbox).where(eq(emailOutbox.toAddress, 'carol@example.com')))[0]!
   const inviteToken = /accept-invite\?token=([A-Za-z0-9_-]+)/.exec(invRow.textBody)![1]!
   secrets.push(inviteToken, hashToken(inviteToken))
   const carol = (await req(t, 'POST', '/auth/accept-invite', { body: { token: inviteToken, username: 'carol', password: PASSWORD }, headers: from('203.0.113.20') })).json
@@ -113,7 +114,7 @@ async function everything() {
 describe('events', () => {
   test('every flow records its events, with actor, target, IP and user agent, and nothing secret', async () => {
     const { t, rootU, alice, carol, secrets } = await everything()
-    const rows = auditRows(t)
+    const rows = (await auditRows(t))
     const types = new Set(rows.map((r) => r.type))
     const own = ['mfa.enabled', 'mfa.disabled', 'mfa.failed', 'token.created', 'token.revoked']
     for (const type of AUDIT_TYPES.filter((x) => !own.includes(x))) expect({ type, present: types.has(type) }).toEqual({ type, present: true })
@@ -163,41 +164,41 @@ describe('events', () => {
   }, 60_000)
 
   test('a refused change leaves no event; the event commits with its change', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const rootU = await admin(t)
     await signup(t, 'alice')
-    const before = auditTypes(t)
+    const before = (await auditTypes(t))
     expect((await req(t, 'POST', '/users', { body: { username: 'alice', email: 'x@example.com', password: PASSWORD } })).status).toBe(400)
     // The last admin cannot demote themself.
     expect((await req(t, 'PATCH', `/users/${rootU.id}`, { token: rootU.token, body: { role: 'user' } })).status).toBe(400)
     expect((await req(t, 'DELETE', `/users/${rootU.id}`, { token: rootU.token })).status).toBe(400)
     expect((await req(t, 'PUT', '/users/me/password', { token: rootU.token, body: { current_password: 'Wrong1234', new_password: NEW_PASSWORD } })).status).toBe(400)
-    expect(auditTypes(t)).toEqual(before)
+    expect((await auditTypes(t))).toEqual(before)
     // A failed audit append rolls the change back with it.
-    t.db.$client.run('CREATE TRIGGER refuse BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, \'no\'); END')
+    await t.sql('CREATE TRIGGER refuse BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, \'no\'); END')
     expect((await req(t, 'POST', '/users', { body: { username: 'bob', email: 'bob@example.com', password: PASSWORD } })).status).toBe(500)
-    t.db.$client.run('DROP TRIGGER refuse')
-    expect(t.db.$client.query("SELECT count(*) AS n FROM users WHERE username = 'bob'").get()).toEqual({ n: 0 })
-    expect(t.db.$client.query("SELECT count(*) AS n FROM email_outbox WHERE to_address = 'bob@example.com'").get()).toEqual({ n: 0 })
+    await t.sql('DROP TRIGGER refuse')
+    expect(await t.sql("SELECT id FROM users WHERE username = 'bob'")).toEqual([])
+    expect(await t.sql("SELECT id FROM email_outbox WHERE to_address = 'bob@example.com'")).toEqual([])
   })
 
   test('a reset request for an unknown address records nothing; a capped one is recorded as not mailed', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const u = await signup(t, 'alice')
     await req(t, 'POST', '/auth/password-reset', { body: { email: 'nobody@example.com' } })
     await t.services.resets.settled()
-    expect(auditTypes(t).filter((x) => x === 'password.reset_requested')).toEqual([])
+    expect((await auditTypes(t)).filter((x) => x === 'password.reset_requested')).toEqual([])
     for (let i = 0; i < 4; i++) await req(t, 'POST', '/auth/password-reset', { body: { email: 'alice@example.com' } })
     await t.services.resets.settled()
-    const mailed = auditRows(t).filter((r) => r.type === 'password.reset_requested').map((r) => [r.targetId, JSON.parse(r.details).mailed])
+    const mailed = (await auditRows(t)).filter((r) => r.type === 'password.reset_requested').map((r) => [r.targetId, JSON.parse(r.details).mailed])
     expect(mailed).toEqual([[u.id, true], [u.id, true], [u.id, true], [u.id, false]])
-    expect(t.db.select().from(passwordResetTokens).all()).toHaveLength(3)
+    expect(await t.db.select().from(t.tables.passwordResetTokens)).toHaveLength(3)
   })
 })
 
 describe('GET /admin/audit', () => {
   test('401, 403, and 422 for each bad parameter at once', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const rootU = await admin(t)
     const alice = await userWithToken(t, 'alice')
     expect((await req(t, 'GET', '/admin/audit')).status).toBe(401)
@@ -210,13 +211,13 @@ describe('GET /admin/audit', () => {
   })
 
   test('newest first, keyset pages that cover every event once, and filters', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const rootU = await admin(t)
     const alice = await signup(t, 'alice')
     await login(t, 'alice')
     await req(t, 'POST', '/auth/login', { body: { username: 'alice', password: 'Wrong1234' } })
     await req(t, 'PATCH', `/users/${alice.id}`, { token: rootU.token, body: { age: 5 } })
-    const all = auditRows(t)
+    const all = (await auditRows(t))
     const seen: number[] = []
     let url = '/admin/audit?limit=2'
     for (;;) {
@@ -243,7 +244,7 @@ describe('GET /admin/audit', () => {
   })
 
   test('no route changes or removes an event', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const rootU = await admin(t)
     for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
       expect((await req(t, method, '/admin/audit', { token: rootU.token, body: {} })).status).toBe(404)
@@ -254,7 +255,7 @@ describe('GET /admin/audit', () => {
 
 describe('GET /users/me/audit', () => {
   test("401; the caller's events as actor or target only; another person's address is hidden", async () => {
-    const t = makeApp({ TRUST_PROXY: 'true' })
+    const t = await makeApp({ TRUST_PROXY: 'true' })
     const rootU = await admin(t)
     const alice = await signup(t, 'alice')
     const bob = await userWithToken(t, 'bob')
@@ -277,7 +278,7 @@ describe('GET /users/me/audit', () => {
 
 describe('tamper evidence: roster audit verify', () => {
   async function chainOf(n: number) {
-    const t = makeApp()
+    const t = await makeApp()
     await admin(t)
     for (let i = 0; i < n; i++) await req(t, 'POST', '/auth/login', { body: { username: `u${i}`, password: 'Wrong1234' } })
     return t
@@ -287,12 +288,12 @@ describe('tamper evidence: roster audit verify', () => {
     const t = await chainOf(4)
     const r = await verifyCli(t)
     expect(r.code).toBe(0)
-    expect(r.stdout).toStartWith(`audit chain intact: ${auditRows(t).length} events checked`)
+    expect(r.stdout).toStartWith(`audit chain intact: ${(await auditRows(t)).length} events checked`)
   })
 
   test('a row edited with SQL: exit 1 naming it', async () => {
     const t = await chainOf(6)
-    t.db.$client.run(`UPDATE audit_events SET details = '{"reason":"edited"}' WHERE id = 4`)
+    await t.sql(`UPDATE audit_events SET details = '{"reason":"edited"}' WHERE id = 4`)
     const r = await verifyCli(t)
     expect(r.code).toBe(1)
     expect(r.stderr).toBe('roster: audit chain broken at event 4: hash does not match its contents (3 events before it are intact)\n')
@@ -300,8 +301,8 @@ describe('tamper evidence: roster audit verify', () => {
 
   test('a row edited and its own hash recomputed: the next event names the break', async () => {
     const t = await chainOf(6)
-    const row = { ...auditRows(t)[2]!, ip: '1.2.3.4' }
-    t.db.$client.run('UPDATE audit_events SET ip = ?, hash = ? WHERE id = 3', [row.ip, chainHash(row.prevHash, canonical(row))])
+    const row = { ...(await auditRows(t))[2]!, ip: '1.2.3.4' }
+    await t.sql('UPDATE audit_events SET ip = ?, hash = ? WHERE id = 3', row.ip, chainHash(row.prevHash, canonical(row)))
     const r = await verifyCli(t)
     expect(r.code).toBe(1)
     expect(r.stderr).toStartWith('roster: audit chain broken at event 4: does not link to the previous event')
@@ -309,7 +310,7 @@ describe('tamper evidence: roster audit verify', () => {
 
   test('a middle row deleted with SQL: exit 1 naming the missing id', async () => {
     const t = await chainOf(6)
-    t.db.$client.run('DELETE FROM audit_events WHERE id = 5')
+    await t.sql('DELETE FROM audit_events WHERE id = 5')
     const r = await verifyCli(t)
     expect(r.code).toBe(1)
     expect(r.stderr).toStartWith('roster: audit chain broken at event 5: event missing')
@@ -317,24 +318,24 @@ describe('tamper evidence: roster audit verify', () => {
 
   test('the newest row deleted: named too', async () => {
     const t = await chainOf(3)
-    const last = auditRows(t).length
-    t.db.$client.run(`DELETE FROM audit_events WHERE id = ${last}`)
+    const last = (await auditRows(t)).length
+    await t.sql(`DELETE FROM audit_events WHERE id = ${last}`)
     expect((await verifyCli(t)).stderr).toStartWith(`roster: audit chain broken at event ${last}: event missing`)
   })
 
   test('the oldest row deleted: named too', async () => {
     const t = await chainOf(3)
-    t.db.$client.run('DELETE FROM audit_events WHERE id = 1')
+    await t.sql('DELETE FROM audit_events WHERE id = 1')
     expect((await verifyCli(t)).stderr).toStartWith('roster: audit chain broken at event 1: event missing')
   })
 
   test('two processes appending at once do not fork the chain', async () => {
-    const t = makeApp()
-    const path = join(t.dataDir, DB_FILE)
+    const t = await makeApp()
+    const path = databaseUrlOf(t.data) ?? join(t.dataDir, DB_FILE)
     const fixture = join(import.meta.dir, 'fixtures', 'audit-append.ts')
     const procs = ['a', 'b'].map((tag) => Bun.spawn([process.execPath, fixture, path, '150', tag], { stdout: 'ignore', stderr: 'pipe' }))
     expect(await Promise.all(procs.map((p) => p.exited))).toEqual([0, 0])
-    const rows = auditRows(t)
+    const rows = (await auditRows(t))
     expect(rows).toHaveLength(300)
     expect(new Set(rows.map((r) => r.prevHash)).size).toBe(300)
     const r = await verifyCli(t)
@@ -345,35 +346,38 @@ describe('tamper evidence: roster audit verify', () => {
 
 describe('retention', () => {
   test('prunes the oldest events only and the chain still verifies from its anchor', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const day = 86_400_000
-    const old = createAuditService(t.db, { now: () => Date.now() - 400 * day })
-    for (let i = 0; i < 5; i++) old.record({ type: 'login.failed', origin: { actorId: null, ip: null, userAgent: null }, details: { reason: 'unknown_user' } })
+    const old = createAuditService(t.data, { now: () => Date.now() - 400 * day })
+    for (let i = 0; i < 5; i++) await old.record({ type: 'login.failed', origin: { actorId: null, ip: null, userAgent: null }, details: { reason: 'unknown_user' } })
     await admin(t)
-    const kept = auditRows(t).slice(5)
-    expect(t.services.audit.prune(365)).toBe(5)
-    expect(auditRows(t)).toEqual(kept)
-    expect(t.db.select().from(auditChain).get()).toMatchObject({ prunedThroughId: 5 })
-    expect(t.services.audit.prune(365)).toBe(0)
+    const kept = (await auditRows(t)).slice(5)
+    expect(await t.services.audit.prune(365)).toBe(5)
+    expect(await auditRows(t)).toEqual(kept)
+    expect((await t.db.select().from(t.tables.auditChain))[0]).toMatchObject({ prunedThroughId: 5 })
+    expect(await t.services.audit.prune(365)).toBe(0)
     const r = await verifyCli(t)
     expect(r.code).toBe(0)
     expect(r.stdout).toStartWith(`audit chain intact: ${kept.length} events checked`)
     // Removing the new oldest event is still caught.
-    t.db.$client.run(`DELETE FROM audit_events WHERE id = ${kept[0]!.id}`)
+    await t.sql(`DELETE FROM audit_events WHERE id = ${kept[0]!.id}`)
     expect((await verifyCli(t)).stderr).toStartWith(`roster: audit chain broken at event ${kept[0]!.id}: event missing`)
   })
 
   test('the server prunes at start and then on its timer, and logs how many', async () => {
-    const t = makeApp()
-    const old = createAuditService(t.db, { now: () => Date.now() - 30 * 86_400_000 })
-    old.record({ type: 'login.failed', origin: { actorId: null, ip: null, userAgent: null } })
+    const t = await makeApp()
+    const old = createAuditService(t.data, { now: () => Date.now() - 30 * 86_400_000 })
+    await old.record({ type: 'login.failed', origin: { actorId: null, ip: null, userAgent: null } })
     const lines: string[] = []
     const task = startAuditRetention(t.services.audit, 7, createLogger('info', (l) => lines.push(l)), 20)
+    const drained = async () => {
+      for (let i = 0; i < 100 && (await auditRows(t)).length > 0; i++) await Bun.sleep(20)
+      return auditRows(t)
+    }
     try {
-      expect(auditRows(t)).toHaveLength(0)
-      old.record({ type: 'login.failed', origin: { actorId: null, ip: null, userAgent: null } })
-      for (let i = 0; i < 100 && auditRows(t).length > 0; i++) await Bun.sleep(20)
-      expect(auditRows(t)).toHaveLength(0)
+      expect(await drained()).toHaveLength(0)
+      await old.record({ type: 'login.failed', origin: { actorId: null, ip: null, userAgent: null } })
+      expect(await drained()).toHaveLength(0)
     } finally {
       task.stop()
     }
@@ -381,10 +385,10 @@ describe('retention', () => {
   })
 
   test('AUDIT_RETENTION_DAYS=0 keeps everything', async () => {
-    const t = makeApp({ AUDIT_RETENTION_DAYS: '0' })
-    const old = createAuditService(t.db, { now: () => Date.now() - 4000 * 86_400_000 })
-    old.record({ type: 'login.failed', origin: { actorId: null, ip: null, userAgent: null } })
-    expect(t.services.audit.prune(t.config.auditRetentionDays)).toBe(0)
-    expect(auditRows(t)).toHaveLength(1)
+    const t = await makeApp({ AUDIT_RETENTION_DAYS: '0' })
+    const old = createAuditService(t.data, { now: () => Date.now() - 4000 * 86_400_000 })
+    await old.record({ type: 'login.failed', origin: { actorId: null, ip: null, userAgent: null } })
+    expect(await t.services.audit.prune(t.config.auditRetentionDays)).toBe(0)
+    expect(await auditRows(t)).toHaveLength(1)
   })
 })

@@ -10,7 +10,7 @@ const UNAUTH = { detail: 'Could not validate credentials' }
 
 describe('POST /auth/login', () => {
   test('JSON login returns the contract shape and a working HS256 token', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const u = await userWithToken(t, 'alice')
     const r = await req(t, 'POST', '/auth/login', { body: { username: 'alice', password: PASSWORD } })
     expect(r.status).toBe(200)
@@ -27,7 +27,7 @@ describe('POST /auth/login', () => {
   })
 
   test('OAuth2 password form and login by e-mail (any case)', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     await userWithToken(t, 'alice')
     const form = await req(t, 'POST', '/auth/login', { form: { username: 'alice', password: PASSWORD, grant_type: 'password' } })
     expect(form.status).toBe(200)
@@ -36,7 +36,7 @@ describe('POST /auth/login', () => {
   })
 
   test('wrong password and unknown user get the same 401 body and header', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     await userWithToken(t, 'alice')
     const wrong = await req(t, 'POST', '/auth/login', { body: { username: 'alice', password: 'Wrong12345' } })
     const unknown = await req(t, 'POST', '/auth/login', { body: { username: 'nobody', password: 'Wrong12345' } })
@@ -49,7 +49,7 @@ describe('POST /auth/login', () => {
   })
 
   test('a password in the query string is never read', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     await userWithToken(t, 'alice')
     const r = await req(t, 'POST', `/auth/login?username=alice&password=${PASSWORD}`)
     expect(r.status).toBe(422)
@@ -57,14 +57,14 @@ describe('POST /auth/login', () => {
   })
 
   test('missing fields are 422 in the contract shape', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const r = await req(t, 'POST', '/auth/login', { body: { username: 'alice' } })
     expect(r.status).toBe(422)
     expect(r.json.detail).toEqual([{ field: 'body.password', message: 'Field required', type: 'missing' }])
   })
 
   test('the admin from ADMIN_* is created once and can log in', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const users = t.services.users
     const a = { username: 'boss', email: 'Boss@Example.com', password: 'Admin1234' }
     expect(await users.ensureAdmin(a)).toBe('created')
@@ -75,12 +75,12 @@ describe('POST /auth/login', () => {
   })
 
   test('a hash made with weaker parameters is upgraded at login', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const u = await userWithToken(t, 'alice')
     const weak = await Bun.password.hash(PASSWORD, { algorithm: 'argon2id', memoryCost: 4096, timeCost: 1 })
-    t.db.$client.query('UPDATE users SET hashed_password = ? WHERE id = ?').run(weak, u.id)
+    await t.sql('UPDATE users SET hashed_password = ? WHERE id = ?', weak, u.id)
     await login(t, 'alice')
-    const row = t.db.$client.query('SELECT hashed_password AS h FROM users WHERE id = ?').get(u.id) as { h: string }
+    const row = (await t.sql<{ h: string }>('SELECT hashed_password AS h FROM users WHERE id = ?', u.id))[0]!
     expect(row.h).not.toBe(weak)
     expect(row.h).toContain(`m=${HASH_PARAMS.memoryCost},t=${HASH_PARAMS.timeCost}`)
     await login(t, 'alice')
@@ -111,7 +111,7 @@ describe('access tokens', () => {
   ]
 
   test('a correctly forged token works (the forging helper is sound)', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const u = await userWithToken(t, 'alice')
     const sid = sidOf(u.token)
     const r = await req(t, 'GET', '/users/me', { token: forge(HS256, { sub: String(u.id), sid, ver: 0, iat: now(), exp: now() + 600 }) })
@@ -120,7 +120,7 @@ describe('access tokens', () => {
 
   for (const a of attacks) {
     test(`rejects ${a.name}`, async () => {
-      const t = makeApp()
+      const t = await makeApp()
       const u = await userWithToken(t, 'alice')
       const r = await req(t, 'GET', '/users/me', { token: a.token(u.id, sidOf(u.token)) })
       expect(r.status).toBe(401)
@@ -130,7 +130,7 @@ describe('access tokens', () => {
   }
 
   test('missing header, wrong scheme and empty bearer are 401', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const u = await userWithToken(t, 'alice')
     for (const headers of [{} as Record<string, string>, { authorization: `Basic ${u.token}` }, { authorization: 'Bearer ' }, { authorization: u.token }]) {
       const r = await req(t, 'GET', '/users/me', { headers })
@@ -140,14 +140,14 @@ describe('access tokens', () => {
   })
 
   test('deleted user: the token dies with the row', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const u = await userWithToken(t, 'alice')
     expect((await req(t, 'DELETE', `/users/${u.id}`, { token: u.token })).status).toBe(204)
     expect((await req(t, 'GET', '/users/me', { token: u.token })).status).toBe(401)
   })
 
   test('every token issued before a password change is rejected', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const u = await userWithToken(t, 'alice')
     const second = await login(t, 'alice')
     await req(t, 'PUT', '/users/me/password', { token: u.token, body: { current_password: PASSWORD, new_password: 'Changed123' } })
@@ -155,7 +155,7 @@ describe('access tokens', () => {
   })
 
   test('no token, hash or password appears in any log line', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const u = await userWithToken(t, 'alice')
     await req(t, 'GET', '/users/me', { token: u.token })
     await req(t, 'POST', '/auth/login', { body: { username: 'alice', password: 'Wrong12345' } })

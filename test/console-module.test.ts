@@ -9,13 +9,13 @@ const PAGES = ['/console/', '/console', '/console/users/12', '/reset-password?to
 
 describe('console and hosted pages over HTTP', () => {
   test('GET / redirects to the console', async () => {
-    const res = await req(makeApp(), 'GET', '/')
+    const res = await req(await makeApp(), 'GET', '/')
     expect(res.status).toBe(302)
     expect(res.headers.get('location')).toBe('/console/')
   })
 
   test('every page: a static shell under a strict CSP, never cached, never framed, the token not echoed', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     for (const path of PAGES) {
       const res = await req(t, 'GET', path)
       expect(res.status).toBe(200)
@@ -33,7 +33,7 @@ describe('console and hosted pages over HTTP', () => {
   })
 
   test('assets: content-hashed, cached for good; an unknown one is a JSON 404', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const shell = (await req(t, 'GET', '/console/')).text
     const names = [...shell.matchAll(/\/console\/assets\/([^"]+)"/g)].map((m) => m[1]!)
     expect(names.map((n) => n.replace(/-[a-z0-9]+\./, '.')).sort()).toEqual(['main.css', 'main.js'])
@@ -49,7 +49,7 @@ describe('console and hosted pages over HTTP', () => {
   })
 
   test('the pages are not API operations: the OpenAPI document does not list them', async () => {
-    const doc = (await req(makeApp(), 'GET', '/openapi.json')).json
+    const doc = (await req(await makeApp(), 'GET', '/openapi.json')).json
     const paths = Object.keys(doc.paths)
     expect(paths.filter((p) => p === '/' || p.startsWith('/console') || ['/reset-password', '/verify-email', '/accept-invite'].includes(p))).toEqual([])
   })

@@ -16,7 +16,7 @@ afterAll(async () => {
 })
 
 async function serve(): Promise<{ t: TestApp; base: string }> {
-  const t = makeApp()
+  const t = await makeApp()
   t.app.listen({ port: 0, hostname: '127.0.0.1' })
   const base = `http://127.0.0.1:${t.app.server!.port}`
   cleanups.push(async () => {

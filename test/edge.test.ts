@@ -10,7 +10,7 @@ const ip = (n: number) => ({ 'x-forwarded-for': `203.0.113.${n}` })
 
 describe('rate limit', () => {
   test('over the limit: 429 in the contract shape with Retry-After and RateLimit-* headers', async () => {
-    const t = makeApp({ RATE_LIMIT_PER_MINUTE: '3', TRUST_PROXY: 'true' })
+    const t = await makeApp({ RATE_LIMIT_PER_MINUTE: '3', TRUST_PROXY: 'true' })
     const seen: number[] = []
     for (let i = 0; i < 3; i++) {
       const r = await req(t, 'GET', '/users/me', { headers: ip(1) })
@@ -40,7 +40,7 @@ describe('rate limit', () => {
   })
 
   test('RATE_LIMIT_PER_MINUTE=0 turns it off: no headers, never 429', async () => {
-    const t = makeApp({ RATE_LIMIT_PER_MINUTE: '0' })
+    const t = await makeApp({ RATE_LIMIT_PER_MINUTE: '0' })
     for (let i = 0; i < 120; i++) {
       const r = await req(t, 'GET', '/health/nope')
       expect(r.status).toBe(404)
@@ -49,7 +49,7 @@ describe('rate limit', () => {
   })
 
   test('X-Forwarded-For is ignored unless TRUST_PROXY is set', async () => {
-    const t = makeApp({ RATE_LIMIT_PER_MINUTE: '2' })
+    const t = await makeApp({ RATE_LIMIT_PER_MINUTE: '2' })
     await req(t, 'GET', '/users', { headers: ip(1) })
     await req(t, 'GET', '/users', { headers: ip(2) })
     // Different forwarded addresses, one real peer: the same bucket.
@@ -57,14 +57,14 @@ describe('rate limit', () => {
   })
 
   test('with TRUST_PROXY the right-most X-Forwarded-For entry is the client', async () => {
-    const t = makeApp({ RATE_LIMIT_PER_MINUTE: '1', TRUST_PROXY: 'true' })
+    const t = await makeApp({ RATE_LIMIT_PER_MINUTE: '1', TRUST_PROXY: 'true' })
     expect((await req(t, 'GET', '/users', { headers: { 'x-forwarded-for': '1.1.1.1, 198.51.100.7' } })).status).toBe(401)
     // A client forging the left part does not get a fresh bucket.
     expect((await req(t, 'GET', '/users', { headers: { 'x-forwarded-for': '9.9.9.9, 198.51.100.7' } })).status).toBe(429)
   })
 
   test('/auth/login has a stricter bucket of its own; refusals there do not spend the general quota', async () => {
-    const t = makeApp({ RATE_LIMIT_PER_MINUTE: '100', TRUST_PROXY: 'true' })
+    const t = await makeApp({ RATE_LIMIT_PER_MINUTE: '100', TRUST_PROXY: 'true' })
     // A different name each time: the failed-login throttle (5 per account and
     // IP) must not be what answers here, only the request-rate bucket.
     const bad = (i: number) => ({ username: `nobody${i}`, password: 'Wrong1234' })
@@ -89,7 +89,7 @@ describe('rate limit', () => {
   })
 
   test('/auth/password-reset has a stricter bucket of its own', async () => {
-    const t = makeApp({ RATE_LIMIT_PER_MINUTE: '100', TRUST_PROXY: 'true' })
+    const t = await makeApp({ RATE_LIMIT_PER_MINUTE: '100', TRUST_PROXY: 'true' })
     const statuses: number[] = []
     for (let i = 0; i < 6; i++) statuses.push((await req(t, 'POST', '/auth/password-reset', { body: { email: 'a@example.com' }, headers: ip(6) })).status)
     // The route itself belongs to another feature (404 until it exists); the bucket is here.
@@ -151,7 +151,7 @@ describe('rate limit', () => {
     expect(clientKey('2001:0DB8:0001:0002:ffff:1:2:3')).toBe('2001:db8:1:2::/64')
     expect(clientKey('2001:db8::1')).toBe('2001:db8:0:0::/64')
     expect(clientKey('::1')).toBe('0:0:0:0::/64')
-    const t = makeApp({ RATE_LIMIT_PER_MINUTE: '2', TRUST_PROXY: 'true' })
+    const t = await makeApp({ RATE_LIMIT_PER_MINUTE: '2', TRUST_PROXY: 'true' })
     await req(t, 'GET', '/users', { headers: { 'x-forwarded-for': '2001:db8:1:2::1' } })
     await req(t, 'GET', '/users', { headers: { 'x-forwarded-for': '2001:db8:1:2::2' } })
     expect((await req(t, 'GET', '/users', { headers: { 'x-forwarded-for': '2001:db8:1:2:ffff::3' } })).status).toBe(429)
@@ -178,7 +178,7 @@ describe('CORS', () => {
   const env = { CORS_ORIGINS: `${ORIGIN},http://localhost:5173` }
 
   test('a listed origin gets its origin back with credentials', async () => {
-    const t = makeApp(env)
+    const t = await makeApp(env)
     const r = await req(t, 'GET', '/health', { headers: { origin: ORIGIN } })
     expect(r.headers.get('access-control-allow-origin')).toBe(ORIGIN)
     expect(r.headers.get('access-control-allow-credentials')).toBe('true')
@@ -187,7 +187,7 @@ describe('CORS', () => {
   })
 
   test('preflight from a listed origin: 204 with methods, headers and Max-Age', async () => {
-    const t = makeApp(env)
+    const t = await makeApp(env)
     const r = await req(t, 'OPTIONS', '/users/1', {
       headers: { origin: ORIGIN, 'access-control-request-method': 'PATCH', 'access-control-request-headers': 'authorization, content-type' }
     })
@@ -208,7 +208,7 @@ describe('CORS', () => {
   ]
   for (const [name, origin] of refused) {
     test(`${name} gets no CORS headers, on requests and preflights`, async () => {
-      const t = makeApp(env)
+      const t = await makeApp(env)
       for (const r of [
         await req(t, 'GET', '/health', { headers: { origin } }),
         await req(t, 'OPTIONS', '/users', { headers: { origin, 'access-control-request-method': 'POST' } })
@@ -219,20 +219,20 @@ describe('CORS', () => {
   }
 
   test('no CORS_ORIGINS: no CORS headers, and OPTIONS is not a route', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const r = await req(t, 'OPTIONS', '/users', { headers: { origin: ORIGIN, 'access-control-request-method': 'POST' } })
     expect(r.status).toBe(404)
     for (const [k] of r.headers) expect(k.startsWith('access-control-')).toBe(false)
   })
 
   test('a request without Origin gets no CORS headers', async () => {
-    const t = makeApp(env)
+    const t = await makeApp(env)
     const r = await req(t, 'GET', '/health')
     for (const [k] of r.headers) expect(k.startsWith('access-control-')).toBe(false)
   })
 
   test('a 429 still carries the CORS headers so the browser can read it', async () => {
-    const t = makeApp({ ...env, RATE_LIMIT_PER_MINUTE: '1' })
+    const t = await makeApp({ ...env, RATE_LIMIT_PER_MINUTE: '1' })
     await req(t, 'GET', '/users', { headers: { origin: ORIGIN } })
     const r = await req(t, 'GET', '/users', { headers: { origin: ORIGIN } })
     expect(r.status).toBe(429)
@@ -244,7 +244,7 @@ describe('body limits and content types', () => {
   const big = (bytes: number) => JSON.stringify({ ...userBody('bigbody'), pad: 'x'.repeat(bytes) })
 
   test('a JSON body over 1 MiB (Content-Length) gets 413 in the contract shape', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const r = await req(t, 'POST', '/users', { raw: big(JSON_BODY_LIMIT) })
     expect(r.status).toBe(413)
     expect(r.json).toEqual({ detail: 'Request body too large' })
@@ -252,7 +252,7 @@ describe('body limits and content types', () => {
   })
 
   test('a chunked JSON body over 1 MiB is cut off at the limit: 413', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     let pulled = 0
     const chunk = new TextEncoder().encode('x'.repeat(64 * 1024))
     const stream = new ReadableStream<Uint8Array>({
@@ -271,13 +271,13 @@ describe('body limits and content types', () => {
   })
 
   test('a body just under 1 MiB is read (and validated)', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const r = await req(t, 'POST', '/users', { raw: big(JSON_BODY_LIMIT - 1000) })
     expect(r.status).toBe(201)
   })
 
   test('a chunked JSON body under the limit is parsed', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const bytes = new TextEncoder().encode(JSON.stringify(userBody('chunky')))
     const stream = new ReadableStream<Uint8Array>({
       start(c) {
@@ -295,7 +295,7 @@ describe('body limits and content types', () => {
   const wrongTypes = ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml']
   for (const type of wrongTypes) {
     test(`POST /users with ${type.split(';')[0]} gets 415`, async () => {
-      const t = makeApp()
+      const t = await makeApp()
       const r = await req(t, 'POST', '/users', { raw: 'username=x', headers: { 'content-type': type } })
       expect(r.status).toBe(415)
       expect(typeof r.json.detail).toBe('string')
@@ -303,21 +303,21 @@ describe('body limits and content types', () => {
   }
 
   test('login still takes the OAuth2 form', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     await userWithToken(t, 'alice')
     const r = await req(t, 'POST', '/auth/login', { form: { username: 'alice', password: PASSWORD } })
     expect(r.status).toBe(200)
   })
 
   test('login with a form over the limit gets 413', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const r = await req(t, 'POST', '/auth/login', { form: { username: 'alice', password: 'x'.repeat(JSON_BODY_LIMIT) } })
     expect(r.status).toBe(413)
     expect(r.json).toEqual({ detail: 'Request body too large' })
   })
 
   test('Content-Type with charset and upper case is JSON', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const r = await req(t, 'POST', '/users', { body: userBody('casey'), headers: { 'content-type': 'Application/JSON; charset=utf-8' } })
     expect(r.status).toBe(201)
   })
@@ -325,7 +325,7 @@ describe('body limits and content types', () => {
   test('a multipart body for a route with its own parser is not read by the JSON checks', async () => {
     // The app's parse hook in front of a route that parses its own body (as
     // POST /upload does); 2 MiB is over the JSON limit and must not matter.
-    const t = makeApp()
+    const t = await makeApp()
     const probe = new Elysia().use(t.app).post('/upload-probe', ({ body }) => ({ got: typeof body }), {
       parse: ({ request }) => ({ size: Number(request.headers.get('content-length')) }),
       body: (await import('elysia')).t.Object({ size: (await import('elysia')).t.Number() })
@@ -346,7 +346,7 @@ describe('security headers', () => {
   ]
   for (const [method, path, status] of paths) {
     test(`${method} ${path} (${status}) carries them`, async () => {
-      const t = makeApp()
+      const t = await makeApp()
       const r = await req(t, method, path, method === 'POST' ? { body: {} } : {})
       expect(r.status).toBe(status)
       expect(r.headers.get('x-content-type-options')).toBe('nosniff')
@@ -358,7 +358,7 @@ describe('security headers', () => {
   }
 
   test('a successful login is no-store', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     await userWithToken(t, 'alice')
     const r = await req(t, 'POST', '/auth/login', { body: { username: 'alice', password: PASSWORD } })
     expect(r.status).toBe(200)
@@ -366,13 +366,13 @@ describe('security headers', () => {
   })
 
   test('HSTS when PUBLIC_URL is https', async () => {
-    const t = makeApp({ PUBLIC_URL: 'https://roster.example.com' })
+    const t = await makeApp({ PUBLIC_URL: 'https://roster.example.com' })
     const r = await req(t, 'GET', '/health')
     expect(r.headers.get('strict-transport-security')).toContain('max-age=')
   })
 
   test('docs assets keep their own caching', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const r = await req(t, 'GET', '/docs/assets/swagger-ui.css')
     expect(r.status).toBe(200)
     expect(r.headers.get('cache-control')).toContain('max-age')
@@ -382,7 +382,7 @@ describe('security headers', () => {
 
 describe('GET /metrics', () => {
   test('unauthenticated: 401; a non-admin: 403; a wrong METRICS_TOKEN: 401', async () => {
-    const t = makeApp({ METRICS_TOKEN: 'scrape-token-0123456789' })
+    const t = await makeApp({ METRICS_TOKEN: 'scrape-token-0123456789' })
     const alice = await userWithToken(t, 'alice')
     expect((await req(t, 'GET', '/metrics')).status).toBe(401)
     expect((await req(t, 'GET', '/metrics', { token: alice.token })).status).toBe(403)
@@ -392,18 +392,20 @@ describe('GET /metrics', () => {
   })
 
   test('an admin reads Prometheus text with every family', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const root = await admin(t)
     await req(t, 'GET', '/users/1', { token: root.token })
     await req(t, 'GET', '/users/2', { token: root.token })
     await req(t, 'GET', '/nothing-here/123')
     const now = Date.now()
     // The admin's own welcome mail is already queued: start from an empty outbox.
-    t.db.$client.run('DELETE FROM email_outbox')
+    await t.sql('DELETE FROM email_outbox')
     for (const status of ['queued', 'queued', 'dead']) {
-      t.db.$client.run(
+      await t.sql(
         "INSERT INTO email_outbox (kind, to_address, subject, text_body, html_body, status, next_attempt_at, created_at) VALUES ('welcome', 'a@example.com', 's', 't', 'h', ?, ?, ?)",
-        [status, now, now]
+        status,
+        now,
+        now
       )
     }
     await Bun.sleep(1) // requests are recorded once their response is sent
@@ -428,14 +430,14 @@ describe('GET /metrics', () => {
   })
 
   test('METRICS_TOKEN works without any user', async () => {
-    const t = makeApp({ METRICS_TOKEN: 'scrape-token-0123456789' })
+    const t = await makeApp({ METRICS_TOKEN: 'scrape-token-0123456789' })
     const r = await req(t, 'GET', '/metrics', { token: 'scrape-token-0123456789' })
     expect(r.status).toBe(200)
     expect(r.text).toContain('# TYPE http_requests_total counter')
   })
 
   test('refused (429) requests are counted', async () => {
-    const t = makeApp({ RATE_LIMIT_PER_MINUTE: '1', METRICS_TOKEN: 'scrape-token-0123456789' })
+    const t = await makeApp({ RATE_LIMIT_PER_MINUTE: '1', METRICS_TOKEN: 'scrape-token-0123456789' })
     await req(t, 'GET', '/users')
     await req(t, 'GET', '/users')
     await Bun.sleep(1)
@@ -446,7 +448,7 @@ describe('GET /metrics', () => {
 
 describe('over a real socket (127.0.0.1, port 0)', () => {
   test('the limiter keys on the peer address; X-Forwarded-For is ignored by default', async () => {
-    const t = makeApp({ RATE_LIMIT_PER_MINUTE: '2' })
+    const t = await makeApp({ RATE_LIMIT_PER_MINUTE: '2' })
     t.app.listen({ port: 0, hostname: '127.0.0.1' })
     try {
       const base = `http://127.0.0.1:${t.app.server!.port}`
@@ -463,7 +465,7 @@ describe('over a real socket (127.0.0.1, port 0)', () => {
   })
 
   test('a chunked JSON body over 1 MiB gets 413 with a body; a small one is parsed', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     t.app.listen({ port: 0, hostname: '127.0.0.1' })
     try {
       const url = `http://127.0.0.1:${t.app.server!.port}/users`

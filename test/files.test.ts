@@ -8,7 +8,6 @@ import { request as httpRequest } from 'node:http'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { eq } from 'drizzle-orm'
-import { files } from '../src/db/schema'
 import { contentDisposition, sanitizeFilename } from '../src/modules/files/filename'
 import { parseRange } from '../src/modules/files/download'
 import { sweepUploads, UPLOAD_OVERHEAD_BYTES } from '../src/modules/files/service'
@@ -74,13 +73,13 @@ async function download(t: TestApp, token: string | undefined, id: number | stri
 const uploads = (t: TestApp) => join(t.dataDir, 'uploads')
 const stored = (t: TestApp) => readdirSync(uploads(t)).filter((n) => n !== '.tmp')
 const temps = (t: TestApp) => readdirSync(join(uploads(t), '.tmp'))
-const rows = (t: TestApp) => t.db.select().from(files).all()
+const rows = (t: TestApp) => t.db.select().from(t.tables.files).orderBy(t.tables.files.id)
 
 /** A refused upload leaves no file, no temporary file and no row. */
-function expectNothingLeft(t: TestApp) {
+async function expectNothingLeft(t: TestApp) {
   expect(temps(t)).toEqual([])
   expect(stored(t)).toEqual([])
-  expect(rows(t)).toEqual([])
+  expect((await rows(t))).toEqual([])
 }
 
 function expectCleanLogs(t: TestApp) {
@@ -104,7 +103,7 @@ describe('POST /upload', () => {
     expect(name).toMatch(/^[0-9a-f]{32}$/)
     expect(Buffer.compare(readFileSync(join(uploads(w.t), name!)), data)).toBe(0)
     expect(temps(w.t)).toEqual([])
-    const [row] = rows(w.t)
+    const [row] = (await rows(w.t))
     expect(row).toMatchObject({ storageName: name, sha256: sha(data), size: data.length, ownerId: w.alice.id })
     expect(res.text).not.toContain(name!)
     expectNoSecrets(res.text, [w.t.dataDir])
@@ -172,7 +171,7 @@ describe('POST /upload', () => {
     const w = await world()
     const r = await uploadFile(w.t, w.alice.token, 'hello', raw)
     expect(r.filename).toBe(expected)
-    expect(stored(w.t)).toEqual([rows(w.t)[0]!.storageName])
+    expect(stored(w.t)).toEqual([(await rows(w.t))[0]!.storageName])
     // nothing escaped the uploads folder
     expect(readdirSync(w.t.dataDir).sort()).toEqual(['roster.db', 'roster.db-shm', 'roster.db-wal', 'uploads'].filter((n) => existsSync(join(w.t.dataDir, n))))
     const dl = await download(w.t, w.alice.token, r.id)
@@ -217,7 +216,7 @@ describe('POST /upload', () => {
       const res = await post(w.t, w.alice.token, streamOf(body, 4096), contentType)
       expect(res.status).toBe(413)
       expect(res.json).toEqual({ detail: 'File too large' })
-      expectNothingLeft(w.t)
+      await expectNothingLeft(w.t)
       expectCleanLogs(w.t)
     })
 
@@ -235,7 +234,7 @@ describe('POST /upload', () => {
       const res = await post(w.t, w.alice.token, stream, contentType)
       expect(res.status).toBe(413)
       expect(pulled * piece).toBeLessThan(2 * MAX)
-      expectNothingLeft(w.t)
+      await expectNothingLeft(w.t)
     })
 
     test('a Content-Length over the limit is refused before the body is read', async () => {
@@ -253,7 +252,7 @@ describe('POST /upload', () => {
       expect(res.status).toBe(413)
       expect(res.json).toEqual({ detail: 'File too large' })
       expect(pulled).toBeLessThanOrEqual(1) // at most the stream's own first pull
-      expectNothingLeft(w.t)
+      await expectNothingLeft(w.t)
     })
 
     test('UPLOAD_QUOTA_BYTES: the files of one user together; 413 with its own detail', async () => {
@@ -265,7 +264,7 @@ describe('POST /upload', () => {
       expect(res.json).toEqual({ detail: 'Upload quota exceeded' })
       expect(stored(w.t).length).toBe(1)
       expect(temps(w.t)).toEqual([])
-      expect(rows(w.t).length).toBe(1)
+      expect((await rows(w.t)).length).toBe(1)
       // what is left of the quota is still usable, and other users have their own
       await uploadFile(w.t, w.alice.token, randomBytes(40 * KiB))
       await uploadFile(w.t, w.bob.token, randomBytes(100 * KiB))
@@ -296,7 +295,7 @@ describe('POST /upload', () => {
       const res = await post(w.t, w.alice.token, body, contentType)
       expect(res.status).toBe(422)
       expect(res.json).toEqual({ detail: [{ field: 'body.file', message: 'Field required', type: 'missing' }] })
-      expectNothingLeft(w.t)
+      await expectNothingLeft(w.t)
     })
 
     test.each([
@@ -308,7 +307,7 @@ describe('POST /upload', () => {
       const res = await post(w.t, w.alice.token, body, ct)
       expect(res.status).toBe(422)
       expect(res.json.detail[0].field).toBe('body.file')
-      expectNothingLeft(w.t)
+      await expectNothingLeft(w.t)
     })
 
     test('malformed multipart: 400', async () => {
@@ -323,7 +322,7 @@ describe('POST /upload', () => {
         expect(res.status).toBe(400)
         expect(res.json).toEqual({ detail: 'Malformed multipart body' })
       }
-      expectNothingLeft(w.t)
+      await expectNothingLeft(w.t)
     })
 
     test('unauthenticated: 401, nothing read or stored', async () => {
@@ -334,7 +333,7 @@ describe('POST /upload', () => {
         expect(res.status).toBe(401)
         expect(res.headers.get('www-authenticate')).toBe('Bearer')
       }
-      expectNothingLeft(w.t)
+      await expectNothingLeft(w.t)
     })
   })
 })
@@ -471,8 +470,8 @@ describe('ownership', () => {
     const res = await req(w.t, 'DELETE', `/files/${f.id}`, { token: w.alice.token })
     expect(res.status).toBe(204)
     expect(res.text).toBe('')
-    expect(rows(w.t).map((r) => r.id)).toEqual([keep.id])
-    expect(stored(w.t)).toEqual([rows(w.t)[0]!.storageName])
+    expect((await rows(w.t)).map((r) => r.id)).toEqual([keep.id])
+    expect(stored(w.t)).toEqual([(await rows(w.t))[0]!.storageName])
     expect((await download(w.t, w.alice.token, f.id)).status).toBe(404)
   })
 
@@ -483,14 +482,14 @@ describe('ownership', () => {
     const b = await uploadFile(w.t, w.bob.token, 'b1')
     expect(stored(w.t).length).toBe(3)
     expect((await req(w.t, 'DELETE', `/users/${w.alice.id}`, { token: w.alice.token })).status).toBe(204)
-    expect(rows(w.t).map((r) => r.id)).toEqual([b.id])
-    expect(stored(w.t)).toEqual([rows(w.t)[0]!.storageName])
+    expect((await rows(w.t)).map((r) => r.id)).toEqual([b.id])
+    expect(stored(w.t)).toEqual([(await rows(w.t))[0]!.storageName])
   })
 
   test('a file whose bytes vanished is 404, logged without its path', async () => {
     const w = await world()
     const f = await uploadFile(w.t, w.alice.token, 'x')
-    rmSync(join(uploads(w.t), rows(w.t)[0]!.storageName))
+    rmSync(join(uploads(w.t), (await rows(w.t))[0]!.storageName))
     const dl = await download(w.t, w.alice.token, f.id)
     expect(dl.status).toBe(404)
     expect(w.t.logs.some((l) => l.includes('stored file missing'))).toBe(true)
@@ -503,20 +502,20 @@ describe('start-up sweep', () => {
     const w = await world()
     const kept = await uploadFile(w.t, w.alice.token, 'kept')
     const lost = await uploadFile(w.t, w.alice.token, 'lost')
-    const lostRow = w.t.db.select().from(files).where(eq(files.id, lost.id)).get()!
+    const lostRow = (await w.t.db.select().from(w.t.tables.files).where(eq(w.t.tables.files.id, lost.id)))[0]!
     rmSync(join(uploads(w.t), lostRow.storageName))
     writeFileSync(join(uploads(w.t), '.tmp', '.upload-0123.part'), 'half an upload')
     const orphan = 'ab'.repeat(16)
     writeFileSync(join(uploads(w.t), orphan), 'renamed, row never inserted')
     writeFileSync(join(uploads(w.t), 'README'), 'not ours')
 
-    const result = sweepUploads(w.t.db, w.t.dataDir)
+    const result = await sweepUploads(w.t.data, w.t.dataDir)
     expect(result).toEqual({ tmpFiles: 1, missingRows: 1, orphanFiles: 1 })
     expect(temps(w.t)).toEqual([])
-    expect(rows(w.t).map((r) => r.id)).toEqual([kept.id])
-    expect(stored(w.t).sort()).toEqual(['README', rows(w.t)[0]!.storageName].sort())
+    expect((await rows(w.t)).map((r) => r.id)).toEqual([kept.id])
+    expect(stored(w.t).sort()).toEqual(['README', (await rows(w.t))[0]!.storageName].sort())
     expect((await download(w.t, w.alice.token, kept.id)).bytes.toString()).toBe('kept')
-    expect(sweepUploads(w.t.db, w.t.dataDir)).toEqual({ tmpFiles: 0, missingRows: 0, orphanFiles: 0 })
+    expect(await sweepUploads(w.t.data, w.t.dataDir)).toEqual({ tmpFiles: 0, missingRows: 0, orphanFiles: 0 })
   })
 
   test('a missing uploads folder (volume not mounted?) keeps the rows', async () => {
@@ -525,8 +524,8 @@ describe('start-up sweep', () => {
     rmSync(uploads(w.t), { recursive: true })
     const logs: string[] = []
     const { createLogger } = await import('../src/lib/log')
-    expect(sweepUploads(w.t.db, w.t.dataDir, createLogger('info', (l) => logs.push(l)))).toEqual({ tmpFiles: 0, missingRows: 0, orphanFiles: 0 })
-    expect(rows(w.t).length).toBe(1)
+    expect(await sweepUploads(w.t.data, w.t.dataDir, createLogger('info', (l) => logs.push(l)))).toEqual({ tmpFiles: 0, missingRows: 0, orphanFiles: 0 })
+    expect((await rows(w.t)).length).toBe(1)
     expect(logs.some((l) => l.includes('uploads folder missing'))).toBe(true)
     expect(existsSync(join(uploads(w.t), '.tmp'))).toBe(true)
   })
@@ -564,7 +563,7 @@ describe('over a real socket', () => {
       expect(await waitFor(() => temps(w.t).length === 1)).toBe(true)
       sock.destroy()
       expect(await waitFor(() => temps(w.t).length === 0)).toBe(true)
-      expectNothingLeft(w.t)
+      await expectNothingLeft(w.t)
       expectCleanLogs(w.t)
     } finally {
       await stop()
@@ -598,7 +597,7 @@ describe('over a real socket', () => {
       })
       expect(status).toBe(413)
       expect(JSON.parse(body)).toEqual({ detail: 'File too large' })
-      expectNothingLeft(w.t)
+      await expectNothingLeft(w.t)
     } finally {
       await stop()
     }
@@ -616,7 +615,7 @@ describe('over a real socket', () => {
       } as RequestInit)
       expect(res.status).toBe(413)
       expect(await res.json()).toEqual({ detail: 'File too large' })
-      expectNothingLeft(w.t)
+      await expectNothingLeft(w.t)
     } finally {
       await stop()
     }
@@ -644,7 +643,7 @@ describe('over a real socket', () => {
 
 describe('OpenAPI', () => {
   test('documents the multipart body and the download responses', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const doc = (await req(t, 'GET', '/openapi.json')).json
     const upload = doc.paths['/upload'].post
     expect(upload.requestBody.content['multipart/form-data'].schema.properties.file).toEqual({ type: 'string', format: 'binary' })

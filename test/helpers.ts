@@ -8,8 +8,8 @@ import { expect, test } from 'bun:test'
 import { createApp } from '../src/app'
 import { createServices } from '../src/services'
 import { parseConfig, type Config } from '../src/config'
-import { DB_FILE, openDatabase, type Db } from '../src/db/client'
-import { runMigrations } from '../src/db/migrate'
+import { DB_FILE } from '../src/db/client'
+import { pgData, sqliteData, type Data, type Q, type Tables } from '../src/db/data'
 import { createLogger } from '../src/lib/log'
 
 export const SECRET = 'test-secret-key-that-is-long-enough-0123456789'
@@ -25,27 +25,64 @@ export function tempDir(prefix = 'roster-test-'): string {
   return dir
 }
 
+/**
+ * The backend the suite runs on: SQLite unless ROSTER_TEST_DB=pg, then a fresh
+ * database per test on the run's throwaway PostgreSQL cluster (test/pg.ts).
+ */
+export const BACKEND: 'sqlite' | 'pg' = process.env.ROSTER_TEST_DB === 'pg' ? 'pg' : 'sqlite'
+
 export interface TestApp {
   app: ReturnType<typeof createApp>
   services: ReturnType<typeof createServices>
-  db: Db
+  data: Data
+  /** Drizzle on the test's database, and its tables (either engine's). */
+  db: Q
+  tables: Tables
+  /** Raw SQL with `?` placeholders on either engine (tests that poke rows directly). */
+  sql<T = Record<string, unknown>>(query: string, ...params: unknown[]): Promise<T[]>
   config: Config
   logs: string[]
   dataDir: string
 }
 
-export function makeApp(env: Record<string, string> = {}): TestApp {
+const urls = new WeakMap<Data, string>()
+/** Where another process (a CLI verb, a fixture) reaches a test's database: its PostgreSQL URL, or undefined for SQLite. */
+export const databaseUrlOf = (data: Data): string | undefined => urls.get(data)
+
+/** A migrated database for one test on the selected backend, closed after it. */
+export async function testData(dataDir: string): Promise<Data> {
+  let data: Data
+  if (BACKEND === 'pg') {
+    const { freshDatabase } = await import('./pg')
+    const url = await freshDatabase()
+    data = pgData(url, { max: 4 })
+    urls.set(data, url)
+  } else {
+    data = sqliteData(join(dataDir, DB_FILE))
+    await data.migrate()
+  }
+  cleanups.push(() => data.close())
+  return data
+}
+
+export function rawSql(data: Data) {
+  return async function sql<T = Record<string, unknown>>(query: string, ...params: unknown[]): Promise<T[]> {
+    if (data.sqlite) return data.sqlite.query(query).all(...(params as never[])) as T[]
+    let n = 0
+    return (await data.pg!.unsafe(query.replace(/\?/g, () => `$${++n}`), params as never[])) as T[]
+  }
+}
+
+export async function makeApp(env: Record<string, string> = {}): Promise<TestApp> {
   const dataDir = tempDir()
   const config = parseConfig({ DATA_DIR: dataDir, SECRET_KEY: SECRET, LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0', ...env })
-  const db = openDatabase(join(dataDir, DB_FILE))
-  runMigrations(db)
+  const data = await testData(dataDir)
   const logs: string[] = []
   const logger = createLogger(config.logLevel, (l) => logs.push(l))
-  const deps = { config, db, secret: SECRET, logger }
+  const deps = { config, data, secret: SECRET, logger }
   const services = createServices(deps)
   const app = createApp(deps, services)
-  cleanups.push(() => db.$client.close())
-  return { app, services, db, config, logs, dataDir }
+  return { app, services, data, db: data.db, tables: data.t, sql: rawSql(data), config, logs, dataDir }
 }
 
 export interface Res {
@@ -145,7 +182,7 @@ export interface World {
 
 /** A fresh app with an admin (root) and two users (alice, bob), each logged in. */
 export async function world(env: Record<string, string> = {}): Promise<World> {
-  const t = makeApp(env)
+  const t = await makeApp(env)
   const root = await admin(t)
   const alice = await userWithToken(t, 'alice')
   const bob = await userWithToken(t, 'bob')
@@ -163,7 +200,7 @@ export interface Scenario<W extends { t: TestApp } = World> {
   /** Sent as-is with a JSON content type (invalid JSON and other raw bodies). */
   raw?: string
   /** Changes the world before the request (rows in some state, say). */
-  setup?: (w: W) => void
+  setup?: (w: W) => void | Promise<void>
   status: number
   expect?: (json: any, w: W) => void | Promise<void>
   /** Besides the usual secrets, strings that no response or log line may hold. */
@@ -181,7 +218,7 @@ export function scenarios<W extends { t: TestApp }>(list: Scenario<W>[], makeWor
   for (const s of list) {
     test(s.name, async () => {
       const w = await makeWorld()
-      s.setup?.(w)
+      await s.setup?.(w)
       const res = await req(w.t, s.method, s.url(w), { token: s.token?.(w), body: s.body, raw: s.raw })
       expect(res.status).toBe(s.status)
       if (s.status !== 204) expect(res.headers.get('content-type') ?? '').toContain('application/json')

@@ -4,7 +4,7 @@ import { expectNoSecrets, makeApp, req, settledLogs, userWithToken } from './hel
 
 describe('errors and request ids', () => {
   test('unknown route: 404 {"detail":"Not Found"} with a request id', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const r = await req(t, 'GET', '/nope')
     expect(r.status).toBe(404)
     expect(r.json).toEqual({ detail: 'Not Found' })
@@ -12,7 +12,7 @@ describe('errors and request ids', () => {
   })
 
   test('a sane client request id is echoed; an insane one replaced', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     expect((await req(t, 'GET', '/health', { headers: { 'x-request-id': 'abc-123.X' } })).headers.get('x-request-id')).toBe('abc-123.X')
     const bad = await req(t, 'GET', '/health', { headers: { 'x-request-id': 'has space<script>' } })
     expect(bad.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
@@ -21,7 +21,7 @@ describe('errors and request ids', () => {
   })
 
   test('an unexpected failure is a generic 500, logged with the request id and nothing else', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     t.app.get('/boom', () => {
       throw new Error('SQLITE_ERROR near "SELECT * FROM users" at /work/main/data/roster.db')
     })
@@ -40,7 +40,7 @@ describe('errors and request ids', () => {
   })
 
   test('one JSON log line per request with method, route template, status, duration and id', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const u = await userWithToken(t, 'alice')
     await settledLogs(t)
     t.logs.length = 0
@@ -57,7 +57,7 @@ describe('errors and request ids', () => {
 
 describe('health and readiness', () => {
   test('/health and /ready answer on a migrated database', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     expect((await req(t, 'GET', '/health')).json).toEqual({ status: 'ok' })
     const ready = await req(t, 'GET', '/ready')
     expect(ready.status).toBe(200)
@@ -65,8 +65,8 @@ describe('health and readiness', () => {
   })
 
   test('/ready is 503 while migrations are not applied', async () => {
-    const t = makeApp()
-    t.db.$client.run('DELETE FROM __drizzle_migrations')
+    const t = await makeApp()
+    await t.sql('DELETE FROM __drizzle_migrations')
     const r = await req(t, 'GET', '/ready')
     expect(r.status).toBe(503)
     expect(r.json).toEqual({ detail: 'Not ready' })
@@ -75,7 +75,7 @@ describe('health and readiness', () => {
 
 describe('OpenAPI document and docs page', () => {
   test('info, contact and one bearer scheme (OAuth2 password flow at /auth/login)', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const doc = (await req(t, 'GET', '/openapi.json')).json
     expect(doc.openapi).toMatch(/^3\./)
     expect(doc.info.title).toBe('User Management API')
@@ -87,7 +87,7 @@ describe('OpenAPI document and docs page', () => {
   })
 
   test('every route is documented with its error responses and schemas', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const doc = (await req(t, 'GET', '/openapi.json')).json
     const expected: [string, string, string[]][] = [
       ['/users', 'post', ['201', '400', '403', '422']],
@@ -125,7 +125,7 @@ describe('OpenAPI document and docs page', () => {
   })
 
   test('integers in bodies are plain integers, never string|integer unions', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const doc = (await req(t, 'GET', '/openapi.json')).json
     const bodies: unknown[] = []
     for (const ops of Object.values(doc.paths) as any[]) {
@@ -141,7 +141,7 @@ describe('OpenAPI document and docs page', () => {
   })
 
   test('/docs loads nothing from another host', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const page = await req(t, 'GET', '/docs')
     expect(page.status).toBe(200)
     const refs = [...page.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!)

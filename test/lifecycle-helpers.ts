@@ -4,7 +4,7 @@
 import { test as bunTest } from 'bun:test'
 import { createApp } from '../src/app'
 import { createServices } from '../src/services'
-import { auditEvents } from '../src/db/schema'
+import { asc } from 'drizzle-orm'
 import { createLogger } from '../src/lib/log'
 import { mailWorkerConfig, startMailWorker } from '../src/mail/mailer'
 import { makeApp, SECRET, type TestApp } from './helpers'
@@ -18,11 +18,11 @@ export const INVALID_TOKEN = { detail: 'Invalid or expired token' }
  * server started here; both are stopped afterwards, whatever happens.
  */
 export async function withMail(env: Record<string, string>, fn: (t: TestApp, smtp: TestSmtp) => Promise<void>): Promise<void> {
-  const base = makeApp({ PUBLIC_URL, TRUST_PROXY: 'true', ...env })
+  const base = await makeApp({ PUBLIC_URL, TRUST_PROXY: 'true', ...env })
   const smtp = await startSmtp()
   const mailer = startMailWorker(mailWorkerConfig(base.config, { smtpUrl: smtp.url, pollIntervalMs: 60_000 }))
   try {
-    const deps = { config: base.config, db: base.db, secret: SECRET, logger: createLogger('silent'), mailer }
+    const deps = { config: base.config, data: base.data, secret: SECRET, logger: createLogger('silent'), mailer }
     const services = createServices(deps)
     await fn({ ...base, app: createApp(deps, services), services }, smtp)
   } finally {
@@ -57,11 +57,11 @@ export function linkToken(mail: ReceivedMail, page: 'verify-email' | 'accept-inv
 
 /** Every stored audit row, oldest first. */
 export function auditRows(t: TestApp) {
-  return t.db.select().from(auditEvents).orderBy(auditEvents.id).all()
+  return t.db.select().from(t.tables.auditEvents).orderBy(asc(t.tables.auditEvents.id))
 }
 
 /** The types of the stored events, oldest first. */
-export const auditTypes = (t: TestApp) => auditRows(t).map((r) => r.type)
+export const auditTypes = async (t: TestApp) => (await auditRows(t)).map((r) => r.type)
 
 /**
  * bun:test's `test` with room for a loaded 2-core machine: these tests hash

@@ -31,7 +31,7 @@ afterEach(() => {
 
 describe('failed-login throttle', () => {
   test('5 failures for one account from one IP (global rate limit off): the 6th attempt is 429 even with the right password, with no hash computed', async () => {
-    const t = app()
+    const t = await app()
     await signup(t, 'alice')
     await fail(t, 'alice', 5)
     const before = verifies
@@ -47,7 +47,7 @@ describe('failed-login throttle', () => {
   })
 
   test('the same account by e-mail shares the counter', async () => {
-    const t = app()
+    const t = await app()
     await signup(t, 'alice')
     await fail(t, 'alice', 3)
     await fail(t, 'alice@example.com', 2)
@@ -55,7 +55,7 @@ describe('failed-login throttle', () => {
   })
 
   test('a stranger cannot lock the owner out: the limit is per account and IP', async () => {
-    const t = app()
+    const t = await app()
     await signup(t, 'alice')
     await fail(t, 'alice', 5, '198.51.100.66')
     expect((await attempt(t, 'alice', PASSWORD, '198.51.100.66')).status).toBe(429)
@@ -63,7 +63,7 @@ describe('failed-login throttle', () => {
   })
 
   test('a successful login clears the account counter', async () => {
-    const t = app()
+    const t = await app()
     await signup(t, 'alice')
     await fail(t, 'alice', 4)
     expect((await attempt(t, 'alice', PASSWORD)).status).toBe(200)
@@ -72,7 +72,7 @@ describe('failed-login throttle', () => {
   })
 
   test('unknown names are throttled exactly like known ones', async () => {
-    const t = app()
+    const t = await app()
     await fail(t, 'ghost', 5)
     const r = await attempt(t, 'ghost', 'Wrong1234')
     expect(r.status).toBe(429)
@@ -80,7 +80,7 @@ describe('failed-login throttle', () => {
   })
 
   test('the wider per-IP cap: 50 failures over many accounts, then every login from that IP waits', async () => {
-    const t = app()
+    const t = await app()
     await signup(t, 'alice')
     for (let i = 0; i < 50; i++) expect((await attempt(t, `user${i}`, 'Wrong1234')).status).toBe(401)
     expect((await attempt(t, 'alice', PASSWORD)).status).toBe(429)
@@ -89,9 +89,9 @@ describe('failed-login throttle', () => {
   }, 60_000)
 
   test('a deactivated account with the right password counts as a failure', async () => {
-    const t = app()
+    const t = await app()
     const a = await signup(t, 'alice')
-    t.db.$client.run('UPDATE users SET is_active = 0 WHERE id = ?', [a.id])
+    await t.sql('UPDATE users SET is_active = FALSE WHERE id = ?', a.id)
     for (let i = 0; i < 5; i++) expect((await attempt(t, 'alice', PASSWORD)).status).toBe(401)
     expect((await attempt(t, 'alice', PASSWORD)).status).toBe(429)
   })
@@ -138,12 +138,12 @@ describe('rehash on login', () => {
   ]
   for (const [name, make] of cases) {
     test(`a stored ${name} hash is upgraded to the current parameters`, async () => {
-      const t = makeApp()
+      const t = await makeApp()
       const a = await signup(t, 'alice')
       const old = await make()
-      t.db.$client.run('UPDATE users SET hashed_password = ? WHERE id = ?', [old, a.id])
+      await t.sql('UPDATE users SET hashed_password = ? WHERE id = ?', old, a.id)
       expect((await req(t, 'POST', '/auth/login', { body: { username: 'alice', password: PASSWORD } })).status).toBe(200)
-      const { h } = t.db.$client.query('SELECT hashed_password AS h FROM users WHERE id = ?').get(a.id) as { h: string }
+      const { h } = (await t.sql<{ h: string }>('SELECT hashed_password AS h FROM users WHERE id = ?', a.id))[0]!
       expect(h).not.toBe(old)
       expect(h).toStartWith(`$argon2id$v=19$m=${HASH_PARAMS.memoryCost},t=${HASH_PARAMS.timeCost},`)
       expect(await Bun.password.verify(PASSWORD, h)).toBe(true)
@@ -151,29 +151,29 @@ describe('rehash on login', () => {
   }
 
   test('a current hash is left alone, and a failed login never rewrites it', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const a = await signup(t, 'alice')
-    const read = () => (t.db.$client.query('SELECT hashed_password AS h FROM users WHERE id = ?').get(a.id) as { h: string }).h
-    const before = read()
+    const read = async () => (await t.sql<{ h: string }>('SELECT hashed_password AS h FROM users WHERE id = ?', a.id))[0]!.h
+    const before = await read()
     await req(t, 'POST', '/auth/login', { body: { username: 'alice', password: PASSWORD } })
-    expect(read()).toBe(before)
+    expect(await read()).toBe(before)
     const weak = await Bun.password.hash(PASSWORD, { algorithm: 'argon2id', memoryCost: 8192, timeCost: 1 })
-    t.db.$client.run('UPDATE users SET hashed_password = ? WHERE id = ?', [weak, a.id])
+    await t.sql('UPDATE users SET hashed_password = ? WHERE id = ?', weak, a.id)
     expect((await req(t, 'POST', '/auth/login', { body: { username: 'alice', password: 'Wrong1234' } })).status).toBe(401)
-    expect(read()).toBe(weak)
+    expect(await read()).toBe(weak)
   })
 })
 
 describe('access tokens', () => {
 
   test('only HS256 tokens with exp, iat, sub and a live session of that user are accepted', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const a = await signup(t, 'alice')
     const b = await signup(t, 'bob')
     const good = (await req(t, 'POST', '/auth/login', { body: { username: 'alice', password: PASSWORD } })).json.access_token as string
     await req(t, 'POST', '/auth/login', { body: { username: 'bob', password: PASSWORD } })
-    const sid = (t.db.$client.query('SELECT id FROM sessions WHERE user_id = ?').get(a.id) as { id: string }).id
-    const bobSid = (t.db.$client.query('SELECT id FROM sessions WHERE user_id = ?').get(b.id) as { id: string }).id
+    const sid = ((await t.sql<{ id: string }>('SELECT id FROM sessions WHERE user_id = ?', a.id))[0]!).id
+    const bobSid = ((await t.sql<{ id: string }>('SELECT id FROM sessions WHERE user_id = ?', b.id))[0]!).id
     const now = Math.floor(Date.now() / 1000)
     const claims = { sub: String(a.id), ver: 0, sid, iat: now, exp: now + 600 }
     const hs = { alg: 'HS256', typ: 'JWT' }

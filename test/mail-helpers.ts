@@ -131,9 +131,9 @@ export async function freePort(): Promise<number> {
   return port
 }
 
-export async function until(cond: () => boolean, timeoutMs = 10_000, stepMs = 25): Promise<void> {
+export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, stepMs = 25): Promise<void> {
   const deadline = Date.now() + timeoutMs
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > deadline) throw new Error('condition not met in time')
     await Bun.sleep(stepMs)
   }

@@ -20,13 +20,12 @@ async function loginFull(t: TestApp, username: string, headers: Record<string, s
 
 const refresh = (t: TestApp, token: unknown) => req(t, 'POST', '/auth/refresh', { body: { refresh_token: token } })
 const me = (t: TestApp, token: string) => req(t, 'GET', '/users/me', { token })
-const sessionRows = (t: TestApp, userId: number) =>
-  t.db.$client.query('SELECT * FROM sessions WHERE user_id = ? ORDER BY created_at').all(userId) as any[]
+const sessionRows = (t: TestApp, userId: number) => t.sql<any>('SELECT * FROM sessions WHERE user_id = ? ORDER BY created_at', userId)
 /** Moves every rotation of the database `ms` into the past (time passing, without waiting). */
-const age = (t: TestApp, ms: number) => t.db.$client.run('UPDATE sessions SET rotated_at = rotated_at - ?', [ms])
+const age = (t: TestApp, ms: number) => t.sql('UPDATE sessions SET rotated_at = rotated_at - ?', ms)
 
 async function aliceWorld() {
-  const t = makeApp()
+  const t = await makeApp()
   const alice = await signup(t, 'alice')
   const s = await loginFull(t, 'alice')
   return { t, alice, s }
@@ -36,7 +35,7 @@ describe('POST /auth/login opens a session', () => {
   test('the refresh token is 256 random bits, stored only as its sha256', async () => {
     const { t, alice, s } = await aliceWorld()
     expect(s.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/)
-    const rows = sessionRows(t, alice.id)
+    const rows = (await sessionRows(t, alice.id))
     expect(rows).toHaveLength(1)
     expect(rows[0].token_hash).toBe(hashToken(s.refresh_token))
     expect(JSON.stringify(rows)).not.toContain(s.refresh_token)
@@ -44,10 +43,10 @@ describe('POST /auth/login opens a session', () => {
   })
 
   test('REFRESH_TOKEN_EXPIRE_DAYS sets the session lifetime', async () => {
-    const t = makeApp({ REFRESH_TOKEN_EXPIRE_DAYS: '2' })
+    const t = await makeApp({ REFRESH_TOKEN_EXPIRE_DAYS: '2' })
     const a = await signup(t, 'alice')
     await loginFull(t, 'alice')
-    const [row] = sessionRows(t, a.id)
+    const [row] = (await sessionRows(t, a.id))
     expect(row.expires_at - row.created_at).toBe(2 * 24 * 3600 * 1000)
   })
 })
@@ -62,7 +61,7 @@ describe('POST /auth/refresh', () => {
     expect(r.json.refresh_token).not.toBe(s.refresh_token)
     expect(r.headers.get('cache-control')).toBe('no-store')
     expect((await me(t, r.json.access_token)).json.id).toBe(alice.id)
-    const rows = sessionRows(t, alice.id)
+    const rows = (await sessionRows(t, alice.id))
     expect(rows).toHaveLength(1)
     expect(rows[0].token_hash).toBe(hashToken(r.json.refresh_token))
     expect(rows[0].previous_token_hash).toBe(hashToken(s.refresh_token))
@@ -84,7 +83,7 @@ describe('POST /auth/refresh', () => {
     // The legitimate successor dies with the session, and so do its access tokens.
     expect((await refresh(t, r1.json.refresh_token)).status).toBe(401)
     expect((await me(t, r1.json.access_token)).status).toBe(401)
-    expect(sessionRows(t, alice.id)[0].revoked_at).not.toBeNull()
+    expect((await sessionRows(t, alice.id))[0].revoked_at).not.toBeNull()
   })
 
   test('within the grace window a second refresh with the same token gets the same successor', async () => {
@@ -94,7 +93,7 @@ describe('POST /auth/refresh', () => {
     expect(b.status).toBe(200)
     expect(b.json.refresh_token).toBe(a.json.refresh_token)
     expect((await me(t, b.json.access_token)).status).toBe(200)
-    expect(sessionRows(t, alice.id)[0].revoked_at).toBeNull()
+    expect((await sessionRows(t, alice.id))[0].revoked_at).toBeNull()
     // Both tabs now hold a working token.
     expect((await refresh(t, a.json.refresh_token)).status).toBe(200)
   })
@@ -102,24 +101,24 @@ describe('POST /auth/refresh', () => {
   test('in the grace window but without the remembered successor (a restart): 401, the session survives', async () => {
     const { t, alice, s } = await aliceWorld()
     const r1 = await refresh(t, s.refresh_token)
-    const restarted = createSessionService(t.db, { refreshTokenExpireDays: 30, userActive: () => true })
-    expect(() => restarted.rotate(s.refresh_token, { userAgent: null, ip: null })).toThrow('Invalid refresh token')
-    expect(sessionRows(t, alice.id)[0].revoked_at).toBeNull()
+    const restarted = createSessionService(t.data, { refreshTokenExpireDays: 30, userActive: () => true })
+    await expect(restarted.rotate(s.refresh_token, { userAgent: null, ip: null })).rejects.toThrow('Invalid refresh token')
+    expect((await sessionRows(t, alice.id))[0].revoked_at).toBeNull()
     expect((await refresh(t, r1.json.refresh_token)).status).toBe(200)
   })
 
   test('an expired session cannot be refreshed and its access tokens stop', async () => {
     const { t, s } = await aliceWorld()
-    t.db.$client.run('UPDATE sessions SET expires_at = ?', [Date.now() - 1])
+    await t.sql('UPDATE sessions SET expires_at = ?', Date.now() - 1)
     expect((await refresh(t, s.refresh_token)).status).toBe(401)
     expect((await me(t, s.access_token)).status).toBe(401)
   })
 
   test('the session keeps its original expiry when refreshed', async () => {
     const { t, alice, s } = await aliceWorld()
-    const before = sessionRows(t, alice.id)[0].expires_at
+    const before = (await sessionRows(t, alice.id))[0].expires_at
     await refresh(t, s.refresh_token)
-    expect(sessionRows(t, alice.id)[0].expires_at).toBe(before)
+    expect((await sessionRows(t, alice.id))[0].expires_at).toBe(before)
   })
 
   for (const [name, body, status] of [
@@ -142,7 +141,7 @@ describe('POST /auth/refresh', () => {
   }
 
   test('a deactivated user cannot refresh', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const root = await admin(t)
     const bob = await signup(t, 'bob')
     const s = await loginFull(t, 'bob')
@@ -216,7 +215,7 @@ describe('GET /auth/sessions', () => {
     }
     expect(r.json.map((x: any) => x.current)).toEqual([false, true])
     expect(r.json[1].user_agent).toBe('PhoneApp/1.0')
-    for (const row of sessionRows(t, alice.id)) expect(r.text).not.toContain(row.token_hash)
+    for (const row of (await sessionRows(t, alice.id))) expect(r.text).not.toContain(row.token_hash)
     expectNoSecrets(r.text, [s.refresh_token, phone.refresh_token, s.access_token])
   })
 })
@@ -308,7 +307,7 @@ describe('credential events revoke every session', () => {
   ]
   for (const [name, act] of events) {
     test(name, async () => {
-      const t = makeApp()
+      const t = await makeApp()
       const root = await admin(t)
       const alice = await signup(t, 'alice')
       const a = await loginFull(t, 'alice')
@@ -317,7 +316,7 @@ describe('credential events revoke every session', () => {
       await act(t, { aliceId: alice.id, rootToken: root.token, aliceAccess: a.access_token })
       for (const token of [a.refresh_token, r1.json.refresh_token]) expect((await refresh(t, token)).status).toBe(401)
       for (const token of [a.access_token, r1.json.access_token]) expect((await me(t, token)).status).toBe(401)
-      const live = t.db.$client.query('SELECT count(*) AS n FROM sessions WHERE user_id = ? AND revoked_at IS NULL').get(alice.id) as { n: number }
+      const live = (await t.sql<{ n: number }>('SELECT CAST(count(*) AS INTEGER) AS n FROM sessions WHERE user_id = ? AND revoked_at IS NULL', alice.id))[0]!
       expect(live.n).toBe(0)
       // The admin's own session is untouched.
       expect((await me(t, root.token)).status).toBe(200)
@@ -327,12 +326,12 @@ describe('credential events revoke every session', () => {
 
 describe('limits', () => {
   test('the grace-window memory is bounded', async () => {
-    const t = makeApp()
+    const t = await makeApp()
     const a = await signup(t, 'alice')
-    const svc = createSessionService(t.db, { refreshTokenExpireDays: 30, userActive: () => true, maxRecent: 3 })
+    const svc = createSessionService(t.data, { refreshTokenExpireDays: 30, userActive: () => true, maxRecent: 3 })
     for (let i = 0; i < 20; i++) {
-      const { refreshToken } = svc.start(a.id, { userAgent: null, ip: null })
-      svc.rotate(refreshToken, { userAgent: null, ip: null })
+      const { refreshToken } = await svc.start(a.id, { userAgent: null, ip: null })
+      await svc.rotate(refreshToken, { userAgent: null, ip: null })
     }
     expect(svc.recentSize).toBe(3)
   })
@@ -340,9 +339,9 @@ describe('limits', () => {
   test('dead sessions are purged at the next login after a day', async () => {
     const { t, alice, s } = await aliceWorld()
     await req(t, 'POST', '/auth/logout', { body: { refresh_token: s.refresh_token } })
-    t.db.$client.run('UPDATE sessions SET revoked_at = revoked_at - 2 * 86400000')
+    await t.sql('UPDATE sessions SET revoked_at = revoked_at - 2 * 86400000')
     await loginFull(t, 'alice')
-    expect(sessionRows(t, alice.id)).toHaveLength(1)
+    expect((await sessionRows(t, alice.id))).toHaveLength(1)
   })
 })
 

@@ -13,7 +13,7 @@ let sid = ''
 const forge = (header: object, payload: object, opts?: Parameters<typeof forgeJwt>[2]) => forgeJwt(header, { sid, ...payload }, opts)
 
 async function world(): Promise<{ t: TestApp; id: number; token: string }> {
-  const t = makeApp()
+  const t = await makeApp()
   const u = await signup(t, 'alice')
   const token = await login(t, 'alice')
   sid = claimsOf(token).sid as string

@@ -116,7 +116,7 @@ describe('POST /users', () => {
   ])
 
   test('signup off: 403 for anyone but an admin', async () => {
-    const t = makeApp({ ALLOW_SIGNUP: 'false' })
+    const t = await makeApp({ ALLOW_SIGNUP: 'false' })
     const r = await req(t, 'POST', '/users', { body: userBody('carol') })
     expect(r.status).toBe(403)
     expect(r.json).toEqual({ detail: 'Signup is disabled' })
@@ -126,16 +126,16 @@ describe('POST /users', () => {
 
   test('a rejected signup changes nothing', async () => {
     const w = await world()
-    const before = w.t.db.$client.query('SELECT count(*) AS n FROM users').get() as { n: number }
+    const before = (await w.t.sql<{ n: number }>('SELECT CAST(count(*) AS INTEGER) AS n FROM users'))[0]!
     await req(w.t, 'POST', '/users', { body: { ...userBody('x1'), age: 'x' } })
     await req(w.t, 'POST', '/users', { body: userBody('alice') })
-    const after = w.t.db.$client.query('SELECT count(*) AS n FROM users').get() as { n: number }
+    const after = (await w.t.sql<{ n: number }>('SELECT CAST(count(*) AS INTEGER) AS n FROM users'))[0]!
     expect(after.n).toBe(before.n)
   })
 
   test('the password is stored as an argon2id hash', async () => {
     const w = await world()
-    const row = w.t.db.$client.query("SELECT hashed_password AS h FROM users WHERE username = 'alice'").get() as { h: string }
+    const row = (await w.t.sql<{ h: string }>("SELECT hashed_password AS h FROM users WHERE username = 'alice'"))[0]!
     expect(row.h.startsWith('$argon2id$')).toBe(true)
     expect(row.h).not.toContain(PASSWORD)
   })
@@ -261,9 +261,9 @@ describe('DELETE /users/{id}', () => {
 
   test('admin deletes a user and their sessions go too', async () => {
     const w = await world()
-    expect((w.t.db.$client.query('SELECT count(*) AS n FROM sessions WHERE user_id = ?').get(w.bob.id) as { n: number }).n).toBe(1)
+    expect(((await w.t.sql<{ n: number }>('SELECT CAST(count(*) AS INTEGER) AS n FROM sessions WHERE user_id = ?', w.bob.id))[0]!).n).toBe(1)
     expect((await req(w.t, 'DELETE', `/users/${w.bob.id}`, { token: w.root.token })).status).toBe(204)
-    expect((w.t.db.$client.query('SELECT count(*) AS n FROM sessions WHERE user_id = ?').get(w.bob.id) as { n: number }).n).toBe(0)
+    expect(((await w.t.sql<{ n: number }>('SELECT CAST(count(*) AS INTEGER) AS n FROM sessions WHERE user_id = ?', w.bob.id))[0]!).n).toBe(0)
   })
 
   test('the last admin cannot delete themself', async () => {
@@ -312,7 +312,7 @@ describe('deactivation', () => {
 })
 
 test('signup then use the returned id', async () => {
-  const t = makeApp()
+  const t = await makeApp()
   const u = await signup(t, 'solo')
   const token = await login(t, 'solo@example.com')
   const r = await req(t, 'GET', `/users/${u.id}`, { token })

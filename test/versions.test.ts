@@ -3,7 +3,7 @@ import { describe, expect, test } from 'bun:test'
 import { admin, makeApp, req, signup, userWithToken } from './helpers'
 
 async function world(n: number) {
-  const t = makeApp()
+  const t = await makeApp()
   const root = await admin(t)
   for (let i = 0; i < n; i++) await signup(t, `user${i}`)
   return { t, root }
@@ -42,7 +42,7 @@ describe('GET /api/v2/users', () => {
 
   test('envelope, and include_inactive lists deactivated users', async () => {
     const { t, root } = await world(2)
-    const u1 = t.services.users.findForLogin('user1')!
+    const u1 = (await t.services.users.findForLogin('user1'))!
     await req(t, 'PATCH', `/users/${u1.id}`, { token: root.token, body: { is_active: false } })
     const active = await req(t, 'GET', '/api/v2/users', { token: root.token })
     expect(active.json).toMatchObject({ version: '2.0', includes_inactive: false, next_cursor: null })

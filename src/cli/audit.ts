@@ -6,13 +6,13 @@ import { createAuditService } from '../modules/audit/service'
 import { CliError } from './errors'
 import { openData } from './open'
 
-export function auditVerify(config: Config): void {
-  const db = openData(config)
+export async function auditVerify(config: Config): Promise<void> {
+  const data = await openData(config)
   try {
-    const r = createAuditService(db).verify()
+    const r = await createAuditService(data).verify()
     if (!r.ok) throw new CliError(`audit chain broken at event ${r.badId}: ${r.reason} (${r.checked} events before it are intact)`)
     process.stdout.write(`audit chain intact: ${r.checked} events checked, head ${r.headId} ${r.headHash}\n`)
   } finally {
-    db.$client.close()
+    await data.close()
   }
 }

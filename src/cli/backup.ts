@@ -9,9 +9,11 @@ import { basename, dirname, join, resolve } from 'node:path'
 import type { Config } from '../config'
 import { DB_FILE } from '../db/client'
 import { fsyncPath } from '../lib/fsync'
-import { CliError, codeOf } from './errors'
+import { CliError, codeOf, UsageError } from './errors'
 
 export async function backup(config: Config, file: string, force: boolean): Promise<void> {
+  // PostgreSQL has its own consistent online dump; Roster does not wrap it.
+  if (config.databaseUrl) throw new UsageError('backup copies the SQLite file; with DATABASE_URL use pg_dump instead')
   const source = join(config.dataDir, DB_FILE)
   if (!existsSync(source)) throw new CliError('there is no database in DATA_DIR to back up')
   const dest = resolve(file)

@@ -81,13 +81,13 @@ export async function createAdmin(config: Config, env: Record<string, string | u
   const problem = passwordProblem(password)
   if (problem) throw new CliError(problem)
   const secret = readSecret(config)
-  const db = openData(config)
+  const data = await openData(config)
   try {
     // Through createServices, like a signup: the welcome mail is queued in the same transaction.
-    const services = createServices({ config, db, secret, logger: createLogger(config.logLevel) })
+    const services = createServices({ config, data, secret, logger: createLogger(config.logLevel) })
     const row = await services.users.create({ username, email, password, role: 'admin', is_active: true }, { id: 0, role: 'admin' })
     process.stdout.write(`admin ${row.username} created (id ${row.id})\n`)
   } finally {
-    db.$client.close()
+    await data.close()
   }
 }

@@ -72,8 +72,8 @@ function loadConfig(envFile: string | boolean | undefined) {
   return { env, config: parseConfig(env) }
 }
 
-function migrate(config: Config) {
-  openData(config).$client.close()
+async function migrate(config: Config) {
+  await (await openData(config)).close()
   process.stdout.write('migrations applied\n')
 }
 

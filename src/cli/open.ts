@@ -2,28 +2,33 @@
 // the signing secret createServices needs.
 import { join } from 'node:path'
 import { ConfigError, resolveSecret, type Config } from '../config'
-import { DB_FILE, openDatabase, type Db } from '../db/client'
-import { runMigrations } from '../db/migrate'
+import { DB_FILE } from '../db/client'
+import { pgData, sqliteData, type Data } from '../db/data'
 import { CliError, codeOf } from './errors'
 
-/** Opens and migrates the database; a failure is one line naming the variable, not the path. */
-export function openData(config: Config): Db {
-  // The PostgreSQL schema and migrations exist; the services do not run on it yet.
-  if (config.databaseUrl) throw new CliError('DATABASE_URL: PostgreSQL is not supported by this build; unset it to use SQLite')
-  let db: Db | undefined
+/**
+ * Opens and migrates the database (DATABASE_URL's PostgreSQL, else the SQLite
+ * file in DATA_DIR); a failure is one line naming the variable, never the URL
+ * or the path.
+ */
+export async function openData(config: Config): Promise<Data> {
+  const variable = config.databaseUrl ? 'DATABASE_URL' : 'DATA_DIR'
+  let data: Data
   try {
-    db = openDatabase(join(config.dataDir, DB_FILE))
+    data = config.databaseUrl ? pgData(config.databaseUrl) : sqliteData(join(config.dataDir, DB_FILE))
   } catch (err) {
-    throw new CliError(`DATA_DIR: cannot open the database${codeOf(err)}`)
+    throw new CliError(`${variable}: cannot open the database${codeOf(err)}`)
   }
   try {
-    runMigrations(db)
+    await data.migrate()
   } catch (err) {
-    db.$client.close()
+    await data.close().catch(() => {})
     // Migrations run in one transaction: nothing was changed.
-    throw new CliError(`applying migrations failed, the database is unchanged${codeOf(err)}`)
+    const errno = (err as { errno?: unknown; cause?: { errno?: unknown } })?.cause?.errno ?? (err as { errno?: unknown })?.errno
+    const code = typeof errno === 'string' ? ` (${errno})` : codeOf(err)
+    throw new CliError(`${variable}: applying migrations failed, the database is unchanged${code}`)
   }
-  return db
+  return data
 }
 
 /** SECRET_KEY, or the key generated once and kept in DATA_DIR. */

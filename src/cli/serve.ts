@@ -4,9 +4,9 @@ import { createApp } from '../app'
 import type { Config } from '../config'
 import { createLogger } from '../lib/log'
 import { mailWorkerConfig, startMailWorker } from '../mail/mailer'
-import { startAuditRetention } from '../modules/audit/retention'
 import { sweepUploads, uploadBodyLimit } from '../modules/files/service'
 import { CliError, codeOf } from './errors'
+import { startAuditRetention } from '../modules/audit/retention'
 import { createServices } from '../services'
 import { openData, readSecret } from './open'
 
@@ -39,7 +39,7 @@ async function within<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
 export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel)
   const secret = readSecret(config)
-  const db = openData(config)
+  const data = await openData(config)
 
   // Stopped together on shutdown, after the server has drained (requests may
   // enqueue work until then) and before the WAL checkpoint.
@@ -50,7 +50,7 @@ export async function serve(config: Config): Promise<void> {
   background.push({ name: 'mail', stop: () => mailer.stop() })
 
   // The same wiring as every other path: the bootstrap admin gets the hooks a signup gets.
-  const services = createServices({ config, db, secret, logger, mailer })
+  const services = createServices({ config, data, secret, logger, mailer })
   background.push(startAuditRetention(services.audit, config.auditRetentionDays, logger))
   if (config.admin) {
     const result = await services.users.ensureAdmin(config.admin)
@@ -58,15 +58,15 @@ export async function serve(config: Config): Promise<void> {
   }
 
   // Temporary files and rows without bytes left by a crash mid-upload.
-  sweepUploads(db, config.dataDir, logger)
+  await sweepUploads(data, config.dataDir, logger)
 
-  const app = createApp({ config, db, logger }, services)
+  const app = createApp({ config, data, logger }, services)
   try {
     // Above Bun's 128 MiB default when MAX_UPLOAD_BYTES asks for it, so that
     // Roster's own JSON 413 answers first, not Bun's empty one.
     app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: uploadBodyLimit(config.maxUploadBytes) })
   } catch (err) {
-    db.$client.close()
+    await data.close()
     throw new CliError(`cannot listen on ${config.host}:${config.port}${codeOf(err)}`)
   }
   const server = app.server
@@ -110,8 +110,8 @@ export async function serve(config: Config): Promise<void> {
     // plain file copy) finds one self-contained roster.db.
     let exitCode = 0
     try {
-      db.$client.run('PRAGMA wal_checkpoint(TRUNCATE)')
-      db.$client.close()
+      data.sqlite?.run('PRAGMA wal_checkpoint(TRUNCATE)')
+      await data.close()
     } catch (err) {
       exitCode = 1
       logger.error('closing the database failed', { error: err instanceof Error ? err.name : 'error' })

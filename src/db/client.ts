@@ -19,9 +19,10 @@ export const DB_FILE = 'roster.db'
  * panic; NORMAL would be faster on writes but may lose the last commits on power
  * loss, and "nothing acknowledged is ever lost" is the promise (see README).
  */
-export function openDatabase(path: string): Db {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
-  const sqlite = new Database(path, { create: true, strict: true })
+export function openDatabase(path: string, opts: { create?: boolean } = {}): Db {
+  const create = opts.create ?? true
+  if (create && path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+  const sqlite = new Database(path, create ? { create: true, strict: true } : { readwrite: true, strict: true })
   sqlite.run('PRAGMA journal_mode = WAL')
   sqlite.run('PRAGMA synchronous = FULL')
   sqlite.run('PRAGMA foreign_keys = ON')

@@ -34,10 +34,3 @@ export function migrationStatus(db: Db): { known: number; applied: number } {
     : 0
   return { known: migrations.length, applied }
 }
-
-/** Readiness: the database answers and every migration this program carries is applied. */
-export function databaseReady(db: Db): boolean {
-  db.$client.query('SELECT 1').get()
-  const s = migrationStatus(db)
-  return s.applied >= s.known
-}

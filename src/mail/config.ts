@@ -6,6 +6,8 @@ import { DEFAULT_TIMEOUTS, type SmtpTimeouts } from './transport'
 export interface MailWorkerConfig {
   /** Path of the app's SQLite file; the worker opens its own connection. */
   dbPath: string
+  /** DATABASE_URL: PostgreSQL instead of dbPath; the worker opens its own pool. */
+  databaseUrl?: string | undefined
   /** SMTP_URL; unset selects the log transport. */
   smtpUrl?: string | undefined
   mailFrom: string
@@ -23,7 +25,8 @@ export interface MailWorkerConfig {
   timeouts?: Partial<SmtpTimeouts> | undefined
 }
 
-export type ResolvedMailWorkerConfig = Required<Omit<MailWorkerConfig, 'smtpUrl' | 'publicUrl' | 'retry' | 'timeouts'>> & {
+export type ResolvedMailWorkerConfig = Required<Omit<MailWorkerConfig, 'smtpUrl' | 'publicUrl' | 'retry' | 'timeouts' | 'databaseUrl'>> & {
+  databaseUrl: string | undefined
   smtpUrl: string | undefined
   publicUrl: string | undefined
   retry: RetryPolicy
@@ -33,6 +36,7 @@ export type ResolvedMailWorkerConfig = Required<Omit<MailWorkerConfig, 'smtpUrl'
 export function resolveMailConfig(c: MailWorkerConfig): ResolvedMailWorkerConfig {
   const r: ResolvedMailWorkerConfig = {
     dbPath: c.dbPath,
+    databaseUrl: c.databaseUrl || undefined,
     smtpUrl: c.smtpUrl || undefined,
     mailFrom: c.mailFrom,
     publicUrl: c.publicUrl,
@@ -45,7 +49,7 @@ export function resolveMailConfig(c: MailWorkerConfig): ResolvedMailWorkerConfig
     retry: { ...DEFAULT_RETRY, ...c.retry },
     timeouts: { ...DEFAULT_TIMEOUTS, ...c.timeouts }
   }
-  if (!r.dbPath) throw new Error('mail worker: dbPath is required')
+  if (!r.dbPath && !r.databaseUrl) throw new Error('mail worker: dbPath or databaseUrl is required')
   if (!r.mailFrom) throw new Error('mail worker: mailFrom is required')
   // A send that outlives the lease would be claimed and sent a second time.
   if (r.leaseMs <= r.timeouts.sendTimeoutMs) {

@@ -23,22 +23,22 @@ export interface DeliveryOptions {
 /** Claims a batch and delivers it; returns how many rows were claimed (0 = idle). */
 export async function deliverDue(o: DeliveryOptions): Promise<number> {
   const now = o.now ?? Date.now
-  const rows = claimDue(o.db, now(), o.leaseMs, o.batchSize, o.policy)
+  const rows = await claimDue(o.db, now(), o.leaseMs, o.batchSize, o.policy)
   for (let i = 0; i < rows.length; i++) {
     if (o.shouldStop?.()) {
-      for (const rest of rows.slice(i)) release(o.db, rest)
+      for (const rest of rows.slice(i)) await release(o.db, rest)
       break
     }
-    const row = renewClaim(o.db, rows[i]!, now())
+    const row = await renewClaim(o.db, rows[i]!, now())
     if (!row) continue
     try {
       await o.transport.send(row)
     } catch (err) {
-      const r = markFailed(o.db, row, err, { now: now(), policy: o.policy, secrets: o.transport.secrets })
+      const r = await markFailed(o.db, row, err, { now: now(), policy: o.policy, secrets: o.transport.secrets })
       o.onEvent?.({ type: 'failed', id: row.id, attempts: row.attempts, status: r.status, code: sendErrorCode(err) })
       continue
     }
-    markSent(o.db, row, now())
+    await markSent(o.db, row, now())
     o.onEvent?.({ type: 'sent', id: row.id })
   }
   return rows.length

@@ -31,6 +31,7 @@ export interface StartOptions {
 export function mailWorkerConfig(config: Config, overrides: Partial<MailWorkerConfig> = {}): MailWorkerConfig {
   return {
     dbPath: join(config.dataDir, DB_FILE),
+    databaseUrl: config.databaseUrl,
     smtpUrl: config.smtpUrl,
     mailFrom: config.mailFrom,
     publicUrl: config.publicUrl,

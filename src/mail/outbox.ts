@@ -1,17 +1,17 @@
 // Durable outbox on top of the email_outbox table.
 //
-// Every function takes the Drizzle handle explicitly: enqueueEmail must run on the
-// caller's transaction (so the mail commits or rolls back with the row that causes it),
-// and the worker thread owns a separate connection to the same file.
+// Every function takes the data layer explicitly: enqueueEmail runs on the caller's
+// transaction (so the mail commits or rolls back with the row that causes it), and the
+// worker thread opens its own. Any number of workers (threads of several instances on
+// one PostgreSQL database) may claim at once: a claim locks the rows it takes and skips
+// the ones another worker holds.
 import { and, asc, eq, gt, inArray, lt, lte, not, or, sql } from 'drizzle-orm'
-import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core'
-import { emailOutbox, type EmailRow } from '../db/schema'
+import type { Data, Tx } from '../db/data'
+import type { EmailRow } from '../db/schema'
 import { MAIL_KINDS } from './templates'
 
-// Any synchronous SQLite Drizzle handle: the bun:sqlite database or a transaction on it,
-// whatever schema generic the app created it with.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type MailDb = BaseSQLiteDatabase<'sync', any, any, any>
+/** The data layer the outbox works on (the app's, or the worker thread's own). */
+export type MailDb = Data
 
 export type OutboxStatus = EmailRow['status']
 
@@ -51,14 +51,16 @@ export const DEFAULT_RETRY: RetryPolicy = {
 // link). Once it has left (sent) or will never leave (dead), its bodies are blanked so
 // the token is not kept in clear anywhere: the token tables hold only its hash.
 // Reset mails queued before has_link existed are recognised by their kind.
-const hasLink = or(eq(emailOutbox.hasLink, true), eq(emailOutbox.kind, MAIL_KINDS.passwordReset))!
-const blankResetBodies = {
-  textBody: sql`CASE WHEN ${hasLink} THEN '' ELSE ${emailOutbox.textBody} END`,
-  htmlBody: sql`CASE WHEN ${hasLink} THEN '' ELSE ${emailOutbox.htmlBody} END`
-}
+const hasLink = ({ emailOutbox }: Data['t']) => or(eq(emailOutbox.hasLink, true), eq(emailOutbox.kind, MAIL_KINDS.passwordReset))!
+const blankResetBodies = (t: Data['t']) => ({
+  textBody: sql<string>`CASE WHEN ${hasLink(t)} THEN '' ELSE ${t.emailOutbox.textBody} END`,
+  htmlBody: sql<string>`CASE WHEN ${hasLink(t)} THEN '' ELSE ${t.emailOutbox.htmlBody} END`
+})
 
-export function enqueueEmail(db: MailDb, mail: NewEmail, now: number = Date.now()): number {
-  const row = db
+/** Writes a mail on the caller's transaction `tx`. */
+export async function enqueueEmail(data: MailDb, tx: Tx, mail: NewEmail, now: number = Date.now()): Promise<number> {
+  const { emailOutbox } = data.t
+  const [row] = await tx
     .insert(emailOutbox)
     .values({
       kind: mail.kind,
@@ -73,8 +75,7 @@ export function enqueueEmail(db: MailDb, mail: NewEmail, now: number = Date.now(
       createdAt: now
     })
     .returning({ id: emailOutbox.id })
-    .get()
-  return row.id
+  return row!.id
 }
 
 /**
@@ -88,38 +89,40 @@ export function enqueueEmail(db: MailDb, mail: NewEmail, now: number = Date.now(
  * Attempts count sends *started*, not failures, so a row that kills the worker every
  * time it is sent still runs out of attempts instead of looping forever.
  */
-export function claimDue(db: MailDb, now: number, leaseMs: number, limit = 5, policy: RetryPolicy = DEFAULT_RETRY): EmailRow[] {
+export async function claimDue(data: MailDb, now: number, leaseMs: number, limit = 5, policy: RetryPolicy = DEFAULT_RETRY): Promise<EmailRow[]> {
+  const { emailOutbox } = data.t
   const leaseCutoff = now - leaseMs
   const expired = and(eq(emailOutbox.status, 'sending'), lt(emailOutbox.claimedAt, leaseCutoff))
-  return db.transaction(
-    (tx) => {
-      // A lease that expired on the last allowed attempt: do not try again.
-      tx.update(emailOutbox)
-        .set({ status: 'dead', claimedAt: null, lastError: 'lease expired (worker died while sending)', ...blankResetBodies })
-        .where(and(expired, sql`${emailOutbox.attempts} >= ${policy.maxAttempts}`))
-        .run()
-      const due = tx
+  const rows = await data.transaction(async (tx) => {
+    // A lease that expired on the last allowed attempt: do not try again.
+    await tx
+      .update(emailOutbox)
+      .set({ status: 'dead', claimedAt: null, lastError: 'lease expired (worker died while sending)', ...blankResetBodies(data.t) })
+      .where(and(expired, sql`${emailOutbox.attempts} >= ${policy.maxAttempts}`))
+    // The due rows are locked as they are chosen and rows another worker is
+    // claiming right now are skipped (PostgreSQL), so no row is claimed twice;
+    // on SQLite the writer transaction excludes other claims altogether.
+    const due = data.forUpdate(
+      tx
         .select({ id: emailOutbox.id })
         .from(emailOutbox)
         .where(or(and(eq(emailOutbox.status, 'queued'), lte(emailOutbox.nextAttemptAt, now)), expired))
         .orderBy(asc(emailOutbox.nextAttemptAt), asc(emailOutbox.id))
-        .limit(limit)
-      return tx
-        .update(emailOutbox)
-        .set({ status: 'sending', claimedAt: now, attempts: sql`${emailOutbox.attempts} + 1` })
-        .where(inArray(emailOutbox.id, due))
-        .returning()
-        .all()
-        .sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id)
-    },
-    // IMMEDIATE takes the write lock up front: no SQLITE_BUSY upgrade failure midway.
-    { behavior: 'immediate' }
-  )
+        .limit(limit),
+      { skipLocked: true }
+    )
+    return tx
+      .update(emailOutbox)
+      .set({ status: 'sending', claimedAt: now, attempts: sql`${emailOutbox.attempts} + 1` })
+      .where(inArray(emailOutbox.id, due))
+      .returning()
+  })
+  return rows.sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id)
 }
 
 // The claim (status + claimed_at) guards every transition out of 'sending': if our lease
 // expired and another worker re-claimed the row, our late result must not overwrite its.
-function ownClaim(row: EmailRow) {
+function ownClaim({ emailOutbox }: Data['t'], row: EmailRow) {
   return and(
     eq(emailOutbox.id, row.id),
     eq(emailOutbox.status, 'sending'),
@@ -132,18 +135,22 @@ function ownClaim(row: EmailRow) {
  * (the send timeout), not the whole batch queued behind a slow server. Returns the
  * row with its new claim, or undefined when the claim was lost (taken over).
  */
-export function renewClaim(db: MailDb, row: EmailRow, now: number = Date.now()): EmailRow | undefined {
+export async function renewClaim(data: MailDb, row: EmailRow, now: number = Date.now()): Promise<EmailRow | undefined> {
   if (row.claimedAt === now) return row
-  return db.update(emailOutbox).set({ claimedAt: now }).where(ownClaim(row)).returning().get()
+  const { emailOutbox } = data.t
+  const [renewed] = await data.transaction((tx) => tx.update(emailOutbox).set({ claimedAt: now }).where(ownClaim(data.t, row)).returning())
+  return renewed
 }
 
-export function markSent(db: MailDb, row: EmailRow, now: number = Date.now()): boolean {
-  const res = db
-    .update(emailOutbox)
-    .set({ status: 'sent', sentAt: now, claimedAt: null, lastError: null, ...blankResetBodies })
-    .where(ownClaim(row))
-    .returning({ id: emailOutbox.id })
-    .all()
+export async function markSent(data: MailDb, row: EmailRow, now: number = Date.now()): Promise<boolean> {
+  const { emailOutbox } = data.t
+  const res = await data.transaction((tx) =>
+    tx
+      .update(emailOutbox)
+      .set({ status: 'sent', sentAt: now, claimedAt: null, lastError: null, ...blankResetBodies(data.t) })
+      .where(ownClaim(data.t, row))
+      .returning({ id: emailOutbox.id })
+  )
   return res.length === 1
 }
 
@@ -154,24 +161,27 @@ export function backoffDelay(attempts: number, policy: RetryPolicy = DEFAULT_RET
 }
 
 /** Records a failed send: back to 'queued' with a backoff, or 'dead' when out of attempts. */
-export function markFailed(
-  db: MailDb,
+export async function markFailed(
+  data: MailDb,
   row: EmailRow,
   err: unknown,
   opts: { now?: number; policy?: RetryPolicy; random?: () => number; secrets?: readonly string[] } = {}
-): { status: OutboxStatus; lastError: string } {
+): Promise<{ status: OutboxStatus; lastError: string }> {
+  const { emailOutbox } = data.t
   const now = opts.now ?? Date.now()
   const policy = opts.policy ?? DEFAULT_RETRY
   const lastError = describeSendError(err, opts.secrets)
   const dead = row.attempts >= policy.maxAttempts
-  db.update(emailOutbox)
-    .set(
-      dead
-        ? { status: 'dead', claimedAt: null, lastError, ...blankResetBodies }
-        : { status: 'queued', claimedAt: null, lastError, nextAttemptAt: now + backoffDelay(row.attempts, policy, opts.random) }
-    )
-    .where(ownClaim(row))
-    .run()
+  await data.transaction((tx) =>
+    tx
+      .update(emailOutbox)
+      .set(
+        dead
+          ? { status: 'dead', claimedAt: null, lastError, ...blankResetBodies(data.t) }
+          : { status: 'queued', claimedAt: null, lastError, nextAttemptAt: now + backoffDelay(row.attempts, policy, opts.random) }
+      )
+      .where(ownClaim(data.t, row))
+  )
   return { status: dead ? 'dead' : 'queued', lastError }
 }
 
@@ -179,20 +189,26 @@ export function markFailed(
  * Hands a claimed row back untouched (used on shutdown for rows claimed but not yet
  * started), so the next start does not have to wait for the lease to expire.
  */
-export function release(db: MailDb, row: EmailRow): void {
-  db.update(emailOutbox)
-    .set({ status: 'queued', claimedAt: null, attempts: sql`max(${emailOutbox.attempts} - 1, 0)` })
-    .where(ownClaim(row))
-    .run()
+export async function release(data: MailDb, row: EmailRow): Promise<void> {
+  const { emailOutbox } = data.t
+  await data.transaction((tx) =>
+    tx
+      .update(emailOutbox)
+      .set({ status: 'queued', claimedAt: null, attempts: sql`CASE WHEN ${emailOutbox.attempts} > 0 THEN ${emailOutbox.attempts} - 1 ELSE 0 END` })
+      .where(ownClaim(data.t, row))
+  )
 }
 
 /** Deletes sent rows older than the retention; returns how many. */
-export function prune(db: MailDb, olderThanMs: number, now: number = Date.now()): number {
-  return db
-    .delete(emailOutbox)
-    .where(and(eq(emailOutbox.status, 'sent'), lt(emailOutbox.sentAt, now - olderThanMs)))
-    .returning({ id: emailOutbox.id })
-    .all().length
+export async function prune(data: MailDb, olderThanMs: number, now: number = Date.now()): Promise<number> {
+  const { emailOutbox } = data.t
+  const rows = await data.transaction((tx) =>
+    tx
+      .delete(emailOutbox)
+      .where(and(eq(emailOutbox.status, 'sent'), lt(emailOutbox.sentAt, now - olderThanMs)))
+      .returning({ id: emailOutbox.id })
+  )
+  return rows.length
 }
 
 export type RetryResult = 'queued' | 'not_found' | 'sent' | 'sending' | 'reset_link'
@@ -203,46 +219,48 @@ export type RetryResult = 'queued' | 'not_found' | 'sent' | 'sending' | 'reset_l
  * sent is left to its worker, and a dead mail that carried a one-time link has had it
  * blanked: the person asks for a new link instead.
  */
-export function retry(db: MailDb, id: number, now: number = Date.now()): RetryResult {
-  const res = db
-    .update(emailOutbox)
-    .set({ status: 'queued', attempts: 0, nextAttemptAt: now, claimedAt: null, lastError: null })
-    .where(
-      and(
-        eq(emailOutbox.id, id),
-        or(eq(emailOutbox.status, 'queued'), and(eq(emailOutbox.status, 'dead'), not(hasLink)))
+export async function retry(data: MailDb, id: number, now: number = Date.now()): Promise<RetryResult> {
+  const { emailOutbox } = data.t
+  return data.transaction(async (tx) => {
+    const res = await tx
+      .update(emailOutbox)
+      .set({ status: 'queued', attempts: 0, nextAttemptAt: now, claimedAt: null, lastError: null })
+      .where(
+        and(
+          eq(emailOutbox.id, id),
+          or(eq(emailOutbox.status, 'queued'), and(eq(emailOutbox.status, 'dead'), not(hasLink(data.t))))
+        )
       )
-    )
-    .returning({ id: emailOutbox.id })
-    .all()
-  if (res.length === 1) return 'queued'
-  const row = db.select({ status: emailOutbox.status }).from(emailOutbox).where(eq(emailOutbox.id, id)).get()
-  if (!row) return 'not_found'
-  if (row.status === 'dead') return 'reset_link'
-  return row.status === 'sent' ? 'sent' : 'sending'
+      .returning({ id: emailOutbox.id })
+    if (res.length === 1) return 'queued'
+    const [row] = await tx.select({ status: emailOutbox.status }).from(emailOutbox).where(eq(emailOutbox.id, id))
+    if (!row) return 'not_found'
+    if (row.status === 'dead') return 'reset_link'
+    return row.status === 'sent' ? 'sent' : 'sending'
+  })
 }
 
 /**
- * Called once by a worker that holds the delivery lock (worker.ts): any row still in
- * 'sending' was claimed by a process that died, so it is due again now rather than
- * after the lease. Its attempt stays counted; on its last attempt it goes dead.
+ * Called once by a worker that holds the delivery lock (worker.ts, SQLite): any row
+ * still in 'sending' was claimed by a process that died, so it is due again now rather
+ * than after the lease. Its attempt stays counted; on its last attempt it goes dead.
+ * (Several instances on PostgreSQL hold no such lock: there only expired leases are
+ * taken back, by claimDue.)
  */
-export function recoverOrphans(db: MailDb, policy: RetryPolicy = DEFAULT_RETRY, now: number = Date.now()): number {
-  return db.transaction(
-    (tx) => {
-      tx.update(emailOutbox)
-        .set({ status: 'dead', claimedAt: null, lastError: 'worker died while sending', ...blankResetBodies })
-        .where(and(eq(emailOutbox.status, 'sending'), sql`${emailOutbox.attempts} >= ${policy.maxAttempts}`))
-        .run()
-      return tx
-        .update(emailOutbox)
-        .set({ status: 'queued', claimedAt: null, nextAttemptAt: now })
-        .where(eq(emailOutbox.status, 'sending'))
-        .returning({ id: emailOutbox.id })
-        .all().length
-    },
-    { behavior: 'immediate' }
-  )
+export async function recoverOrphans(data: MailDb, policy: RetryPolicy = DEFAULT_RETRY, now: number = Date.now()): Promise<number> {
+  const { emailOutbox } = data.t
+  return data.transaction(async (tx) => {
+    await tx
+      .update(emailOutbox)
+      .set({ status: 'dead', claimedAt: null, lastError: 'worker died while sending', ...blankResetBodies(data.t) })
+      .where(and(eq(emailOutbox.status, 'sending'), sql`${emailOutbox.attempts} >= ${policy.maxAttempts}`))
+    const rows = await tx
+      .update(emailOutbox)
+      .set({ status: 'queued', claimedAt: null, nextAttemptAt: now })
+      .where(eq(emailOutbox.status, 'sending'))
+      .returning({ id: emailOutbox.id })
+    return rows.length
+  })
 }
 
 export interface EmailSummary {
@@ -258,7 +276,7 @@ export interface EmailSummary {
   sentAt: number | null
 }
 
-const summaryColumns = {
+const summaryColumns = ({ emailOutbox }: Data['t']) => ({
   id: emailOutbox.id,
   kind: emailOutbox.kind,
   toAddress: emailOutbox.toAddress,
@@ -269,34 +287,36 @@ const summaryColumns = {
   lastError: emailOutbox.lastError,
   createdAt: emailOutbox.createdAt,
   sentAt: emailOutbox.sentAt
-}
+})
 
 /** Queue inspection without bodies (a reset mail's body is a credential). Ordered by id. */
-export function listEmails(db: MailDb, opts: { status?: OutboxStatus; after?: number; skip: number; limit: number }): EmailSummary[] {
+export function listEmails(data: MailDb, opts: { status?: OutboxStatus; after?: number; skip: number; limit: number }): Promise<EmailSummary[]> {
+  const { emailOutbox } = data.t
   const conditions = [gt(emailOutbox.id, opts.after ?? 0)]
   if (opts.status) conditions.push(eq(emailOutbox.status, opts.status))
-  return db
-    .select(summaryColumns)
+  return data.db
+    .select(summaryColumns(data.t))
     .from(emailOutbox)
     .where(and(...conditions))
     .orderBy(asc(emailOutbox.id))
     .limit(opts.limit)
     .offset(opts.skip)
-    .all()
 }
 
-export function getEmail(db: MailDb, id: number): EmailSummary | undefined {
-  return db.select(summaryColumns).from(emailOutbox).where(eq(emailOutbox.id, id)).get()
+export async function getEmail(data: MailDb, id: number): Promise<EmailSummary | undefined> {
+  const { emailOutbox } = data.t
+  const [row] = await data.db.select(summaryColumns(data.t)).from(emailOutbox).where(eq(emailOutbox.id, id))
+  return row
 }
 
-export function counts(db: MailDb): Record<OutboxStatus, number> {
+export async function counts(data: MailDb): Promise<Record<OutboxStatus, number>> {
+  const { emailOutbox } = data.t
   const out: Record<OutboxStatus, number> = { queued: 0, sending: 0, sent: 0, dead: 0 }
-  const rows = db
-    .select({ status: emailOutbox.status, n: sql<number>`count(*)` })
+  const rows = await data.db
+    .select({ status: emailOutbox.status, n: sql<number>`count(*)`.mapWith(Number) })
     .from(emailOutbox)
     .groupBy(emailOutbox.status)
-    .all()
-  for (const r of rows) out[r.status] = Number(r.n)
+  for (const r of rows) out[r.status] = r.n
   return out
 }
 

@@ -3,10 +3,10 @@
 // commit; the worker thread does the sending. Without a worker (tests, CLI) mail
 // simply stays queued.
 import type { Config } from '../config'
-import type { Db } from '../db/client'
+import type { Data, Tx } from '../db/data'
 import { AppError, NotFound } from '../lib/errors'
 import { trimPage } from '../lib/page'
-import { counts, enqueueEmail, getEmail, listEmails, retry, type EmailSummary, type MailDb, type NewEmail, type OutboxStatus } from './outbox'
+import { counts, enqueueEmail, getEmail, listEmails, retry, type EmailSummary, type NewEmail, type OutboxStatus } from './outbox'
 import { messageIdFor } from './transport'
 
 export interface MailKicker {
@@ -17,38 +17,29 @@ export interface EmailView extends EmailSummary {
   messageId: string
 }
 
-export function createMailService(db: Db, config: Pick<Config, 'mailFrom' | 'publicUrl'>, worker?: MailKicker) {
+export function createMailService(data: Data, config: Pick<Config, 'mailFrom' | 'publicUrl'>, worker?: MailKicker) {
   const view = (e: EmailSummary): EmailView => ({ ...e, messageId: messageIdFor(e, config) })
 
-  /**
-   * Wakes the worker once the current synchronous transaction has committed:
-   * bun:sqlite transactions run to completion before any microtask, and a kick
-   * that raced the commit would find nothing and sleep until the next poll.
-   */
-  function kickAfterCommit(): void {
-    if (worker) queueMicrotask(() => worker.kick())
-  }
-
   return {
-    /** Writes a mail in the caller's transaction and wakes the worker after it commits. */
-    enqueue(tx: MailDb, mail: NewEmail): number {
-      const id = enqueueEmail(tx, mail)
-      kickAfterCommit()
+    /** Writes a mail in the caller's transaction and wakes the worker once that has committed. */
+    async enqueue(tx: Tx, mail: NewEmail): Promise<number> {
+      const id = await enqueueEmail(data, tx, mail)
+      if (worker) data.afterCommit(tx, () => worker.kick())
       return id
     },
 
     /** One page by id; `nextAfter` is the id to continue after, null on the last page. */
-    page(opts: { status?: OutboxStatus; after?: number; skip: number; limit: number }): { rows: EmailView[]; nextAfter: number | null } {
-      const { rows, next } = trimPage(listEmails(db, { ...opts, limit: opts.limit + 1 }), opts.limit)
+    async page(opts: { status?: OutboxStatus; after?: number; skip: number; limit: number }): Promise<{ rows: EmailView[]; nextAfter: number | null }> {
+      const { rows, next } = trimPage(await listEmails(data, { ...opts, limit: opts.limit + 1 }), opts.limit)
       return { rows: rows.map(view), nextAfter: next ? next.id : null }
     },
 
-    counts(): Record<OutboxStatus, number> {
-      return counts(db)
+    counts(): Promise<Record<OutboxStatus, number>> {
+      return counts(data)
     },
 
-    retry(id: number): EmailView {
-      const result = retry(db, id)
+    async retry(id: number): Promise<EmailView> {
+      const result = await retry(data, id)
       switch (result) {
         case 'not_found':
           throw NotFound('Email not found')
@@ -59,8 +50,8 @@ export function createMailService(db: Db, config: Pick<Config, 'mailFrom' | 'pub
         case 'reset_link':
           throw new AppError(409, 'An e-mail with a one-time link is not resent; ask for a new link instead')
       }
-      kickAfterCommit()
-      return view(getEmail(db, id)!)
+      worker?.kick()
+      return view((await getEmail(data, id))!)
     }
   }
 }

@@ -5,7 +5,7 @@
 // committed enqueue and {type:'stop'} once. Worker -> main: WorkerEvent. The worker
 // never logs by itself: the main thread's Logger does, from these events.
 import { Database } from 'bun:sqlite'
-import { drizzle } from 'drizzle-orm/bun-sqlite'
+import { pgData, sqliteData, type Data } from '../db/data'
 import { resolveMailConfig, type MailWorkerConfig, type ResolvedMailWorkerConfig } from './config'
 import { deliverDue, type DeliveryEvent } from './delivery'
 import { prune, recoverOrphans } from './outbox'
@@ -97,28 +97,34 @@ function tryLock(path: string): Database | null {
   }
 }
 
-async function run(raw: MailWorkerConfig): Promise<void> {
-  const cfg: ResolvedMailWorkerConfig = resolveMailConfig(raw)
+/** The worker's own connection: SQLite behind the delivery lock, or a small PostgreSQL pool. */
+async function open(cfg: ResolvedMailWorkerConfig): Promise<{ data: Data; lock: Database | null } | null> {
+  // Several instances deliver side by side on PostgreSQL: claims skip each
+  // other's locked rows, and a row of a dead worker comes back when its lease expires.
+  if (cfg.databaseUrl) return { data: pgData(cfg.databaseUrl, { max: 2 }), lock: null }
   let lock = tryLock(`${cfg.dbPath}.mail-lock`)
   if (!lock) emit({ type: 'waiting-for-lock' })
   while (!lock && !stopping) {
     await sleep(Math.max(cfg.pollIntervalMs, 1_000))
     lock = tryLock(`${cfg.dbPath}.mail-lock`)
   }
-  if (!lock) {
+  if (!lock) return null
+  // Same durability as the app's connection (synchronous=FULL): a "sent" mark
+  // lost on power loss would mean a duplicate mail.
+  return { data: sqliteData(cfg.dbPath, { busyTimeoutMs: cfg.busyTimeoutMs, create: false }), lock }
+}
+
+async function run(raw: MailWorkerConfig): Promise<void> {
+  const cfg: ResolvedMailWorkerConfig = resolveMailConfig(raw)
+  const opened = await open(cfg)
+  if (!opened) {
     emit({ type: 'stopped' })
     return
   }
-
-  const sqlite = new Database(cfg.dbPath, { create: false, readwrite: true })
-  sqlite.run(`PRAGMA busy_timeout = ${Math.floor(cfg.busyTimeoutMs)}`)
-  sqlite.run('PRAGMA journal_mode = WAL')
-  // Same durability as the app's connection: a "sent" mark lost on power loss would
-  // mean a duplicate mail.
-  sqlite.run('PRAGMA synchronous = FULL')
-  const db = drizzle({ client: sqlite })
+  const { data: db, lock } = opened
   const transport = createTransport(cfg, (mail) => emit({ type: 'logged', mail }))
-  const recovered = recoverOrphans(db, cfg.retry)
+  // Holding the SQLite lock proves no other worker is alive: its claims are orphans.
+  const recovered = lock ? await recoverOrphans(db, cfg.retry) : 0
   emit({ type: 'ready', transport: transport.kind, recovered })
 
   let lastPrune = 0
@@ -127,7 +133,7 @@ async function run(raw: MailWorkerConfig): Promise<void> {
       try {
         if (Date.now() - lastPrune >= cfg.pruneIntervalMs) {
           lastPrune = Date.now()
-          const count = prune(db, cfg.retentionMs)
+          const count = await prune(db, cfg.retentionMs)
           if (count > 0) emit({ type: 'pruned', count })
         }
         const claimed = await deliverDue({
@@ -149,8 +155,8 @@ async function run(raw: MailWorkerConfig): Promise<void> {
     }
   } finally {
     transport.close()
-    sqlite.close()
-    lock.close()
+    await db.close()
+    lock?.close()
   }
   emit({ type: 'stopped' })
 }

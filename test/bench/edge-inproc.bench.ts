@@ -12,8 +12,8 @@ import { cors } from '@elysiajs/cors'
 import { createApp } from '../../src/app'
 import { createServices } from '../../src/services'
 import { parseConfig } from '../../src/config'
-import { DB_FILE, openDatabase } from '../../src/db/client'
-import { runMigrations } from '../../src/db/migrate'
+import { DB_FILE } from '../../src/db/client'
+import { sqliteData } from '../../src/db/data'
 import { createLogger } from '../../src/lib/log'
 
 const rounds = Number(process.argv[2] ?? 15)
@@ -36,12 +36,12 @@ async function build(name: string, env: Record<string, string>) {
   dirs.push(dataDir)
   // TRUST_PROXY with a forwarded address: the limiter keys on a real address.
   const config = parseConfig({ DATA_DIR: dataDir, SECRET_KEY: secret, LOG_LEVEL: 'silent', TRUST_PROXY: 'true', ...env })
-  const db = openDatabase(join(dataDir, DB_FILE))
-  runMigrations(db)
-  const deps = { config, db, secret, logger: createLogger('silent') }
+  const data = sqliteData(join(dataDir, DB_FILE))
+  await data.migrate()
+  const deps = { config, data, secret, logger: createLogger('silent') }
   const services = createServices(deps)
   const u = await services.users.create({ username: 'bench', email: 'bench@example.com', password: 'Secret123' }, { id: 0, role: 'admin' })
-  const token = await services.tokens.sign(u.id, u.tokenVersion, services.sessions.start(u.id, { userAgent: null, ip: null }).id)
+  const token = await services.tokens.sign(u.id, u.tokenVersion, (await services.sessions.start(u.id, { userAgent: null, ip: null })).id)
   const roster = createApp(deps, services)
   const app =
     name === 'elysiacors'

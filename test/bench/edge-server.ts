@@ -18,8 +18,8 @@ import { cors } from '@elysiajs/cors'
 import { createApp } from '../../src/app'
 import { createServices } from '../../src/services'
 import { parseConfig } from '../../src/config'
-import { DB_FILE, openDatabase } from '../../src/db/client'
-import { runMigrations } from '../../src/db/migrate'
+import { DB_FILE } from '../../src/db/client'
+import { sqliteData } from '../../src/db/data'
 import { createLogger } from '../../src/lib/log'
 
 const ORIGINS = 'https://app.example.com,https://admin.example.com'
@@ -49,15 +49,15 @@ for (const spec of (process.argv[2] ?? 'base').split(',')) {
   const dataDir = mkdtempSync(join(tmpdir(), 'roster-bench-'))
   const secret = `bench-secret-key-that-is-long-enough-${variant}-0123456789`
   const config = parseConfig({ DATA_DIR: dataDir, SECRET_KEY: secret, LOG_LEVEL: 'silent', ...env })
-  const db = openDatabase(join(dataDir, DB_FILE))
-  runMigrations(db)
-  const deps = { config, db, secret, logger: createLogger('silent') }
+  const data = sqliteData(join(dataDir, DB_FILE))
+  await data.migrate()
+  const deps = { config, data, secret, logger: createLogger('silent') }
   const services = createServices(deps)
   const user = await services.users.create(
     { username: 'bench', email: 'bench@example.com', password: 'Secret123', role: 'admin' },
     { id: 0, role: 'admin' }
   )
-  const token = await services.tokens.sign(user.id, user.tokenVersion, services.sessions.start(user.id, { userAgent: null, ip: null }).id)
+  const token = await services.tokens.sign(user.id, user.tokenVersion, (await services.sessions.start(user.id, { userAgent: null, ip: null })).id)
   const roster = createApp(deps, services)
   const app: Listening =
     variant === 'elysiacors'
@@ -69,7 +69,7 @@ for (const spec of (process.argv[2] ?? 'base').split(',')) {
   started.push({ variant, port: app.server?.port, token, id: user.id })
   cleanups.push(async () => {
     await app.stop()
-    db.$client.close()
+    await data.close()
     rmSync(dataDir, { recursive: true, force: true })
   })
 }

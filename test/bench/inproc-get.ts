@@ -6,19 +6,19 @@ import { join } from 'node:path'
 import { createApp } from '../../src/app'
 import { createServices } from '../../src/services'
 import { parseConfig } from '../../src/config'
-import { DB_FILE, openDatabase } from '../../src/db/client'
-import { runMigrations } from '../../src/db/migrate'
+import { DB_FILE } from '../../src/db/client'
+import { sqliteData } from '../../src/db/data'
 import { createLogger } from '../../src/lib/log'
 
 const dir = mkdtempSync(join(tmpdir(), 'roster-inproc-'))
 const secret = 'x'.repeat(40)
 const config = parseConfig({ DATA_DIR: dir, SECRET_KEY: secret, RATE_LIMIT_PER_MINUTE: process.env.RATE_LIMIT_PER_MINUTE ?? '0', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' })
-const db = openDatabase(join(dir, DB_FILE))
-runMigrations(db)
-const deps = { config, db, secret, logger: createLogger(config.logLevel, () => {}) }
+const data = sqliteData(join(dir, DB_FILE))
+await data.migrate()
+const deps = { config, data, secret, logger: createLogger(config.logLevel, () => {}) }
 const services = createServices(deps)
 const u = await services.users.create({ username: 'bench', email: 'bench@example.com', password: 'Secret123' }, { id: 0, role: 'admin' })
-const token = await services.tokens.sign(u.id, u.tokenVersion, services.sessions.start(u.id, { userAgent: null, ip: null }).id)
+const token = await services.tokens.sign(u.id, u.tokenVersion, (await services.sessions.start(u.id, { userAgent: null, ip: null })).id)
 const app = createApp(deps, services)
 const request = () => new Request(`http://localhost/users/${u.id}`, { headers: { authorization: `Bearer ${token}` } })
 const n = Number(process.argv[2] ?? 100_000)
@@ -27,5 +27,5 @@ const t0 = performance.now()
 for (let i = 0; i < n; i++) await (await app.handle(request())).text()
 const us = ((performance.now() - t0) * 1000) / n
 console.log(`${us.toFixed(2)} µs per authenticated GET /users/{id} (in process, ${n} requests)`)
-db.$client.close()
+await data.close()
 rmSync(dir, { recursive: true, force: true })

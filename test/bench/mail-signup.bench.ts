@@ -9,8 +9,8 @@ import { join } from 'node:path'
 import { createApp } from '../../src/app'
 import { createServices } from '../../src/services'
 import { parseConfig } from '../../src/config'
-import { DB_FILE, openDatabase } from '../../src/db/client'
-import { runMigrations } from '../../src/db/migrate'
+import { DB_FILE } from '../../src/db/client'
+import { sqliteData } from '../../src/db/data'
 import { createLogger } from '../../src/lib/log'
 import { mailWorkerConfig, startMailWorker } from '../../src/mail/mailer'
 import { freePort, startSilentServer } from '../mail-helpers'
@@ -21,18 +21,18 @@ const PER_ROUND = Number(process.argv[3] ?? 10)
 const hung = await startSilentServer()
 const refused = `smtp://127.0.0.1:${await freePort()}`
 
-function setup(name: string, smtpUrl: string | undefined) {
+async function setup(name: string, smtpUrl: string | undefined) {
   const dir = mkdtempSync(join(tmpdir(), 'roster-bench-'))
   const config = parseConfig({ DATA_DIR: dir, SECRET_KEY: 'x'.repeat(40), RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'silent', ...(smtpUrl ? { SMTP_URL: smtpUrl } : {}) })
-  const db = openDatabase(join(dir, DB_FILE))
-  runMigrations(db)
+  const data = sqliteData(join(dir, DB_FILE))
+  await data.migrate()
   const mailer = startMailWorker(mailWorkerConfig(config, { pollIntervalMs: 200 }))
-  const deps = { config, db, secret: 'x'.repeat(40), logger: createLogger('error'), mailer }
+  const deps = { config, data, secret: 'x'.repeat(40), logger: createLogger('error'), mailer }
   const app = createApp(deps, createServices(deps))
-  return { name, app, mailer, db, dir, samples: [] as number[], n: 0 }
+  return { name, app, mailer, data, dir, samples: [] as number[], n: 0 }
 }
 
-const setups = [setup('no SMTP (log)', undefined), setup('SMTP hung', hung.url), setup('SMTP refusing', refused)]
+const setups = await Promise.all([setup("no SMTP (log)", undefined), setup("SMTP hung", hung.url), setup("SMTP refusing", refused)])
 await Bun.sleep(500)
 
 for (let r = 0; r < ROUNDS; r++) {
@@ -55,14 +55,14 @@ for (let r = 0; r < ROUNDS; r++) {
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!
 for (const s of setups) {
-  const q = s.db.$client.query<{ status: string; n: number }, []>('SELECT status, count(*) AS n FROM email_outbox GROUP BY status').all()
+  const q = s.data.sqlite!.query<{ status: string; n: number }, []>('SELECT status, count(*) AS n FROM email_outbox GROUP BY status').all()
   console.log(
     `${s.name.padEnd(16)} n=${s.samples.length} median=${pct(s.samples, 50).toFixed(1)}ms p95=${pct(s.samples, 95).toFixed(1)}ms max=${Math.max(...s.samples).toFixed(1)}ms outbox=${JSON.stringify(Object.fromEntries(q.map((x) => [x.status, x.n])))}`
   )
 }
 for (const s of setups) {
   await s.mailer.stop()
-  s.db.$client.close()
+  await s.data.close()
   rmSync(s.dir, { recursive: true, force: true })
 }
 await hung.close()

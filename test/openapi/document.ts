@@ -5,7 +5,7 @@ import { makeApp, req, tempDir } from '../helpers'
 export type Doc = Record<string, any>
 
 export async function liveDocument(env: Record<string, string> = {}): Promise<Doc> {
-  const res = await req(makeApp(env), 'GET', '/openapi.json')
+  const res = await req(await makeApp(env), 'GET', '/openapi.json')
   if (res.status !== 200) throw new Error(`/openapi.json answered ${res.status}`)
   return res.json as Doc
 }

@@ -4,28 +4,26 @@ import type { UserHooks } from '../users/service'
 import type { AuditService } from './service'
 
 export function auditUserChanges(audit: AuditService, hooks: UserHooks): void {
-  hooks.created.push((tx, user, origin, source) => {
+  hooks.created.push((tx, user, origin, source) =>
     audit.append(tx, {
       type: 'user.created',
       origin,
       targetId: user.id,
       details: { username: user.username, role: user.role, source, email_verified: user.emailVerified }
     })
-  })
-  hooks.updated.push((tx, before, after, fields, origin) => {
+  )
+  hooks.updated.push(async (tx, before, after, fields, origin) => {
     // Names only: a password's value never reaches an event.
-    audit.append(tx, { type: 'user.updated', origin, targetId: after.id, details: { fields } })
+    await audit.append(tx, { type: 'user.updated', origin, targetId: after.id, details: { fields } })
     if (before.role !== after.role) {
-      audit.append(tx, { type: 'user.role_changed', origin, targetId: after.id, details: { from: before.role, to: after.role } })
+      await audit.append(tx, { type: 'user.role_changed', origin, targetId: after.id, details: { from: before.role, to: after.role } })
     }
     if (before.isActive !== after.isActive) {
-      audit.append(tx, { type: after.isActive ? 'user.activated' : 'user.deactivated', origin, targetId: after.id })
+      await audit.append(tx, { type: after.isActive ? 'user.activated' : 'user.deactivated', origin, targetId: after.id })
     }
   })
-  hooks.passwordChanged.push((tx, userId, origin) => {
-    audit.append(tx, { type: 'password.changed', origin, targetId: userId })
-  })
-  hooks.deleted.push((tx, user, origin) => {
+  hooks.passwordChanged.push((tx, userId, origin) => audit.append(tx, { type: 'password.changed', origin, targetId: userId }))
+  hooks.deleted.push((tx, user, origin) =>
     audit.append(tx, { type: 'user.deleted', origin, targetId: user.id, details: { username: user.username } })
-  })
+  )
 }

@@ -80,9 +80,9 @@ export function auditModule({ audit, auth }: { audit: AuditService; auth: AuthPl
     .use(auth)
     .get(
       '/admin/audit',
-      ({ query }) => {
+      async ({ query }) => {
         const { q, since, until, before } = parseQuery(() => adminQuery.parse(query), query)
-        const page = audit.list({ type: q.type, actorId: q.actor_id, targetId: q.target_id, since, until, before, limit: q.limit })
+        const page = await audit.list({ type: q.type, actorId: q.actor_id, targetId: q.target_id, since, until, before, limit: q.limit })
         return { events: page.events, next_cursor: page.nextCursor }
       },
       {
@@ -98,9 +98,9 @@ export function auditModule({ audit, auth }: { audit: AuditService; auth: AuthPl
     )
     .get(
       '/users/me/audit',
-      ({ query, user }) => {
+      async ({ query, user }) => {
         const { q, before } = parseQuery(() => ownQuery.parse(query), { after: query.after })
-        const page = audit.list({ type: q.type, involving: user.id, before, limit: q.limit })
+        const page = await audit.list({ type: q.type, involving: user.id, before, limit: q.limit })
         return { events: page.events.map(forOwner(user.id)), next_cursor: page.nextCursor }
       },
       {

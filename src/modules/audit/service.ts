@@ -7,17 +7,16 @@
 // assigned here as last id + 1, read from the audit_chain row under the write
 // lock, so they have no gaps: a row deleted in the middle shows as a missing id,
 // an edited one as a hash that no longer matches. Appends are serialised by the
-// write transaction (SQLite: BEGIN IMMEDIATE; the chain row is the one row every
-// append updates, which is what a row lock would serialise on PostgreSQL), so
-// two appends can never both extend the same head and fork the chain.
+// write transaction: the chain row is read FOR UPDATE (PostgreSQL) inside a
+// transaction that SQLite runs as BEGIN IMMEDIATE, so two appends can never
+// both extend the same head and fork the chain.
 //
 // Retention deletes a prefix (the oldest events) and moves the anchor
 // (pruned_through_id/hash) in the same transaction; verification starts there.
-import { and, desc, eq, gte, lt, lte, or, sql, type SQL } from 'drizzle-orm'
-import type { Db } from '../../db/client'
-import { auditChain, auditEvents, type AuditEventRow } from '../../db/schema'
+import { and, asc, desc, eq, gt, gte, lt, lte, or, sql, type SQL } from 'drizzle-orm'
+import type { Data, Tx } from '../../db/data'
+import type { AuditEventRow } from '../../db/schema'
 import { trimPage } from '../../lib/page'
-import type { Tx } from '../../db/client'
 
 export const AUDIT_TYPES = [
   'user.created',
@@ -131,16 +130,14 @@ export function toAuditEvent(r: AuditEventRow): AuditEvent {
   }
 }
 
-export function createAuditService(db: Db, opts: { now?: () => number } = {}) {
+export function createAuditService(data: Data, opts: { now?: () => number } = {}) {
   const now = opts.now ?? Date.now
-
-  function chainOf(tx: Tx | Db) {
-    return tx.select().from(auditChain).where(eq(auditChain.id, CHAIN_ROW)).get()
-  }
+  const { db, t } = data
+  const { auditEvents, auditChain } = t
 
   /** Appends one event inside the caller's write transaction. */
-  function append(tx: Tx, input: AuditInput): void {
-    const head = chainOf(tx)
+  async function append(tx: Tx, input: AuditInput): Promise<void> {
+    const [head] = await data.forUpdate(tx.select().from(auditChain).where(eq(auditChain.id, CHAIN_ROW)))
     const prevHash = head?.lastHash ?? GENESIS_HASH
     const row = {
       id: (head?.lastId ?? 0) + 1,
@@ -153,11 +150,11 @@ export function createAuditService(db: Db, opts: { now?: () => number } = {}) {
       details: JSON.stringify(input.details ?? {})
     }
     const hash = chainHash(prevHash, canonical(row))
-    tx.insert(auditEvents).values({ ...row, prevHash, hash }).run()
-    tx.insert(auditChain)
+    await tx.insert(auditEvents).values({ ...row, prevHash, hash })
+    await tx
+      .insert(auditChain)
       .values({ id: CHAIN_ROW, lastId: row.id, lastHash: hash, prunedThroughId: 0, prunedThroughHash: GENESIS_HASH })
       .onConflictDoUpdate({ target: auditChain.id, set: { lastId: row.id, lastHash: hash } })
-      .run()
   }
 
   function where(f: AuditFilter): SQL | undefined {
@@ -176,19 +173,18 @@ export function createAuditService(db: Db, opts: { now?: () => number } = {}) {
     append,
 
     /** An event that records no other change (a failed login): its own write transaction. */
-    record(input: AuditInput): void {
-      db.transaction((tx) => append(tx, input), { behavior: 'immediate' })
+    record(input: AuditInput): Promise<void> {
+      return data.transaction((tx) => append(tx, input))
     },
 
     /** Newest first, keyset paged by id. */
-    list(f: AuditFilter): { events: AuditEvent[]; nextCursor: string | null } {
-      const rows = db
+    async list(f: AuditFilter): Promise<{ events: AuditEvent[]; nextCursor: string | null }> {
+      const rows = await db
         .select()
         .from(auditEvents)
         .where(where(f))
         .orderBy(desc(auditEvents.id))
         .limit(f.limit + 1)
-        .all()
       const { rows: page, next } = trimPage(rows, f.limit)
       return { events: page.map(toAuditEvent), nextCursor: next ? encodeAuditCursor(next.id) : null }
     },
@@ -198,24 +194,14 @@ export function createAuditService(db: Db, opts: { now?: () => number } = {}) {
      * event whose id, link or hash is wrong; an id missing from the sequence (a
      * deleted row) is reported as that id.
      */
-    verify(batch = 1000): VerifyResult {
-      const sqlite = db.$client
-      const chain = sqlite
-        .query<{ lastId: number; lastHash: string; prunedThroughId: number; prunedThroughHash: string }, []>(
-          `SELECT last_id AS lastId, last_hash AS lastHash, pruned_through_id AS prunedThroughId,
-             pruned_through_hash AS prunedThroughHash FROM audit_chain WHERE id = ${CHAIN_ROW}`
-        )
-        .get()
-      const page = sqlite.query<AuditEventRow, [number, number]>(
-        `SELECT id, at, type, actor_id AS actorId, target_id AS targetId, ip, user_agent AS userAgent, details,
-           prev_hash AS prevHash, hash FROM audit_events WHERE id > ? ORDER BY id LIMIT ?`
-      )
+    async verify(batch = 1000): Promise<VerifyResult> {
+      const [chain] = await db.select().from(auditChain).where(eq(auditChain.id, CHAIN_ROW))
       let expectedId = (chain?.prunedThroughId ?? 0) + 1
       let prevHash = chain?.prunedThroughHash ?? GENESIS_HASH
       let checked = 0
       let cursor = 0
       for (;;) {
-        const rows = page.all(cursor, batch)
+        const rows = await db.select().from(auditEvents).where(gt(auditEvents.id, cursor)).orderBy(asc(auditEvents.id)).limit(batch)
         for (const r of rows) {
           if (r.id < expectedId) return { ok: false, checked, badId: r.id, reason: 'event older than the retention anchor' }
           if (r.id > expectedId) return { ok: false, checked, badId: expectedId, reason: 'event missing' }
@@ -239,33 +225,31 @@ export function createAuditService(db: Db, opts: { now?: () => number } = {}) {
      * Deletes events older than `retentionDays`, from the oldest end only, and
      * moves the anchor to the last one deleted. Returns how many were deleted.
      */
-    prune(retentionDays: number): number {
+    async prune(retentionDays: number): Promise<number> {
       if (retentionDays <= 0) return 0
       const cutoff = new Date(now() - retentionDays * 86_400_000).toISOString()
-      return db.transaction(
-        (tx) => {
-          // The newest event older than the cutoff; everything up to it goes, so
-          // what stays is always a suffix of the chain even if the clock once stepped back.
-          const last = tx
-            .select({ id: auditEvents.id, hash: auditEvents.hash })
-            .from(auditEvents)
-            .where(lt(auditEvents.at, cutoff))
-            .orderBy(desc(auditEvents.id))
-            .limit(1)
-            .get()
-          if (!last) return 0
-          const gone = tx.select({ n: sql<number>`count(*)` }).from(auditEvents).where(lte(auditEvents.id, last.id)).get()?.n ?? 0
-          tx.delete(auditEvents).where(lte(auditEvents.id, last.id)).run()
-          tx.update(auditChain).set({ prunedThroughId: last.id, prunedThroughHash: last.hash }).where(eq(auditChain.id, CHAIN_ROW)).run()
-          return gone
-        },
-        { behavior: 'immediate' }
-      )
+      return data.transaction(async (tx) => {
+        // The chain row is the appends' lock: pruning waits for them, and they for it.
+        await data.forUpdate(tx.select().from(auditChain).where(eq(auditChain.id, CHAIN_ROW)))
+        // The newest event older than the cutoff; everything up to it goes, so
+        // what stays is always a suffix of the chain even if the clock once stepped back.
+        const [last] = await tx
+          .select({ id: auditEvents.id, hash: auditEvents.hash })
+          .from(auditEvents)
+          .where(lt(auditEvents.at, cutoff))
+          .orderBy(desc(auditEvents.id))
+          .limit(1)
+        if (!last) return 0
+        const gone = await tx.delete(auditEvents).where(lte(auditEvents.id, last.id)).returning({ id: auditEvents.id })
+        await tx.update(auditChain).set({ prunedThroughId: last.id, prunedThroughHash: last.hash }).where(eq(auditChain.id, CHAIN_ROW))
+        return gone.length
+      })
     },
 
-    /** Count of stored events (metrics, tests). */
-    count(): number {
-      return db.select({ n: sql<number>`count(*)` }).from(auditEvents).get()?.n ?? 0
+    /** Count of stored events. */
+    async count(): Promise<number> {
+      const [row] = await db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(auditEvents)
+      return row?.n ?? 0
     }
   }
 }

@@ -35,7 +35,7 @@ export function authModule({ auth, tokens, sessions, users, clientIp }: Deps) {
       async ({ body, request, set }) => {
         const client = meta(request)
         const user = await auth.checkCredentials(body.username, body.password, client)
-        const session = sessions.start(user.id, client)
+        const session = await sessions.start(user.id, client)
         set.headers['cache-control'] = 'no-store'
         return tokenResponse(user, session.id, session.refreshToken)
       },
@@ -61,9 +61,9 @@ export function authModule({ auth, tokens, sessions, users, clientIp }: Deps) {
     .post(
       '/auth/refresh',
       async ({ body, request, set }) => {
-        const r = sessions.rotate(body.refresh_token, meta(request))
+        const r = await sessions.rotate(body.refresh_token, meta(request))
         // rotate() refuses sessions of missing or inactive users.
-        const user = users.getById(r.userId)!
+        const user = (await users.getById(r.userId))!
         set.headers['cache-control'] = 'no-store'
         return tokenResponse(user, r.sessionId, r.refreshToken)
       },
@@ -83,8 +83,8 @@ export function authModule({ auth, tokens, sessions, users, clientIp }: Deps) {
     )
     .post(
       '/auth/logout',
-      ({ body, request, set }) => {
-        sessions.revokeByToken(body.refresh_token, meta(request))
+      async ({ body, request, set }) => {
+        await sessions.revokeByToken(body.refresh_token, meta(request))
         set.status = 204
       },
       {

@@ -20,7 +20,7 @@ export interface AuthOptions {
   /** REQUIRE_EMAIL_VERIFICATION: a correct password for an unverified account gets 403 and no session. */
   requireEmailVerification?: boolean
   /** Called for such a refused login: mails a fresh link (within the resend cap). */
-  onUnverified?: (user: UserRow) => void
+  onUnverified?: (user: UserRow) => Promise<void>
   /** Bound on the throttled-login events remembered for de-duplication. */
   maxThrottleEvents?: number
 }
@@ -32,7 +32,7 @@ export function createAuthService(users: UserService, opts: AuthOptions = {}, th
   const throttledUntil = new Map<string, number>()
   const maxThrottleEvents = opts.maxThrottleEvents ?? 10_000
 
-  function recordThrottled(key: string, waitSeconds: number, targetId: number | null, meta: ClientMeta): void {
+  async function recordThrottled(key: string, waitSeconds: number, targetId: number | null, meta: ClientMeta): Promise<void> {
     const now = Date.now()
     const until = throttledUntil.get(key)
     if (until !== undefined && until > now) return
@@ -42,7 +42,7 @@ export function createAuthService(users: UserService, opts: AuthOptions = {}, th
       if (throttledUntil.size <= maxThrottleEvents) break
       throttledUntil.delete(k)
     }
-    audit?.record({
+    await audit?.record({
       type: 'login.throttled',
       origin: { actorId: null, ip: meta.ip, userAgent: meta.userAgent },
       targetId,
@@ -50,15 +50,15 @@ export function createAuthService(users: UserService, opts: AuthOptions = {}, th
     })
   }
 
-  function recordFailed(reason: string, targetId: number | null, meta: ClientMeta): void {
-    audit?.record({ type: 'login.failed', origin: { actorId: null, ip: meta.ip, userAgent: meta.userAgent }, targetId, details: { reason } })
+  async function recordFailed(reason: string, targetId: number | null, meta: ClientMeta): Promise<void> {
+    await audit?.record({ type: 'login.failed', origin: { actorId: null, ip: meta.ip, userAgent: meta.userAgent }, targetId, details: { reason } })
   }
 
   return {
     throttle,
 
     async checkCredentials(identifier: string, password: string, meta: ClientMeta): Promise<UserRow> {
-      const user = users.findForLogin(identifier)
+      const user = await users.findForLogin(identifier)
       // One counter per account whichever name it is reached by (username or
       // e-mail); an unknown name is its own "account", so throttling says
       // nothing about which names exist.
@@ -66,7 +66,7 @@ export function createAuthService(users: UserService, opts: AuthOptions = {}, th
       const from = meta.ip ?? 'unknown'
       const wait = throttle.retryAfter(account, from)
       if (wait > 0) {
-        recordThrottled(`${from}\u0000${account}`, wait, user?.id ?? null, meta)
+        await recordThrottled(`${from}\u0000${account}`, wait, user?.id ?? null, meta)
         throw TooManyRequests(TOO_MANY_LOGINS, wait)
       }
       // Verify against a dummy hash when there is no such user, so unknown
@@ -75,14 +75,14 @@ export function createAuthService(users: UserService, opts: AuthOptions = {}, th
       if (!user || !ok || !user.isActive) {
         throttle.failed(account, from)
         // The attempted name is not recorded: people type passwords into it.
-        recordFailed(!user ? 'unknown_user' : !ok ? 'bad_password' : 'inactive', user?.id ?? null, meta)
+        await recordFailed(!user ? 'unknown_user' : !ok ? 'bad_password' : 'inactive', user?.id ?? null, meta)
         throw Unauthorized(BAD_LOGIN)
       }
       throttle.succeeded(account, from)
-      if (needsRehash(user.hashedPassword)) users.rehash(user.id, await hashPassword(password))
+      if (needsRehash(user.hashedPassword)) await users.rehash(user.id, await hashPassword(password))
       if (opts.requireEmailVerification && !user.emailVerified) {
-        recordFailed('email_not_verified', user.id, meta)
-        opts.onUnverified?.(user)
+        await recordFailed('email_not_verified', user.id, meta)
+        await opts.onUnverified?.(user)
         throw new AppError(403, NOT_VERIFIED)
       }
       return user

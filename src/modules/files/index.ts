@@ -60,11 +60,11 @@ export function filesModule({ files, auth, maxUploadBytes }: Deps) {
     )
     .get(
       '/files',
-      ({ query, user }) => {
+      async ({ query, user }) => {
         const q = listQuery.parse(query)
         const owner = q.owner_id ?? user.id
         if (owner !== user.id && user.role !== 'admin') throw Forbidden()
-        return files.list(owner, q.skip, q.limit).map(toFileResponse)
+        return (await files.list(owner, q.skip, q.limit)).map(toFileResponse)
       },
       {
         auth: true,
@@ -79,8 +79,8 @@ export function filesModule({ files, auth, maxUploadBytes }: Deps) {
     )
     .get(
       '/files/:file_id',
-      ({ params, user, request, set }) => {
-        const { row, path } = files.open(params.file_id, actorOf(user))
+      async ({ params, user, request, set }) => {
+        const { row, path } = await files.open(params.file_id, actorOf(user))
         const res = downloadResponse(request, row, path, contentDisposition(row.filename))
         // For the request log: the Response carries its own status.
         set.status = res.status
@@ -102,8 +102,8 @@ export function filesModule({ files, auth, maxUploadBytes }: Deps) {
     )
     .delete(
       '/files/:file_id',
-      ({ params, user, set }) => {
-        files.delete(params.file_id, actorOf(user))
+      async ({ params, user, set }) => {
+        await files.delete(params.file_id, actorOf(user))
         set.status = 204
       },
       {

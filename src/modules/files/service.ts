@@ -11,8 +11,8 @@ import { mkdirSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs'
 import { rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { and, asc, eq, inArray, sql } from 'drizzle-orm'
-import type { Db, Tx } from '../../db/client'
-import { files, type FileRow } from '../../db/schema'
+import { constraintError, type Data, type Tx } from '../../db/data'
+import type { FileRow } from '../../db/schema'
 import { AppError, NotFound, RequestValidationError, Unauthorized } from '../../lib/errors'
 import { fsyncPath, fsyncPathAsync } from '../../lib/fsync'
 import type { Logger } from '../../lib/log'
@@ -97,7 +97,8 @@ export interface SweepResult {
  * that is not mounted, say), rows are kept and a warning is logged instead of
  * emptying the table.
  */
-export function sweepUploads(db: Db, dataDir: string, logger?: Logger): SweepResult {
+export async function sweepUploads(data: Data, dataDir: string, logger?: Logger): Promise<SweepResult> {
+  const { files } = data.t
   const dir = uploadsDir(dataDir)
   const tmp = join(dir, TMP_DIR)
   const result: SweepResult = { tmpFiles: 0, missingRows: 0, orphanFiles: 0 }
@@ -106,7 +107,8 @@ export function sweepUploads(db: Db, dataDir: string, logger?: Logger): SweepRes
     entries = readdirSync(dir)
   } catch (err) {
     if (!isCode(err, 'ENOENT')) throw err
-    const rows = db.select({ n: sql<number>`count(*)` }).from(files).get()?.n ?? 0
+    const [row] = await data.db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(files)
+    const rows = row?.n ?? 0
     if (rows > 0) logger?.warn('uploads folder missing; file rows kept', { rows })
     mkdirSync(tmp, { recursive: true, mode: 0o700 })
     return result
@@ -120,13 +122,13 @@ export function sweepUploads(db: Db, dataDir: string, logger?: Logger): SweepRes
 
   const onDisk = new Set(entries.filter((e) => STORAGE_NAME.test(e)))
   const missing: number[] = []
-  for (const row of db.select({ id: files.id, storageName: files.storageName }).from(files).all()) {
+  for (const row of await data.db.select({ id: files.id, storageName: files.storageName }).from(files)) {
     if (onDisk.has(row.storageName)) onDisk.delete(row.storageName)
     else missing.push(row.id)
   }
   if (missing.length) {
-    db.transaction((tx) => {
-      for (let i = 0; i < missing.length; i += 500) tx.delete(files).where(inArray(files.id, missing.slice(i, i + 500))).run()
+    await data.transaction(async (tx) => {
+      for (let i = 0; i < missing.length; i += 500) await tx.delete(files).where(inArray(files.id, missing.slice(i, i + 500)))
     })
   }
   result.missingRows = missing.length
@@ -136,30 +138,25 @@ export function sweepUploads(db: Db, dataDir: string, logger?: Logger): SweepRes
   return result
 }
 
-export function createFileService(db: Db, opts: FileServiceOptions) {
+export function createFileService(data: Data, opts: FileServiceOptions) {
+  const { db, t } = data
+  const { files } = t
   const dir = uploadsDir(opts.dataDir)
   const tmpDir = join(dir, TMP_DIR)
   mkdirSync(tmpDir, { recursive: true, mode: 0o700 })
   const { maxUploadBytes, uploadQuotaBytes, logger } = opts
 
-  const byId = db.select().from(files).where(eq(files.id, sql.placeholder('id'))).prepare()
-  const byOwner = db
-    .select()
-    .from(files)
-    .where(eq(files.ownerId, sql.placeholder('owner')))
-    .orderBy(asc(files.id))
-    .limit(sql.placeholder('limit'))
-    .offset(sql.placeholder('skip'))
-    .prepare()
-  const usedBytes = db
-    .select({ n: sql<number>`coalesce(sum(${files.size}), 0)` })
-    .from(files)
-    .where(eq(files.ownerId, sql.placeholder('owner')))
-    .prepare()
+  const usedBytes = async (q: Tx, owner: number): Promise<number> => {
+    const [row] = await q
+      .select({ n: sql<number>`coalesce(sum(${files.size}), 0)`.mapWith(Number) })
+      .from(files)
+      .where(eq(files.ownerId, owner))
+    return row?.n ?? 0
+  }
 
   /** Owner or admin; anyone else is told it does not exist. */
-  function getVisible(id: number, actor: Actor): FileRow {
-    const row = byId.get({ id })
+  async function getVisible(id: number, actor: Actor): Promise<FileRow> {
+    const [row] = await db.select().from(files).where(eq(files.id, id))
     if (!row || (row.ownerId !== actor.id && actor.role !== 'admin')) throw NotFound('File not found')
     return row
   }
@@ -195,7 +192,7 @@ export function createFileService(db: Db, opts: FileServiceOptions) {
       let limit = maxUploadBytes
       let quotaBound = false
       if (uploadQuotaBytes > 0) {
-        const remaining = Math.max(0, uploadQuotaBytes - (usedBytes.get({ owner: ownerId })?.n ?? 0))
+        const remaining = Math.max(0, uploadQuotaBytes - (await usedBytes(db, ownerId)))
         if (remaining < limit) {
           limit = remaining
           quotaBound = true
@@ -213,13 +210,14 @@ export function createFileService(db: Db, opts: FileServiceOptions) {
       }
       try {
         await fsyncPathAsync(dir)
-        return db.transaction((tx) => {
-          // Again inside the transaction: other uploads may have finished meanwhile.
+        return await data.transaction(async (tx) => {
+          // Again inside the transaction, under the owner's lock: other uploads
+          // (on any instance) may have finished meanwhile.
           if (uploadQuotaBytes > 0) {
-            const used = tx.select({ n: sql<number>`coalesce(sum(${files.size}), 0)` }).from(files).where(eq(files.ownerId, ownerId)).get()?.n ?? 0
-            if (used + part.size > uploadQuotaBytes) throw quotaExceeded()
+            await data.lock(tx, `quota:${ownerId}`)
+            if ((await usedBytes(tx, ownerId)) + part.size > uploadQuotaBytes) throw quotaExceeded()
           }
-          return tx
+          const [row] = await tx
             .insert(files)
             .values({
               ownerId,
@@ -231,23 +229,23 @@ export function createFileService(db: Db, opts: FileServiceOptions) {
               createdAt: new Date().toISOString()
             })
             .returning()
-            .get()
+          return row!
         })
       } catch (err) {
         await unlink(finalPath).catch(() => {})
         // The owner was deleted while the upload streamed.
-        if (err instanceof Error && err.message.includes('FOREIGN KEY constraint failed')) throw Unauthorized()
+        if (constraintError(err) === 'foreign_key') throw Unauthorized()
         throw err
       }
     },
 
-    list(ownerId: number, skip: number, limit: number): FileRow[] {
-      return byOwner.all({ owner: ownerId, skip, limit })
+    list(ownerId: number, skip: number, limit: number): Promise<FileRow[]> {
+      return db.select().from(files).where(eq(files.ownerId, ownerId)).orderBy(asc(files.id)).limit(limit).offset(skip)
     },
 
     /** The row and the path of its bytes, for a download. */
-    open(id: number, actor: Actor): { row: FileRow; path: string } {
-      const row = getVisible(id, actor)
+    async open(id: number, actor: Actor): Promise<{ row: FileRow; path: string }> {
+      const row = await getVisible(id, actor)
       const path = join(dir, row.storageName)
       try {
         statSync(path)
@@ -258,9 +256,9 @@ export function createFileService(db: Db, opts: FileServiceOptions) {
       return { row, path }
     },
 
-    delete(id: number, actor: Actor): void {
-      const row = getVisible(id, actor)
-      db.delete(files).where(and(eq(files.id, row.id), eq(files.storageName, row.storageName))).run()
+    async delete(id: number, actor: Actor): Promise<void> {
+      const row = await getVisible(id, actor)
+      await data.transaction((tx) => tx.delete(files).where(and(eq(files.id, row.id), eq(files.storageName, row.storageName))).then(() => undefined))
       removeStored(dir, [row.storageName], logger)
     },
 
@@ -268,8 +266,8 @@ export function createFileService(db: Db, opts: FileServiceOptions) {
      * UserHooks.deleting: the rows go with the user by FK cascade; their files
      * are removed once the deletion has committed.
      */
-    onUserDeleting(tx: Tx, userId: number): (() => void) | void {
-      const names = tx.select({ name: files.storageName }).from(files).where(eq(files.ownerId, userId)).all().map((r) => r.name)
+    async onUserDeleting(tx: Tx, userId: number): Promise<(() => void) | void> {
+      const names = (await tx.select({ name: files.storageName }).from(files).where(eq(files.ownerId, userId))).map((r) => r.name)
       if (names.length) return () => removeStored(dir, names, logger)
     }
   }

@@ -1,7 +1,7 @@
 import { Elysia, t } from 'elysia'
 
 /** Liveness (/health) and readiness (/ready: the database answers and migrations are applied). */
-export function healthModule(isReady: () => boolean) {
+export function healthModule(isReady: () => Promise<boolean>) {
   return new Elysia({ name: 'roster.health' })
     .get('/health', () => ({ status: 'ok' as const }), {
       response: { 200: t.Object({ status: t.Literal('ok') }) },
@@ -9,10 +9,10 @@ export function healthModule(isReady: () => boolean) {
     })
     .get(
       '/ready',
-      ({ set }) => {
+      async ({ set }) => {
         let ready = false
         try {
-          ready = isReady()
+          ready = await isReady()
         } catch {
           ready = false
         }

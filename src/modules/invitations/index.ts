@@ -2,6 +2,7 @@
 // accepts with the link's token.
 import { Elysia, t } from 'elysia'
 import type { AuthPlugin } from '../auth/macro'
+import { bodyPlugin } from '../../http/body'
 import { errorResponses } from '../../http/schemas'
 import type { ClientMeta } from '../sessions/service'
 import { toUserResponse, UserResponse } from '../users/model'
@@ -16,17 +17,18 @@ interface Deps {
 
 export function invitationsModule({ invitations, auth, clientMeta }: Deps) {
   return new Elysia({ name: 'roster.invitations' })
+    .use(bodyPlugin)
     .use(auth)
     .post(
       '/admin/invitations',
-      ({ body, user, request, set }) => {
-        const inv = invitations.create({ email: body.email, role: body.role ?? 'user' }, { actorId: user.id, ...clientMeta(request) })
+      async ({ body, user, request, set }) => {
+        const inv = await invitations.create({ email: body.email, role: body.role ?? 'user' }, { actorId: user.id, ...clientMeta(request) })
         set.status = 201
         return inv
       },
       {
         auth: 'admin',
-        parse: 'json',
+        accepts: 'json',
         body: InvitationCreate,
         response: { 201: InvitationResponse, ...errorResponses(400, 401, 403, 422) },
         detail: {
@@ -45,8 +47,8 @@ export function invitationsModule({ invitations, auth, clientMeta }: Deps) {
     })
     .delete(
       '/admin/invitations/:invitation_id',
-      ({ params, user, request, set }) => {
-        invitations.revoke(params.invitation_id, { actorId: user.id, ...clientMeta(request) })
+      async ({ params, user, request, set }) => {
+        await invitations.revoke(params.invitation_id, { actorId: user.id, ...clientMeta(request) })
         set.status = 204
       },
       {
@@ -64,7 +66,7 @@ export function invitationsModule({ invitations, auth, clientMeta }: Deps) {
         return toUserResponse(row)
       },
       {
-        parse: 'json',
+        accepts: 'json',
         body: AcceptInvite,
         response: { 201: UserResponse, ...errorResponses(400, 422) },
         detail: {

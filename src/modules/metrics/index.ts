@@ -41,17 +41,18 @@ export function metricsModule(registry: Registry, { service, auth, metricsToken 
     help: 'E-mail outbox rows by status',
     labelNames: ['status'] as const,
     registers: [registry],
-    collect() {
+    async collect() {
+      const byStatus = await service.emailOutboxByStatus()
       this.reset()
-      for (const [status, n] of Object.entries(service.emailOutboxByStatus())) this.set({ status }, n)
+      for (const [status, n] of Object.entries(byStatus)) this.set({ status }, n)
     }
   })
   new Gauge({
     name: 'roster_database_size_bytes',
-    help: 'SQLite database size: pages in use times page size, plus the WAL file',
+    help: 'Database size: on SQLite pages in use times page size, plus the WAL file; on PostgreSQL pg_database_size',
     registers: [registry],
-    collect() {
-      this.set(service.databaseBytes())
+    async collect() {
+      this.set(await service.databaseBytes())
     }
   })
   const loop = eventLoopDelay()
@@ -86,7 +87,7 @@ export function metricsModule(registry: Registry, { service, auth, metricsToken 
         // the scraper's token
       } else {
         if (!header) throw Unauthorized()
-        if (authenticateSession(header, auth).user.role !== 'admin') throw Forbidden()
+        if ((await authenticateSession(header, auth)).user.role !== 'admin') throw Forbidden()
       }
       set.headers['content-type'] = registry.contentType
       return registry.metrics()

@@ -20,13 +20,13 @@ export function outboxModule({ mail, auth }: { mail: MailService; auth: AuthPlug
     .use(auth)
     .get(
       '/admin/emails',
-      ({ query }) => {
+      async ({ query }) => {
         const q = listQuery.parse(query)
         const status = q.status as 'queued' | 'sending' | 'sent' | 'dead' | undefined
-        const page = mail.page({ status, after: q.after, skip: q.skip, limit: q.limit })
+        const page = await mail.page({ status, after: q.after, skip: q.skip, limit: q.limit })
         return {
           emails: page.rows.map(toEmailResponse),
-          counts: mail.counts(),
+          counts: await mail.counts(),
           next_after: page.nextAfter
         }
       },
@@ -41,7 +41,7 @@ export function outboxModule({ mail, auth }: { mail: MailService; auth: AuthPlug
         }
       }
     )
-    .post('/admin/emails/:email_id/retry', ({ params }) => toEmailResponse(mail.retry(params.email_id)), {
+    .post('/admin/emails/:email_id/retry', async ({ params }) => toEmailResponse(await mail.retry(params.email_id)), {
       auth: 'admin',
       params: EmailIdParams,
       response: { 200: EmailResponse, ...errorResponses(401, 403, 404, 422), 409: Conflict },

@@ -14,7 +14,7 @@ interface Deps {
 export function sessionsModule({ sessions, auth, clientMeta }: Deps) {
   return new Elysia({ name: 'roster.sessions' })
     .use(auth)
-    .get('/auth/sessions', ({ user, sessionId }) => sessions.list(user.id).map((r) => toSessionResponse(r, sessionId)), {
+    .get('/auth/sessions', async ({ user, sessionId }) => (await sessions.list(user.id)).map((r) => toSessionResponse(r, sessionId)), {
       auth: true,
       response: { 200: t.Array(SessionResponse), ...errorResponses(401) },
       detail: {
@@ -25,8 +25,8 @@ export function sessionsModule({ sessions, auth, clientMeta }: Deps) {
     })
     .delete(
       '/auth/sessions/:session_id',
-      ({ user, params, request, set }) => {
-        sessions.revokeOne(user.id, params.session_id, clientMeta(request))
+      async ({ user, params, request, set }) => {
+        await sessions.revokeOne(user.id, params.session_id, clientMeta(request))
         set.status = 204
       },
       {
@@ -42,8 +42,8 @@ export function sessionsModule({ sessions, auth, clientMeta }: Deps) {
     )
     .delete(
       '/auth/sessions',
-      ({ user, sessionId, request, set }) => {
-        sessions.revokeOthers(user.id, sessionId, clientMeta(request))
+      async ({ user, sessionId, request, set }) => {
+        await sessions.revokeOthers(user.id, sessionId, clientMeta(request))
         set.status = 204
       },
       {

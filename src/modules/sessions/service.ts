@@ -6,8 +6,9 @@
 // the same new token instead of a logout.
 import { randomBytes } from 'node:crypto'
 import { and, eq, isNull, lt, ne, or, sql } from 'drizzle-orm'
-import type { Db, Tx } from '../../db/client'
-import { sessions, type SessionRow } from '../../db/schema'
+import type { Data, Tx } from '../../db/data'
+import type { SessionRow } from '../../db/schema'
+import { then, type MaybePromise } from '../../lib/maybe'
 import { NotFound, Unauthorized } from '../../lib/errors'
 import { hashToken, newToken } from '../../lib/token'
 import type { AuditService } from '../audit/service'
@@ -34,7 +35,7 @@ export interface Rotation {
 export interface SessionServiceOptions {
   refreshTokenExpireDays: number
   /** Whether the user may still hold sessions (exists and is active). */
-  userActive: (userId: number) => boolean
+  userActive: (userId: number) => MaybePromise<boolean>
   now?: () => number
   graceMs?: number
   /** Upper bound on remembered rotations (see `recent`). */
@@ -45,7 +46,10 @@ export interface SessionServiceOptions {
 
 const NO_CLIENT: ClientMeta = { userAgent: null, ip: null }
 
-export function createSessionService(db: Db, opts: SessionServiceOptions) {
+
+export function createSessionService(data: Data, opts: SessionServiceOptions) {
+  const { db, t } = data
+  const { sessions } = t
   const lifetimeMs = opts.refreshTokenExpireDays * 24 * 60 * 60 * 1000
   const now = opts.now ?? Date.now
   const graceMs = opts.graceMs ?? GRACE_MS
@@ -66,183 +70,193 @@ export function createSessionService(db: Db, opts: SessionServiceOptions) {
     }
   }
 
-  const byHash = db.select().from(sessions).where(eq(sessions.tokenHash, sql.placeholder('h'))).prepare()
-  const byPrevious = db.select().from(sessions).where(eq(sessions.previousTokenHash, sql.placeholder('h'))).prepare()
   // The access-token hot path: one primary-key lookup per authenticated
-  // request, as a raw prepared statement (cheaper than Drizzle's prepared
-  // query, and than one users JOIN sessions query).
-  const liveById = db.$client.query<{ revokedAt: number | null; expiresAt: number; userId: number }, [string]>(
-    'SELECT revoked_at AS revokedAt, expires_at AS expiresAt, user_id AS userId FROM sessions WHERE id = ?'
-  )
+  // request. On SQLite a raw prepared statement, synchronous (cheaper than
+  // Drizzle's prepared query, and than one users JOIN sessions query).
+  type Live = { revokedAt: number | null; expiresAt: number; userId: number } | null | undefined
+  const liveById: (id: string) => MaybePromise<Live> = data.sqlite
+    ? ((stmt) => (id: string) => stmt.get(id))(
+        data.sqlite.query<{ revokedAt: number | null; expiresAt: number; userId: number }, [string]>(
+          'SELECT revoked_at AS revokedAt, expires_at AS expiresAt, user_id AS userId FROM sessions WHERE id = ?'
+        )
+      )
+    : ((stmt) => (id: string) => stmt.execute({ id }).then((r) => r[0]))(
+        db
+          .select({ revokedAt: sessions.revokedAt, expiresAt: sessions.expiresAt, userId: sessions.userId })
+          .from(sessions)
+          .where(eq(sessions.id, sql.placeholder('id')))
+          .prepare('sessions_live_by_id')
+      )
 
-  function revoke(tx: Db | Tx, id: string, t: number) {
-    tx.update(sessions).set({ revokedAt: t }).where(and(eq(sessions.id, id), isNull(sessions.revokedAt))).run()
-    recent.delete(id)
+  async function revoke(tx: Tx, id: string, t: number) {
+    await tx.update(sessions).set({ revokedAt: t }).where(and(eq(sessions.id, id), isNull(sessions.revokedAt)))
+    data.afterCommit(tx, () => recent.delete(id))
   }
 
   function alive(row: Pick<SessionRow, 'revokedAt' | 'expiresAt'>, t: number) {
     return row.revokedAt === null && row.expiresAt > t
   }
 
-  /** Finds the session a refresh token belongs to; the previous token counts too. */
-  function lookup(token: unknown): { row: SessionRow; spent: boolean } | undefined {
+  /**
+   * Finds the session a refresh token belongs to; the previous token counts
+   * too. The row is locked (PostgreSQL) until the transaction ends: a second
+   * refresh with the same token waits, then finds it spent.
+   */
+  async function lookup(tx: Tx, token: unknown): Promise<{ row: SessionRow; spent: boolean } | undefined> {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return undefined
     const h = hashToken(token)
-    const row = byHash.get({ h })
+    const [row] = await data.forUpdate(tx.select().from(sessions).where(eq(sessions.tokenHash, h)))
     if (row) return { row, spent: false }
-    const prev = byPrevious.get({ h })
+    const [prev] = await data.forUpdate(tx.select().from(sessions).where(eq(sessions.previousTokenHash, h)))
     return prev ? { row: prev, spent: true } : undefined
   }
 
   return {
     /** Opens a session and returns its id and refresh token (the only time the token exists in clear). */
-    start(userId: number, meta: ClientMeta): { id: string; refreshToken: string } {
+    async start(userId: number, meta: ClientMeta): Promise<{ id: string; refreshToken: string }> {
       const token = newToken()
       const id = randomBytes(16).toString('base64url')
       const t = now()
-      db.transaction((tx) => {
+      await data.transaction(async (tx) => {
         // Housekeeping on the user's own rows (indexed by user): long-dead sessions go.
-        tx.delete(sessions)
+        await tx
+          .delete(sessions)
           .where(and(eq(sessions.userId, userId), or(lt(sessions.expiresAt, t - KEEP_DEAD_MS), lt(sessions.revokedAt, t - KEEP_DEAD_MS))))
-          .run()
-        tx.insert(sessions)
-          .values({
-            id,
-            userId,
-            tokenHash: hashToken(token),
-            createdAt: t,
-            lastUsedAt: t,
-            expiresAt: t + lifetimeMs,
-            userAgent: meta.userAgent?.slice(0, 512) ?? null,
-            ip: meta.ip?.slice(0, 64) ?? null
-          })
-          .run()
-        audit?.append(tx, { type: 'login.succeeded', origin: origin(userId, meta), targetId: userId, details: { session_id: id } })
-      }, { behavior: 'immediate' })
+        await tx.insert(sessions).values({
+          id,
+          userId,
+          tokenHash: hashToken(token),
+          createdAt: t,
+          lastUsedAt: t,
+          expiresAt: t + lifetimeMs,
+          userAgent: meta.userAgent?.slice(0, 512) ?? null,
+          ip: meta.ip?.slice(0, 64) ?? null
+        })
+        await audit?.append(tx, { type: 'login.succeeded', origin: origin(userId, meta), targetId: userId, details: { session_id: id } })
+      })
       return { id, refreshToken: token }
     },
 
     /**
-     * Spends a refresh token and returns its successor. Synchronous from the
-     * read to the write, so two refreshes in this process cannot interleave;
-     * the IMMEDIATE transaction serialises other processes on the same file.
-     * The session keeps its original expiry: refreshing does not extend it.
+     * Spends a refresh token and returns its successor. The session row is
+     * locked from the read to the write (FOR UPDATE on PostgreSQL, the writer
+     * transaction on SQLite), so two refreshes with one token cannot both
+     * rotate. The session keeps its original expiry: refreshing does not extend it.
      */
-    rotate(token: unknown, meta: ClientMeta): Rotation {
-      const t = now()
+    async rotate(token: unknown, meta: ClientMeta): Promise<Rotation> {
       // Failures are returned, not thrown, so that a reuse revocation commits.
-      const result = db.transaction(
-        (tx): Rotation | 'invalid' => {
-          const found = lookup(token)
-          if (!found) return 'invalid'
-          const { row, spent } = found
-          if (!alive(row, t) || !opts.userActive(row.userId)) return 'invalid'
-          if (spent) {
-            const cached = recent.get(row.id)
-            const inGrace = row.rotatedAt !== null && t - row.rotatedAt <= graceMs
-            if (inGrace && cached && cached.until >= t && hashToken(cached.token) === row.tokenHash) {
-              // A second tab with the same token: same successor, no new rotation.
-              tx.update(sessions).set({ lastUsedAt: t }).where(eq(sessions.id, row.id)).run()
-              return { sessionId: row.id, userId: row.userId, refreshToken: cached.token }
-            }
-            if (!inGrace) {
-              // Reuse of a spent token: whoever holds it, the session is no longer trusted.
-              revoke(tx, row.id, t)
-              audit?.append(tx, { type: 'refresh.reuse_detected', origin: origin(null, meta), targetId: row.userId, details: { session_id: row.id } })
-            }
-            // In the window but without the successor (restarted since): refuse, keep the session.
-            return 'invalid'
+      const result = await data.transaction(async (tx): Promise<Rotation | 'invalid'> => {
+        const t = now()
+        const found = await lookup(tx, token)
+        if (!found) return 'invalid'
+        const { row, spent } = found
+        if (!alive(row, t) || !(await opts.userActive(row.userId))) return 'invalid'
+        if (spent) {
+          const cached = recent.get(row.id)
+          const inGrace = row.rotatedAt !== null && t - row.rotatedAt <= graceMs
+          if (inGrace && cached && cached.until >= t && hashToken(cached.token) === row.tokenHash) {
+            // A second tab with the same token: same successor, no new rotation.
+            await tx.update(sessions).set({ lastUsedAt: t }).where(eq(sessions.id, row.id))
+            return { sessionId: row.id, userId: row.userId, refreshToken: cached.token }
           }
-          const next = newToken()
-          tx.update(sessions)
-            .set({
-              tokenHash: hashToken(next),
-              previousTokenHash: row.tokenHash,
-              rotatedAt: t,
-              lastUsedAt: t,
-              userAgent: meta.userAgent?.slice(0, 512) ?? row.userAgent,
-              ip: meta.ip?.slice(0, 64) ?? row.ip
-            })
-            .where(eq(sessions.id, row.id))
-            .run()
-          remember(row.id, next, t)
-          return { sessionId: row.id, userId: row.userId, refreshToken: next }
-        },
-        { behavior: 'immediate' }
-      )
+          // Reuse of a spent token: whoever holds it, the session is no longer trusted.
+          if (!inGrace) {
+            await revoke(tx, row.id, t)
+            await audit?.append(tx, { type: 'refresh.reuse_detected', origin: origin(null, meta), targetId: row.userId, details: { session_id: row.id } })
+          }
+          // In the window but without the successor (restarted since): refuse, keep the session.
+          return 'invalid'
+        }
+        const next = newToken()
+        await tx
+          .update(sessions)
+          .set({
+            tokenHash: hashToken(next),
+            previousTokenHash: row.tokenHash,
+            rotatedAt: t,
+            lastUsedAt: t,
+            userAgent: meta.userAgent?.slice(0, 512) ?? row.userAgent,
+            ip: meta.ip?.slice(0, 64) ?? row.ip
+          })
+          .where(eq(sessions.id, row.id))
+        remember(row.id, next, t)
+        return { sessionId: row.id, userId: row.userId, refreshToken: next }
+      })
       if (result === 'invalid') throw Unauthorized(INVALID_REFRESH)
       return result
     },
 
     /** Logout: revokes the session of a current (or just-spent) refresh token. */
-    revokeByToken(token: unknown, meta: ClientMeta = NO_CLIENT): void {
-      const t = now()
-      const found = lookup(token)
-      if (!found || !alive(found.row, t)) throw Unauthorized(INVALID_REFRESH)
-      const { id, userId } = found.row
-      db.transaction((tx) => {
-        revoke(tx, id, t)
-        audit?.append(tx, { type: 'logout', origin: origin(userId, meta), targetId: userId, details: { session_id: id } })
-      }, { behavior: 'immediate' })
+    async revokeByToken(token: unknown, meta: ClientMeta = NO_CLIENT): Promise<void> {
+      const ok = await data.transaction(async (tx) => {
+        const t = now()
+        const found = await lookup(tx, token)
+        if (!found || !alive(found.row, t)) return false
+        const { id, userId } = found.row
+        await revoke(tx, id, t)
+        await audit?.append(tx, { type: 'logout', origin: origin(userId, meta), targetId: userId, details: { session_id: id } })
+        return true
+      })
+      if (!ok) throw Unauthorized(INVALID_REFRESH)
     },
 
-    /** True when an access token's session still stands and is the user's. */
-    isLive(id: string, userId: number): boolean {
-      const row = liveById.get(id)
-      return row !== null && row.userId === userId && alive(row, now())
+    /** True when an access token's session still stands and is the user's. Synchronous on SQLite. */
+    isLive(id: string, userId: number): MaybePromise<boolean> {
+      return then(liveById(id), (row) => row != null && row.userId === userId && alive(row, now()))
     },
 
     /** The user's live sessions (not revoked, not expired), oldest first. */
-    list(userId: number): SessionRow[] {
+    async list(userId: number): Promise<SessionRow[]> {
       const t = now()
-      return db
+      const rows = await db
         .select()
         .from(sessions)
         .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)))
         .orderBy(sessions.createdAt)
-        .all()
+      return rows
         .filter((r) => r.expiresAt > t)
     },
 
     /** Revokes one of the user's own live sessions; anyone else's is "not found". */
-    revokeOne(userId: number, id: string, meta: ClientMeta = NO_CLIENT): void {
-      const t = now()
-      const row = db.select().from(sessions).where(and(eq(sessions.id, id), eq(sessions.userId, userId))).get()
-      if (!row || !alive(row, t)) throw NotFound('Session not found')
-      db.transaction((tx) => {
-        revoke(tx, id, t)
-        audit?.append(tx, { type: 'session.revoked', origin: origin(userId, meta), targetId: userId, details: { session_id: id, count: 1 } })
-      }, { behavior: 'immediate' })
+    async revokeOne(userId: number, id: string, meta: ClientMeta = NO_CLIENT): Promise<void> {
+      const ok = await data.transaction(async (tx) => {
+        const t = now()
+        const [row] = await tx.select().from(sessions).where(and(eq(sessions.id, id), eq(sessions.userId, userId)))
+        if (!row || !alive(row, t)) return false
+        await revoke(tx, id, t)
+        await audit?.append(tx, { type: 'session.revoked', origin: origin(userId, meta), targetId: userId, details: { session_id: id, count: 1 } })
+        return true
+      })
+      if (!ok) throw NotFound('Session not found')
     },
 
     /** Revokes every live session of the user except `keepId`. Returns how many. */
-    revokeOthers(userId: number, keepId: string, meta: ClientMeta = NO_CLIENT): number {
-      const t = now()
-      const rows = db.transaction((tx) => {
-        const gone = tx
+    async revokeOthers(userId: number, keepId: string, meta: ClientMeta = NO_CLIENT): Promise<number> {
+      const rows = await data.transaction(async (tx) => {
+        const gone = await tx
           .update(sessions)
-          .set({ revokedAt: t })
+          .set({ revokedAt: now() })
           .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), ne(sessions.id, keepId)))
           .returning({ id: sessions.id })
-          .all()
         if (gone.length > 0) {
-          audit?.append(tx, { type: 'session.revoked', origin: origin(userId, meta), targetId: userId, details: { count: gone.length, kept_session_id: keepId } })
+          await audit?.append(tx, { type: 'session.revoked', origin: origin(userId, meta), targetId: userId, details: { count: gone.length, kept_session_id: keepId } })
         }
         return gone
-      }, { behavior: 'immediate' })
+      })
       for (const r of rows) recent.delete(r.id)
       return rows.length
     },
 
     /** For UserHooks.credentialsRevoked: inside the caller's transaction. */
-    revokeAll(tx: Tx, userId: number): void {
-      const rows = tx
+    async revokeAll(tx: Tx, userId: number): Promise<void> {
+      const rows = await tx
         .update(sessions)
         .set({ revokedAt: now() })
         .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)))
         .returning({ id: sessions.id })
-        .all()
-      for (const r of rows) recent.delete(r.id)
+      data.afterCommit(tx, () => {
+        for (const r of rows) recent.delete(r.id)
+      })
     },
 
     /** Remembered rotations (for tests of the bound). */

@@ -1,4 +1,5 @@
 // Users controller: routes only. Queries live in service.ts.
+import { then } from '../../lib/maybe'
 import { Elysia, t } from 'elysia'
 import type { AuthPlugin } from '../auth/macro'
 import { Forbidden, RequestValidationError } from '../../lib/errors'
@@ -67,7 +68,7 @@ export function usersModule({ users, auth, allowSignup, clientMeta }: Deps) {
       '/users',
       ({ query }) => {
         const q = listQuery.parse(query)
-        return users.list(q.skip, q.limit).map(toUserResponse)
+        return then(users.list(q.skip, q.limit), (rows) => rows.map(toUserResponse))
       },
       {
         auth: true,
@@ -94,7 +95,7 @@ export function usersModule({ users, auth, allowSignup, clientMeta }: Deps) {
         detail: { tags: ['users'], summary: "Change the caller's password" }
       }
     )
-    .get('/users/:user_id', ({ params, user }) => toUserResponse(users.getVisible(params.user_id, actorOf(user))), {
+    .get('/users/:user_id', ({ params, user }) => then(users.getVisible(params.user_id, actorOf(user)), toUserResponse), {
       auth: true,
       params: UserIdParams,
       response: { 200: UserResponse, ...errorResponses(401, 404, 422) },
@@ -143,9 +144,9 @@ export function usersModule({ users, auth, allowSignup, clientMeta }: Deps) {
     )
     .delete(
       '/users/:user_id',
-      ({ params, user, request, set }) => {
+      async ({ params, user, request, set }) => {
         assertSelfOrAdmin(actorOf(user), params.user_id)
-        users.delete(params.user_id, origin(request, user))
+        await users.delete(params.user_id, origin(request, user))
         set.status = 204
       },
       {
@@ -164,7 +165,7 @@ export function versionedUsersModule({ users, auth }: Pick<Deps, 'users' | 'auth
       '/api/v1/users',
       ({ query }) => {
         const q = listQuery.parse(query)
-        return { version: '1.0' as const, users: users.list(q.skip, q.limit).map(toUserResponse) }
+        return then(users.list(q.skip, q.limit), (rows) => ({ version: '1.0' as const, users: rows.map(toUserResponse) }))
       },
       {
         auth: true,
@@ -182,13 +183,12 @@ export function versionedUsersModule({ users, auth }: Pick<Deps, 'users' | 'auth
           if (after === undefined) throw new RequestValidationError([{ field: 'query.after', message: 'Invalid cursor', type: 'value_error' }])
           if (q.skip > 0) throw new RequestValidationError([{ field: 'query.skip', message: 'Use either skip or after, not both', type: 'value_error' }])
         }
-        const page = users.page({ after, skip: q.skip, limit: q.limit, includeInactive: q.include_inactive })
-        return {
+        return then(users.page({ after, skip: q.skip, limit: q.limit, includeInactive: q.include_inactive }), (page) => ({
           version: '2.0' as const,
           users: page.rows.map(toUserResponse),
           includes_inactive: q.include_inactive,
           next_cursor: page.nextCursor
-        }
+        }))
       },
       {
         auth: true,

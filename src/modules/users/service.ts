@@ -1,11 +1,13 @@
 // Users: plain functions over the database. No HTTP types here; failures are
 // thrown as AppError and mapped to the contract's bodies by the error plugin.
-import { and, eq, sql } from 'drizzle-orm'
-import type { Db, Tx } from '../../db/client'
-import { users, type Role, type UserRow } from '../../db/schema'
+import type { Database } from 'bun:sqlite'
+import { and, asc, eq, gt, sql } from 'drizzle-orm'
+import { constraintError, constraintName, type Data, type Tx } from '../../db/data'
+import type { Role, UserRow } from '../../db/schema'
 import type { Actor } from '../../lib/actor'
 import { AppError, BadRequest, NotFound } from '../../lib/errors'
 import { hashPassword, verifyPassword } from '../../lib/password'
+import { then, type MaybePromise } from '../../lib/maybe'
 import { trimPage } from '../../lib/page'
 import { SYSTEM, type Origin } from '../audit/service'
 import type { PublicUser } from './model'
@@ -17,19 +19,19 @@ import type { PublicUser } from './model'
  */
 export interface UserHooks {
   /** A user row was inserted. */
-  created: ((tx: Tx, user: UserRow, origin: Origin, source: CreatedBy) => void)[]
+  created: ((tx: Tx, user: UserRow, origin: Origin, source: CreatedBy) => Promise<void>)[]
   /** PUT/PATCH changed these fields (names only; `password` when one was set). */
-  updated: ((tx: Tx, before: UserRow, after: UserRow, fields: string[], origin: Origin) => void)[]
+  updated: ((tx: Tx, before: UserRow, after: UserRow, fields: string[], origin: Origin) => Promise<void>)[]
   /** The e-mail address changed (the row already holds the new one, unverified). */
-  emailChanged: ((tx: Tx, user: UserRow, oldEmail: string, origin: Origin) => void)[]
+  emailChanged: ((tx: Tx, user: UserRow, oldEmail: string, origin: Origin) => Promise<void>)[]
   /** A new password was set by the user or an admin (not by a reset link). */
-  passwordChanged: ((tx: Tx, userId: number, origin: Origin) => void)[]
+  passwordChanged: ((tx: Tx, userId: number, origin: Origin) => Promise<void>)[]
   /** Every credential issued so far must stop working (password change, deactivation, deletion). */
-  credentialsRevoked: ((tx: Tx, userId: number) => void)[]
+  credentialsRevoked: ((tx: Tx, userId: number) => Promise<void>)[]
   /** The user is about to be deleted; may return work to run after the commit (removing files). */
-  deleting: ((tx: Tx, userId: number) => (() => void) | void)[]
+  deleting: ((tx: Tx, userId: number) => Promise<(() => void) | void>)[]
   /** The user row is gone (same transaction). */
-  deleted: ((tx: Tx, user: UserRow, origin: Origin) => void)[]
+  deleted: ((tx: Tx, user: UserRow, origin: Origin) => Promise<void>)[]
 }
 
 export const newUserHooks = (): UserHooks => ({
@@ -58,11 +60,8 @@ export interface NewUser {
 
 export type UserChanges = Omit<Partial<NewUser>, 'email_verified'>
 
-// Transactions that read before they write take the write lock up front. In WAL
-// mode a deferred transaction whose snapshot is older than another connection's
-// commit (the mail worker, a CLI) cannot upgrade to a writer: SQLite answers
-// SQLITE_BUSY at once, without waiting for busy_timeout.
-const IMMEDIATE = { behavior: 'immediate' } as const
+/** Advisory-lock key of every change that could remove the last active admin. */
+const ADMINS_LOCK = 'users:admins'
 
 export const normalizeEmail = (email: string) => email.trim().toLowerCase()
 
@@ -76,10 +75,12 @@ export function decodeCursor(cursor: string): number | undefined {
   return m ? Number(m[1]) : undefined
 }
 
-// Hot reads (every authenticated request, every listing) go straight to
-// bun:sqlite prepared statements: Drizzle's builder and row mapping cost
-// noticeably more per lookup, and far more for an unprepared page. Columns are
-// aliased to UserRow's names; only is_active needs converting (SQLite has no boolean).
+// Hot reads (every authenticated request, every listing) on SQLite go straight
+// to bun:sqlite prepared statements, synchronously: Drizzle's builder and row
+// mapping cost about a third more per lookup and four times more for an
+// unprepared page. Columns are aliased to UserRow's
+// names; only is_active needs converting (SQLite has no boolean). PostgreSQL
+// runs the same reads as Drizzle prepared statements.
 const ROW_COLUMNS = `id, username, email, hashed_password AS hashedPassword, age, role, is_active AS isActive,
   token_version AS tokenVersion, email_verified AS emailVerified, created_at AS createdAt, updated_at AS updatedAt`
 const PUBLIC_COLUMNS = 'id, username, email, age, role, is_active AS isActive, email_verified AS emailVerified, created_at AS createdAt'
@@ -103,155 +104,153 @@ function changedFields(before: UserRow, after: UserRow, passwordSet: boolean): s
   return fields
 }
 
-export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
-  const sqlite = db.$client
-  const byIdRaw = sqlite.query<Raw<UserRow>, [number]>(`SELECT ${ROW_COLUMNS} FROM users WHERE id = ?`)
-  const byId = (id: number): UserRow | undefined => {
-    const row = byIdRaw.get(id)
-    return row ? fromRaw<UserRow>(row) : undefined
-  }
-  const listActive = sqlite.query<Raw<PublicUser>, [number, number]>(
-    `SELECT ${PUBLIC_COLUMNS} FROM users WHERE is_active = 1 ORDER BY id LIMIT ? OFFSET ?`
-  )
-  // Keyset pages: `id > after` walks the primary key (or the (is_active, id)
-  // index) from the cursor on, so a page costs the same at any depth.
-  const pageActive = sqlite.query<Raw<PublicUser>, [number, number, number]>(
-    `SELECT ${PUBLIC_COLUMNS} FROM users WHERE is_active = 1 AND id > ? ORDER BY id LIMIT ? OFFSET ?`
-  )
-  const pageAll = sqlite.query<Raw<PublicUser>, [number, number, number]>(
-    `SELECT ${PUBLIC_COLUMNS} FROM users WHERE id > ? ORDER BY id LIMIT ? OFFSET ?`
-  )
-  const byUsername = db
-    .select()
-    .from(users)
-    .where(sql`lower(${users.username}) = lower(${sql.placeholder('username')})`)
-    .prepare()
-  const byEmail = db.select().from(users).where(eq(users.email, sql.placeholder('email'))).prepare()
-  const activeAdmins = db
-    .select({ n: sql<number>`count(*)` })
-    .from(users)
-    .where(and(eq(users.role, 'admin'), eq(users.isActive, true)))
-    .prepare()
+export function createUserService(data: Data, hooks: UserHooks = newUserHooks()) {
+  const { db, t } = data
+  const { users } = t
+  const hot = data.sqlite ? sqliteHotReads(data.sqlite) : drizzleHotReads(data)
 
-  function assertUnique(username: string | undefined, email: string | undefined, exceptId?: number): void {
+  const byUsername = (q: Tx, username: string): Promise<UserRow | undefined> =>
+    q.select().from(users).where(sql`lower(${users.username}) = lower(${username})`).limit(1).then((r) => r[0])
+  const byEmail = (q: Tx, email: string): Promise<UserRow | undefined> =>
+    q.select().from(users).where(eq(users.email, email)).limit(1).then((r) => r[0])
+
+  async function assertUnique(q: Tx, username: string | undefined, email: string | undefined, exceptId?: number): Promise<void> {
     if (username !== undefined) {
-      const other = byUsername.get({ username })
+      const other = await byUsername(q, username)
       if (other && other.id !== exceptId) throw BadRequest('Username already exists')
     }
     if (email !== undefined) {
-      const other = byEmail.get({ email })
+      const other = await byEmail(q, email)
       if (other && other.id !== exceptId) throw BadRequest('Email already registered')
     }
   }
 
-  /** A UNIQUE violation that slipped past the pre-check (another process wrote first). */
+  /** A UNIQUE violation that slipped past the pre-check (another instance or process wrote first). */
   function mapUniqueViolation(err: unknown): never {
-    const msg = err instanceof Error ? err.message : ''
-    if (msg.includes('UNIQUE constraint failed')) {
-      if (msg.includes('email')) throw BadRequest('Email already registered')
+    if (constraintError(err) === 'unique') {
+      if (constraintName(err).includes('email')) throw BadRequest('Email already registered')
       throw BadRequest('Username already exists')
     }
     throw err
   }
 
-  function revokeCredentials(tx: Tx, userId: number): void {
-    tx.update(users)
+  async function revokeCredentials(tx: Tx, userId: number): Promise<void> {
+    await tx
+      .update(users)
       .set({ tokenVersion: sql`${users.tokenVersion} + 1` })
       .where(eq(users.id, userId))
-      .run()
-    for (const h of hooks.credentialsRevoked) h(tx, userId)
-  }
-
-  /** Refuses a change that would leave no active admin (nobody could administer Roster). */
-  function assertAdminRemains(target: UserRow, next: { role: Role; isActive: boolean } | 'deleted'): void {
-    if (target.role !== 'admin' || !target.isActive) return
-    const stillAdmin = next !== 'deleted' && next.role === 'admin' && next.isActive
-    if (stillAdmin) return
-    const n = activeAdmins.get()?.n ?? 0
-    if (n <= 1) throw BadRequest('Cannot remove the last active admin')
+    for (const h of hooks.credentialsRevoked) await h(tx, userId)
   }
 
   /**
-   * Inserts a user inside the caller's write transaction (signup, invitation
-   * acceptance) and fires the created hooks there. Synchronous: a bun:sqlite
-   * transaction must not await.
+   * Refuses a change that would leave no active admin (nobody could administer
+   * Roster). Callers hold ADMINS_LOCK, so two admins demoting each other at
+   * once cannot both see the other still standing.
    */
-  function insertUser(tx: Tx, input: NewUser, hashedPassword: string, actor: Actor | undefined, origin: Origin, source: CreatedBy): UserRow {
+  async function assertAdminRemains(tx: Tx, target: UserRow, next: { role: Role; isActive: boolean } | 'deleted'): Promise<void> {
+    if (target.role !== 'admin' || !target.isActive) return
+    const stillAdmin = next !== 'deleted' && next.role === 'admin' && next.isActive
+    if (stillAdmin) return
+    const [row] = await tx
+      .select({ n: sql<number>`count(*)`.mapWith(Number) })
+      .from(users)
+      .where(and(eq(users.role, 'admin'), eq(users.isActive, true)))
+    if ((row?.n ?? 0) <= 1) throw BadRequest('Cannot remove the last active admin')
+  }
+
+  /** The row, locked until the transaction ends (PostgreSQL); SQLite's writer lock covers it. */
+  const lockedById = (tx: Tx, id: number): Promise<UserRow | undefined> =>
+    data.forUpdate(tx.select().from(users).where(eq(users.id, id))).then((r) => r[0])
+
+  /**
+   * Inserts a user inside the caller's write transaction (signup, invitation
+   * acceptance) and fires the created hooks there.
+   */
+  async function insertUser(tx: Tx, input: NewUser, hashedPassword: string, actor: Actor | undefined, origin: Origin, source: CreatedBy): Promise<UserRow> {
     const email = normalizeEmail(input.email)
     const now = new Date().toISOString()
     const trusted = actor?.role === 'admin' || source === 'invitation'
-    try {
-      assertUnique(input.username, email)
-      const row = tx
-        .insert(users)
-        .values({
-          username: input.username,
-          email,
-          hashedPassword,
-          age: input.age ?? null,
-          // Mass assignment: only an admin (or the admin's invitation) may choose these.
-          role: trusted ? (input.role ?? 'user') : 'user',
-          isActive: trusted ? (input.is_active ?? true) : true,
-          // Admins made at start-up or by `roster create-admin` are verified.
-          emailVerified: source === 'bootstrap' || (trusted ? (input.email_verified ?? false) : false),
-          createdAt: now,
-          updatedAt: now
-        })
-        .returning()
-        .get()
-      for (const h of hooks.created) h(tx, row, origin, source)
-      return row
-    } catch (err) {
-      mapUniqueViolation(err)
-    }
+    await assertUnique(tx, input.username, email)
+    const [row] = await tx
+      .insert(users)
+      .values({
+        username: input.username,
+        email,
+        hashedPassword,
+        age: input.age ?? null,
+        // Mass assignment: only an admin (or the admin's invitation) may choose these.
+        role: trusted ? (input.role ?? 'user') : 'user',
+        isActive: trusted ? (input.is_active ?? true) : true,
+        // Admins made at start-up or by `roster create-admin` are verified.
+        emailVerified: source === 'bootstrap' || (trusted ? (input.email_verified ?? false) : false),
+        createdAt: now,
+        updatedAt: now
+      })
+      .returning()
+    for (const h of hooks.created) await h(tx, row!, origin, source)
+    return row!
   }
 
   return {
     hooks,
 
-    insert: insertUser,
-
-    getById(id: number): UserRow | undefined {
-      return byId(id)
-    },
-
-    /** Login accepts the username or the e-mail address. */
-    findForLogin(identifier: string): UserRow | undefined {
-      const id = identifier.trim()
-      if (id.includes('@')) return byEmail.get({ email: normalizeEmail(id) })
-      return byUsername.get({ username: id })
-    },
-
-    /** Visible to the caller: active users to everyone, inactive ones to admins only. */
-    getVisible(id: number, viewer: Actor): UserRow {
-      const user = byId(id)
-      if (!user || (!user.isActive && viewer.role !== 'admin')) throw NotFound('User not found')
-      return user
-    },
-
-    list(skip: number, limit: number): PublicUser[] {
-      return listActive.all(limit, skip).map(fromRaw<PublicUser>)
-    },
-
-    /** Keyset page: cost independent of depth. */
-    page(opts: { after?: number; skip: number; limit: number; includeInactive: boolean }): { rows: PublicUser[]; nextCursor: string | null } {
-      const stmt = opts.includeInactive ? pageAll : pageActive
-      const { rows, next } = trimPage(stmt.all(opts.after ?? 0, opts.limit + 1, opts.skip).map(fromRaw<PublicUser>), opts.limit)
-      return { rows, nextCursor: next ? encodeCursor(next.id) : null }
+    /** Inside the caller's transaction; a taken name or address is thrown as the contract's 400. */
+    async insert(tx: Tx, input: NewUser, hashedPassword: string, actor: Actor | undefined, origin: Origin, source: CreatedBy): Promise<UserRow> {
+      try {
+        return await insertUser(tx, input, hashedPassword, actor, origin, source)
+      } catch (err) {
+        mapUniqueViolation(err)
+      }
     },
 
     /** Refuses a username or e-mail already taken (before hashing a password). */
-    assertAvailable(username: string | undefined, email: string | undefined): void {
-      assertUnique(username, email === undefined ? undefined : normalizeEmail(email))
+    assertAvailable(username: string | undefined, email: string | undefined): Promise<void> {
+      return assertUnique(db, username, email === undefined ? undefined : normalizeEmail(email))
+    },
+
+    /** Synchronous on SQLite: the hot path of every authenticated request. */
+    getById(id: number): MaybePromise<UserRow | undefined> {
+      return hot.byId(id)
+    },
+
+    /** Login accepts the username or the e-mail address. */
+    findForLogin(identifier: string): Promise<UserRow | undefined> {
+      const id = identifier.trim()
+      if (id.includes('@')) return byEmail(db, normalizeEmail(id))
+      return byUsername(db, id)
+    },
+
+    /** Visible to the caller: active users to everyone, inactive ones to admins only. */
+    getVisible(id: number, viewer: Actor): MaybePromise<UserRow> {
+      return then(hot.byId(id), (user) => {
+        if (!user || (!user.isActive && viewer.role !== 'admin')) throw NotFound('User not found')
+        return user
+      })
+    },
+
+    list(skip: number, limit: number): MaybePromise<PublicUser[]> {
+      return hot.list(skip, limit)
+    },
+
+    /** Keyset page: cost independent of depth. */
+    page(opts: { after?: number; skip: number; limit: number; includeInactive: boolean }): MaybePromise<{ rows: PublicUser[]; nextCursor: string | null }> {
+      return then(hot.page(opts.after ?? 0, opts.limit + 1, opts.skip, opts.includeInactive), (all) => {
+        const { rows, next } = trimPage(all, opts.limit)
+        return { rows, nextCursor: next ? encodeCursor(next.id) : null }
+      })
     },
 
     async create(input: NewUser, actor: Actor | undefined, origin: Origin = SYSTEM): Promise<UserRow> {
       const email = normalizeEmail(input.email)
       // Cheap check before the expensive hash, repeated inside the transaction.
-      assertUnique(input.username, email)
+      await assertUnique(db, input.username, email)
       const hashedPassword = await hashPassword(input.password)
       const source: CreatedBy = actor === undefined ? 'signup' : actor.id === 0 ? 'bootstrap' : 'admin'
-      return db.transaction((tx) => insertUser(tx, input, hashedPassword, actor, origin, source), IMMEDIATE)
+      try {
+        return await data.transaction((tx) => insertUser(tx, input, hashedPassword, actor, origin, source))
+      } catch (err) {
+        mapUniqueViolation(err)
+      }
     },
 
     /**
@@ -260,7 +259,7 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
      * may change role and is_active.
      */
     async update(id: number, changes: UserChanges, actor: Actor, replace: boolean, origin: Origin = { ...SYSTEM, actorId: actor.id }): Promise<UserRow> {
-      const target = byId(id)
+      const target = await hot.byId(id)
       if (!target) throw NotFound('User not found')
       const isAdmin = actor.role === 'admin'
       const wantsRole = changes.role !== undefined && changes.role !== target.role
@@ -268,7 +267,7 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
       if ((wantsRole || wantsActive) && !isAdmin) throw new AppError(403, 'Not enough permissions')
 
       const email = changes.email !== undefined ? normalizeEmail(changes.email) : undefined
-      assertUnique(changes.username, email, id)
+      await assertUnique(db, changes.username, email, id)
       const hashedPassword = changes.password !== undefined ? await hashPassword(changes.password) : undefined
 
       const set: Partial<UserRow> = { updatedAt: new Date().toISOString() }
@@ -281,93 +280,155 @@ export function createUserService(db: Db, hooks: UserHooks = newUserHooks()) {
       if (isAdmin && changes.is_active !== undefined) set.isActive = changes.is_active
 
       try {
-        return db.transaction((tx) => {
+        return await data.transaction(async (tx) => {
+          if (set.role !== undefined || set.isActive !== undefined) await data.lock(tx, ADMINS_LOCK)
           // Re-read inside the transaction: the hash above yielded the event loop.
-          const current = tx.select().from(users).where(eq(users.id, id)).get()
+          const current = await lockedById(tx, id)
           if (!current) throw NotFound('User not found')
-          assertUnique(changes.username, email, id)
-          assertAdminRemains(current, { role: set.role ?? current.role, isActive: set.isActive ?? current.isActive })
+          await assertUnique(tx, changes.username, email, id)
+          await assertAdminRemains(tx, current, { role: set.role ?? current.role, isActive: set.isActive ?? current.isActive })
           // A new address is unverified until its own link is used.
           const emailChanged = email !== undefined && email !== current.email
-          const row = tx
+          const [updated] = await tx
             .update(users)
             .set(emailChanged ? { ...set, emailVerified: false } : set)
             .where(eq(users.id, id))
             .returning()
-            .get()!
-          if (hashedPassword !== undefined || set.isActive === false) revokeCredentials(tx, id)
+          const row = updated ?? current
+          if (hashedPassword !== undefined || set.isActive === false) await revokeCredentials(tx, id)
           const fields = changedFields(current, row, hashedPassword !== undefined)
-          if (fields.length > 0) for (const h of hooks.updated) h(tx, current, row, fields, origin)
-          if (hashedPassword !== undefined) for (const h of hooks.passwordChanged) h(tx, id, origin)
-          if (emailChanged) for (const h of hooks.emailChanged) h(tx, row, current.email, origin)
+          if (fields.length > 0) for (const h of hooks.updated) await h(tx, current, row, fields, origin)
+          if (hashedPassword !== undefined) for (const h of hooks.passwordChanged) await h(tx, id, origin)
+          if (emailChanged) for (const h of hooks.emailChanged) await h(tx, row, current.email, origin)
           return row
-        }, IMMEDIATE)
+        })
       } catch (err) {
         mapUniqueViolation(err)
       }
     },
 
     async changePassword(id: number, current: string, next: string, origin: Origin = { ...SYSTEM, actorId: id }): Promise<void> {
-      const user = byId(id)
+      const user = await hot.byId(id)
       if (!user) throw NotFound('User not found')
       if (!(await verifyPassword(current, user.hashedPassword))) throw BadRequest('Incorrect password')
       const hashedPassword = await hashPassword(next)
-      db.transaction((tx) => {
-        tx.update(users)
-          .set({ hashedPassword, updatedAt: new Date().toISOString() })
-          .where(eq(users.id, id))
-          .run()
-        revokeCredentials(tx, id)
-        for (const h of hooks.passwordChanged) h(tx, id, origin)
-      }, IMMEDIATE)
+      await data.transaction(async (tx) => {
+        await tx.update(users).set({ hashedPassword, updatedAt: new Date().toISOString() }).where(eq(users.id, id))
+        await revokeCredentials(tx, id)
+        for (const h of hooks.passwordChanged) await h(tx, id, origin)
+      })
     },
 
-    /**
-     * Sets a new password without the old one (reset flow); revokes every credential.
-     * Synchronous: it runs inside the caller's bun:sqlite transaction, where an async
-     * function's failure would become a rejected promise after the commit.
-     */
-    setPassword(tx: Tx, id: number, hashedPassword: string): void {
-      tx.update(users)
-        .set({ hashedPassword, updatedAt: new Date().toISOString() })
-        .where(eq(users.id, id))
-        .run()
-      revokeCredentials(tx, id)
+    /** Sets a new password without the old one (reset flow), inside the caller's transaction; revokes every credential. */
+    async setPassword(tx: Tx, id: number, hashedPassword: string): Promise<void> {
+      await tx.update(users).set({ hashedPassword, updatedAt: new Date().toISOString() }).where(eq(users.id, id))
+      await revokeCredentials(tx, id)
     },
 
     /** Marks the user's current address verified (its link was used); inside the caller's transaction. */
-    markVerified(tx: Tx, id: number): void {
-      tx.update(users).set({ emailVerified: true }).where(eq(users.id, id)).run()
+    async markVerified(tx: Tx, id: number): Promise<void> {
+      await tx.update(users).set({ emailVerified: true }).where(eq(users.id, id))
     },
 
     /** Stores a hash made with the current parameters (after a successful login). */
-    rehash(id: number, hashedPassword: string): void {
-      db.update(users).set({ hashedPassword }).where(eq(users.id, id)).run()
+    async rehash(id: number, hashedPassword: string): Promise<void> {
+      await data.transaction((tx) => tx.update(users).set({ hashedPassword }).where(eq(users.id, id)).then(() => undefined))
     },
 
-    delete(id: number, origin: Origin = SYSTEM): void {
+    async delete(id: number, origin: Origin = SYSTEM): Promise<void> {
       const after: (() => void)[] = []
-      db.transaction((tx) => {
-        const target = tx.select().from(users).where(eq(users.id, id)).get()
+      await data.transaction(async (tx) => {
+        await data.lock(tx, ADMINS_LOCK)
+        const target = await lockedById(tx, id)
         if (!target) throw NotFound('User not found')
-        assertAdminRemains(target, 'deleted')
+        await assertAdminRemains(tx, target, 'deleted')
         for (const h of hooks.deleting) {
-          const done = h(tx, id)
+          const done = await h(tx, id)
           if (done) after.push(done)
         }
-        for (const h of hooks.credentialsRevoked) h(tx, id)
-        tx.delete(users).where(eq(users.id, id)).run()
-        for (const h of hooks.deleted) h(tx, target, origin)
-      }, IMMEDIATE)
+        for (const h of hooks.credentialsRevoked) await h(tx, id)
+        await tx.delete(users).where(eq(users.id, id))
+        for (const h of hooks.deleted) await h(tx, target, origin)
+      })
       for (const fn of after) fn()
     },
 
-    /** Creates the configured admin at start-up when no user has that name or e-mail. */
+    /**
+     * Creates the configured admin at start-up when no user has that name or
+     * e-mail. Instances starting together race here: the one that loses on the
+     * unique index finds the admin there and reports it as existing.
+     */
     async ensureAdmin(admin: { username: string; email: string; password: string }): Promise<'created' | 'exists'> {
-      if (byUsername.get({ username: admin.username }) || byEmail.get({ email: normalizeEmail(admin.email) })) return 'exists'
-      await this.create({ ...admin, role: 'admin', is_active: true, email_verified: true }, { id: 0, role: 'admin' })
+      const exists = async () => (await byUsername(db, admin.username)) !== undefined || (await byEmail(db, normalizeEmail(admin.email))) !== undefined
+      if (await exists()) return 'exists'
+      try {
+        await this.create({ ...admin, role: 'admin', is_active: true, email_verified: true }, { id: 0, role: 'admin' })
+      } catch (err) {
+        if (err instanceof AppError && err.status === 400 && (await exists())) return 'exists'
+        throw err
+      }
       return 'created'
     }
+  }
+}
+
+interface HotReads {
+  byId(id: number): MaybePromise<UserRow | undefined>
+  list(skip: number, limit: number): MaybePromise<PublicUser[]>
+  /** Rows with id > after, in id order (limit already includes the one extra row). */
+  page(after: number, limit: number, skip: number, includeInactive: boolean): MaybePromise<PublicUser[]>
+}
+
+function sqliteHotReads(sqlite: Database): HotReads {
+  const byIdRaw = sqlite.query<Raw<UserRow>, [number]>(`SELECT ${ROW_COLUMNS} FROM users WHERE id = ?`)
+  const listActive = sqlite.query<Raw<PublicUser>, [number, number]>(
+    `SELECT ${PUBLIC_COLUMNS} FROM users WHERE is_active = 1 ORDER BY id LIMIT ? OFFSET ?`
+  )
+  // Keyset pages: `id > after` walks the primary key (or the (is_active, id)
+  // index) from the cursor on, so a page costs the same at any depth.
+  const pageActive = sqlite.query<Raw<PublicUser>, [number, number, number]>(
+    `SELECT ${PUBLIC_COLUMNS} FROM users WHERE is_active = 1 AND id > ? ORDER BY id LIMIT ? OFFSET ?`
+  )
+  const pageAll = sqlite.query<Raw<PublicUser>, [number, number, number]>(
+    `SELECT ${PUBLIC_COLUMNS} FROM users WHERE id > ? ORDER BY id LIMIT ? OFFSET ?`
+  )
+  return {
+    byId(id) {
+      const row = byIdRaw.get(id)
+      return row ? fromRaw<UserRow>(row) : undefined
+    },
+    list: (skip, limit) => listActive.all(limit, skip).map(fromRaw<PublicUser>),
+    page: (after, limit, skip, includeInactive) => (includeInactive ? pageAll : pageActive).all(after, limit, skip).map(fromRaw<PublicUser>)
+  }
+}
+
+function drizzleHotReads({ db, t: { users } }: Data): HotReads {
+  const publicColumns = {
+    id: users.id,
+    username: users.username,
+    email: users.email,
+    age: users.age,
+    role: users.role,
+    isActive: users.isActive,
+    emailVerified: users.emailVerified,
+    createdAt: users.createdAt
+  }
+  const byId = db.select().from(users).where(eq(users.id, sql.placeholder('id'))).prepare('users_by_id')
+  const page = (includeInactive: boolean, name: string) =>
+    db
+      .select(publicColumns)
+      .from(users)
+      .where(includeInactive ? gt(users.id, sql.placeholder('after')) : and(eq(users.isActive, true), gt(users.id, sql.placeholder('after'))))
+      .orderBy(asc(users.id))
+      .limit(sql.placeholder('limit'))
+      .offset(sql.placeholder('skip'))
+      .prepare(name)
+  const pageActive = page(false, 'users_page_active')
+  const pageAll = page(true, 'users_page_all')
+  return {
+    byId: (id) => byId.execute({ id }).then((r) => r[0]),
+    list: (skip, limit) => pageActive.execute({ after: 0, limit, skip }),
+    page: (after, limit, skip, includeInactive) => (includeInactive ? pageAll : pageActive).execute({ after, limit, skip })
   }
 }
 

@@ -1,6 +1,7 @@
 // E-mail verification controller: spend a link's token; ask for a new link.
 import { Elysia, t } from 'elysia'
 import type { AuthPlugin } from '../auth/macro'
+import { bodyPlugin } from '../../http/body'
 import { errorResponses } from '../../http/schemas'
 import type { ClientMeta } from '../sessions/service'
 import { RESEND_ACCEPTED, ResendAccepted, VerifyEmailBody } from './model'
@@ -14,15 +15,16 @@ interface Deps {
 
 export function verificationModule({ verification, auth, clientMeta }: Deps) {
   return new Elysia({ name: 'roster.verification' })
+    .use(bodyPlugin)
     .use(auth)
     .post(
       '/auth/verify-email',
-      ({ body, request, set }) => {
-        verification.verify(body.token, { actorId: null, ...clientMeta(request) })
+      async ({ body, request, set }) => {
+        await verification.verify(body.token, { actorId: null, ...clientMeta(request) })
         set.status = 204
       },
       {
-        parse: 'json',
+        accepts: 'json',
         body: VerifyEmailBody,
         response: {
           204: t.Void({ description: 'The address the link was sent to is verified' }),
@@ -38,8 +40,8 @@ export function verificationModule({ verification, auth, clientMeta }: Deps) {
     )
     .post(
       '/auth/verify-email/resend',
-      ({ user, set }) => {
-        verification.resend(user.id)
+      async ({ user, set }) => {
+        await verification.resend(user.id)
         set.status = 202
         return RESEND_ACCEPTED
       },

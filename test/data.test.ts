@@ -1,0 +1,114 @@
+// The data layer's transactions on the selected backend (ROSTER_TEST_DB): a
+// failing transaction leaves nothing even when it awaited real I/O in between,
+// concurrent read-modify-write transactions never lose an update, and nobody
+// outside sees a transaction's rows before it commits.
+import { describe, expect, test } from 'bun:test'
+import { eq, sql } from 'drizzle-orm'
+import { constraintError } from '../src/db/data'
+import { BACKEND, tempDir, testData } from './helpers'
+
+const now = () => new Date().toISOString()
+const user = (name: string) => ({ username: name, email: `${name}@example.com`, hashedPassword: 'x', createdAt: now(), updatedAt: now() })
+
+describe(`transactions (${BACKEND})`, () => {
+  test('a transaction that fails after awaiting a timer leaves nothing behind', async () => {
+    const data = await testData(tempDir())
+    const { users } = data.t
+    const failed = data.transaction(async (tx) => {
+      await tx.insert(users).values(user('ghost'))
+      await Bun.sleep(20)
+      throw new Error('boom')
+    })
+    await expect(failed).rejects.toThrow('boom')
+    expect(await data.db.select().from(users)).toEqual([])
+  })
+
+  test('a write by someone else while a transaction is open is not rolled back with it', async () => {
+    const data = await testData(tempDir())
+    const { users } = data.t
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    const failing = data.transaction(async (tx) => {
+      await tx.insert(users).values(user('ghost'))
+      await gate
+      throw new Error('boom')
+    })
+    const other = data.transaction(async (tx) => {
+      await tx.insert(users).values(user('kept'))
+    })
+    await Bun.sleep(10)
+    release()
+    await expect(failing).rejects.toThrow('boom')
+    await other
+    expect((await data.db.select({ name: users.username }).from(users)).map((r) => r.name)).toEqual(['kept'])
+  })
+
+  test('readers do not see uncommitted rows', async () => {
+    const data = await testData(tempDir())
+    const { users } = data.t
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    let inserted!: () => void
+    const wrote = new Promise<void>((r) => (inserted = r))
+    const tx = data.transaction(async (q) => {
+      await q.insert(users).values(user('pending'))
+      inserted()
+      await gate
+    })
+    await wrote
+    expect(await data.db.select().from(users)).toEqual([])
+    release()
+    await tx
+    expect(await data.db.select().from(users)).toHaveLength(1)
+  })
+
+  test('20 concurrent read-modify-write transactions lose no update', async () => {
+    const data = await testData(tempDir())
+    const { users } = data.t
+    const [u] = await data.db.insert(users).values(user('counter')).returning()
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        data.transaction(async (tx) => {
+          const [row] = await data.forUpdate(tx.select({ v: users.tokenVersion }).from(users).where(eq(users.id, u!.id)))
+          await Bun.sleep(1)
+          await tx.update(users).set({ tokenVersion: row!.v + 1 }).where(eq(users.id, u!.id))
+        })
+      )
+    )
+    const [row] = await data.db.select({ v: users.tokenVersion }).from(users).where(eq(users.id, u!.id))
+    expect(row!.v).toBe(20)
+  })
+
+  test('afterCommit runs after a commit only', async () => {
+    const data = await testData(tempDir())
+    const { users } = data.t
+    const ran: string[] = []
+    await data.transaction(async (tx) => {
+      await tx.insert(users).values(user('a'))
+      data.afterCommit(tx, () => ran.push('committed'))
+      expect(ran).toEqual([])
+    })
+    await data
+      .transaction(async (tx) => {
+        data.afterCommit(tx, () => ran.push('rolled back'))
+        throw new Error('no')
+      })
+      .catch(() => {})
+    expect(ran).toEqual(['committed'])
+  })
+
+  test('constraint errors are recognised by kind on either engine', async () => {
+    const data = await testData(tempDir())
+    const { users, files } = data.t
+    await data.db.insert(users).values(user('dup'))
+    const dup = await data.db.insert(users).values({ ...user('DUP'), email: 'other@example.com' }).catch((e: unknown) => e)
+    expect(constraintError(dup)).toBe('unique')
+    const orphan = await data.db
+      .insert(files)
+      .values({ ownerId: 999, storageName: 'x', filename: 'f', contentType: 'text/plain', size: 1, sha256: 'x', createdAt: now() })
+      .catch((e: unknown) => e)
+    expect(constraintError(orphan)).toBe('foreign_key')
+    const [n] = await data.db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(users)
+    expect(n!.n).toBe(1)
+  })
+})
