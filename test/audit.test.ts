@@ -11,7 +11,7 @@ import { AUDIT_TYPES, canonical, chainHash, createAuditService } from '../src/mo
 import { startAuditRetention } from '../src/modules/audit/retention'
 import { hashToken } from '../src/lib/token'
 import { createLogger } from '../src/lib/log'
-import { admin, databaseUrlOf, expectNoSecrets, login, makeApp, PASSWORD, req, signup, userWithToken, type TestApp } from './helpers'
+import { admin, BACKEND, databaseUrlOf, expectNoSecrets, login, makeApp, PASSWORD, req, signup, userWithToken, type TestApp } from './helpers'
 import { auditRows, auditTypes, PUBLIC_URL, test } from './lifecycle-helpers'
 
 const root = join(import.meta.dir, '..')
@@ -175,9 +175,14 @@ describe('events', () => {
     expect((await req(t, 'PUT', '/users/me/password', { token: rootU.token, body: { current_password: 'Wrong1234', new_password: NEW_PASSWORD } })).status).toBe(400)
     expect((await auditTypes(t))).toEqual(before)
     // A failed audit append rolls the change back with it.
-    await t.sql('CREATE TRIGGER refuse BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, \'no\'); END')
+    if (BACKEND === 'pg') {
+      await t.sql("CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'no'; END $$ LANGUAGE plpgsql")
+      await t.sql('CREATE TRIGGER refuse BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse()')
+    } else {
+      await t.sql("CREATE TRIGGER refuse BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'no'); END")
+    }
     expect((await req(t, 'POST', '/users', { body: { username: 'bob', email: 'bob@example.com', password: PASSWORD } })).status).toBe(500)
-    await t.sql('DROP TRIGGER refuse')
+    await t.sql(BACKEND === 'pg' ? 'DROP TRIGGER refuse ON audit_events' : 'DROP TRIGGER refuse')
     expect(await t.sql("SELECT id FROM users WHERE username = 'bob'")).toEqual([])
     expect(await t.sql("SELECT id FROM email_outbox WHERE to_address = 'bob@example.com'")).toEqual([])
   })

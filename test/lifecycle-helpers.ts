@@ -7,7 +7,7 @@ import { createServices } from '../src/services'
 import { asc } from 'drizzle-orm'
 import { createLogger } from '../src/lib/log'
 import { mailWorkerConfig, startMailWorker } from '../src/mail/mailer'
-import { makeApp, SECRET, type TestApp } from './helpers'
+import { databaseUrlOf, makeApp, SECRET, type TestApp } from './helpers'
 import { startSmtp, type ReceivedMail, type TestSmtp } from './mail-helpers'
 
 export const PUBLIC_URL = 'https://roster.example'
@@ -20,7 +20,8 @@ export const INVALID_TOKEN = { detail: 'Invalid or expired token' }
 export async function withMail(env: Record<string, string>, fn: (t: TestApp, smtp: TestSmtp) => Promise<void>): Promise<void> {
   const base = await makeApp({ PUBLIC_URL, TRUST_PROXY: 'true', ...env })
   const smtp = await startSmtp()
-  const mailer = startMailWorker(mailWorkerConfig(base.config, { smtpUrl: smtp.url, pollIntervalMs: 60_000 }))
+  // The worker opens its own connection: to the test's PostgreSQL database when there is one.
+  const mailer = startMailWorker(mailWorkerConfig(base.config, { smtpUrl: smtp.url, pollIntervalMs: 60_000, databaseUrl: databaseUrlOf(base.data) }))
   try {
     const deps = { config: base.config, data: base.data, secret: SECRET, logger: createLogger('silent'), mailer }
     const services = createServices(deps)

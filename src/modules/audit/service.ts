@@ -137,6 +137,12 @@ export function createAuditService(data: Data, opts: { now?: () => number } = {}
 
   /** Appends one event inside the caller's write transaction. */
   async function append(tx: Tx, input: AuditInput): Promise<void> {
+    // The chain row must exist to be locked: two first appends on an empty
+    // PostgreSQL database would otherwise both lock nothing and both write id 1.
+    await tx
+      .insert(auditChain)
+      .values({ id: CHAIN_ROW, lastId: 0, lastHash: GENESIS_HASH, prunedThroughId: 0, prunedThroughHash: GENESIS_HASH })
+      .onConflictDoNothing()
     const [head] = await data.forUpdate(tx.select().from(auditChain).where(eq(auditChain.id, CHAIN_ROW)))
     const prevHash = head?.lastHash ?? GENESIS_HASH
     const row = {
@@ -151,10 +157,7 @@ export function createAuditService(data: Data, opts: { now?: () => number } = {}
     }
     const hash = chainHash(prevHash, canonical(row))
     await tx.insert(auditEvents).values({ ...row, prevHash, hash })
-    await tx
-      .insert(auditChain)
-      .values({ id: CHAIN_ROW, lastId: row.id, lastHash: hash, prunedThroughId: 0, prunedThroughHash: GENESIS_HASH })
-      .onConflictDoUpdate({ target: auditChain.id, set: { lastId: row.id, lastHash: hash } })
+    await tx.update(auditChain).set({ lastId: row.id, lastHash: hash }).where(eq(auditChain.id, CHAIN_ROW))
   }
 
   function where(f: AuditFilter): SQL | undefined {

@@ -64,7 +64,7 @@ export function createInvitationService({ data, users, mail, audit, publicUrl, n
         // One invitation per address at a time, on every instance.
         await data.lock(tx, `invite:${email}`)
         const t = now()
-        await users.assertAvailable(undefined, email)
+        await users.assertAvailable(undefined, email, tx)
         const older = await data.forUpdate(tx.select().from(invitations).where(and(eq(invitations.email, email), pending(t))))
         await revokeRows(tx, older, t, origin, 'superseded')
         const token = newToken()

@@ -203,9 +203,9 @@ export function createUserService(data: Data, hooks: UserHooks = newUserHooks())
       }
     },
 
-    /** Refuses a username or e-mail already taken (before hashing a password). */
-    assertAvailable(username: string | undefined, email: string | undefined): Promise<void> {
-      return assertUnique(db, username, email === undefined ? undefined : normalizeEmail(email))
+    /** Refuses a username or e-mail already taken (on `q`: inside a transaction, pass it). */
+    assertAvailable(username: string | undefined, email: string | undefined, q: Tx = db): Promise<void> {
+      return assertUnique(q, username, email === undefined ? undefined : normalizeEmail(email))
     },
 
     /** Synchronous on SQLite: the hot path of every authenticated request. */

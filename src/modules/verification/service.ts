@@ -70,7 +70,8 @@ export function createVerificationService({ data, users, mail, audit, publicUrl,
         // Count and insert under one lock per user: parallel resends cannot all pass the cap.
         await data.lock(tx, `verify:${userId}`)
         const t = now()
-        const user = await users.getById(userId)
+        // Read on the transaction's own connection: a pool waiting on itself would deadlock.
+        const [user] = await tx.select().from(data.t.users).where(eq(data.t.users.id, userId))
         if (!user || user.emailVerified) return 'verified'
         const recent = await tx
           .select({ createdAt: tokens.createdAt })
