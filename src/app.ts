@@ -15,6 +15,7 @@ import { rateLimitPlugin } from './http/ratelimit'
 import { requestLogPlugin } from './http/request-log'
 import { securityHeadersPlugin } from './http/security-headers'
 import type { Logger } from './lib/log'
+import { accessTokensModule } from './modules/access-tokens'
 import { auditModule } from './modules/audit'
 import { authModule } from './modules/auth'
 import { authPlugin } from './modules/auth/macro'
@@ -23,6 +24,7 @@ import { filesModule } from './modules/files'
 import { healthModule } from './modules/health'
 import { invitationsModule } from './modules/invitations'
 import { metricsModule } from './modules/metrics'
+import { mfaModule } from './modules/mfa'
 import { outboxModule } from './modules/outbox'
 import { passwordResetModule } from './modules/password-reset'
 import { sessionsModule } from './modules/sessions'
@@ -37,14 +39,15 @@ export interface AppDeps {
 }
 
 export function createApp({ config, data, logger }: AppDeps, services: Services) {
-  const { users, tokens, sessions, auth, mail, resets, files } = services
+  const { users, tokens, sessions, auth, mail, resets, files, accessTokens, mfa } = services
   const registry = new Registry()
 
   let server: Server<unknown> | null = null
   const clientIp = createClientIp(() => server, config.trustProxy)
   // Who is asking, from where: recorded with every audit event a request causes.
   const clientMeta = (request: Request) => ({ ip: clientIp(request), userAgent: request.headers.get('user-agent') })
-  const authP = authPlugin({ tokens, users, sessions }, data.kind === 'sqlite')
+  const authDeps = { tokens, users, sessions, accessTokens }
+  const authP = authPlugin(authDeps, data.kind === 'sqlite')
 
   return (
     new Elysia({ name: 'roster' })
@@ -59,7 +62,7 @@ export function createApp({ config, data, logger }: AppDeps, services: Services)
       .use(securityHeadersPlugin({ publicUrl: config.publicUrl }))
       .use(corsPlugin(config.corsOrigins))
       .use(rateLimitPlugin({ perMinute: config.rateLimitPerMinute, clientIp }))
-      .use(metricsModule(registry, { service: services.metrics, auth: { tokens, users, sessions }, metricsToken: config.metricsToken }))
+      .use(metricsModule(registry, { service: services.metrics, auth: authDeps, metricsToken: config.metricsToken }))
       .use(docsPlugin())
       .use(
         healthModule(async () => {
@@ -68,7 +71,9 @@ export function createApp({ config, data, logger }: AppDeps, services: Services)
           return s.applied >= s.known
         })
       )
-      .use(authModule({ auth, tokens, sessions, users, clientIp }))
+      .use(authModule({ auth, tokens, sessions, users, mfa, clientIp }))
+      .use(mfaModule({ mfa, auth: authP }))
+      .use(accessTokensModule({ accessTokens, auth: authP }))
       .use(sessionsModule({ sessions, auth: authP, clientMeta }))
       .use(usersModule({ users, auth: authP, allowSignup: config.allowSignup, clientMeta }))
       .use(versionedUsersModule({ users, auth: authP }))

@@ -7,6 +7,7 @@ import type { Data } from './db/data'
 import { then } from './lib/maybe'
 import type { Logger } from './lib/log'
 import { createMailService, type MailKicker } from './mail/service'
+import { createAccessTokenService } from './modules/access-tokens/service'
 import { auditUserChanges } from './modules/audit/hooks'
 import { createAuditService } from './modules/audit/service'
 import { createAuthService } from './modules/auth/service'
@@ -14,6 +15,7 @@ import { createTokenService } from './modules/auth/tokens'
 import { createFileService } from './modules/files/service'
 import { createInvitationService } from './modules/invitations/service'
 import { createMetricsService } from './modules/metrics/service'
+import { createMfaService } from './modules/mfa/service'
 import { createPasswordResetService } from './modules/password-reset/service'
 import { createSessionService } from './modules/sessions/service'
 import { createUserService, newUserHooks } from './modules/users/service'
@@ -26,6 +28,8 @@ export interface ServiceDeps {
   logger: Logger
   /** The running mail worker (`serve`); without it mail is only queued. */
   mailer?: MailKicker
+  /** The clock of TOTP codes and personal access token expiry (tests set it; Date.now otherwise). */
+  now?: () => number
 }
 
 export function createServices(deps: ServiceDeps) {
@@ -60,6 +64,12 @@ export function createServices(deps: ServiceDeps) {
       }
     }
   })
+  const accessTokens = createAccessTokenService(data, { now: deps.now })
+  const mfa = createMfaService({ data, secretKey: deps.secret, throttle: auth.throttle, now: deps.now })
+  // Personal access tokens and pending logins die with the credentials
+  // (password change or reset, deactivation, deletion). TOTP itself stays on.
+  hooks.credentialsRevoked.push((tx, userId) => accessTokens.revokeAll(tx, userId))
+  hooks.credentialsRevoked.push((tx, userId) => mfa.revokeChallenges(tx, userId))
   const invitations = createInvitationService({ data, users, mail, audit, publicUrl: config.publicUrl })
   const resets = createPasswordResetService({ data, users, mail, audit, publicUrl: config.publicUrl, logger })
   // A password change, deactivation or reset also kills outstanding reset links.
@@ -73,7 +83,7 @@ export function createServices(deps: ServiceDeps) {
   // Rows go with the user by FK cascade; the bytes are removed after the commit.
   hooks.deleting.push(files.onUserDeleting)
   const metrics = createMetricsService(data)
-  return { users, tokens, sessions, auth, hooks, mail, resets, files, metrics, audit, verification, invitations }
+  return { users, tokens, sessions, auth, hooks, mail, resets, files, metrics, accessTokens, mfa, audit, verification, invitations }
 }
 
 export type Services = ReturnType<typeof createServices>

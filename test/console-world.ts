@@ -5,10 +5,10 @@
 import { afterAll } from 'bun:test'
 import type { Browser } from 'playwright-core'
 import { baseEnv, buildBinary, scratchDir } from './binary'
-import { startServer, type Server } from './server'
+import { freePort, startServer, type Server } from './server'
 import { launchBrowser } from './browser'
 import { PASSWORD } from './helpers'
-import { freePort, startSmtp, type TestSmtp } from './mail-helpers'
+import { startSmtp, type TestSmtp } from './mail-helpers'
 
 /** Per browser test: the first one may wait for the binary's build on a busy machine. */
 export const SLOW = 180_000
@@ -27,7 +27,7 @@ export async function startRoster(env: Record<string, string> = {}, bin?: string
   const binary = bin ?? (await buildBinary())
   const dir = scratchDir('roster-console-')
   const smtp = await startSmtp()
-  const port = await freePort()
+  const port = freePort()
   const url = `http://127.0.0.1:${port}`
   const server = await startServer([binary], {
     cwd: dir,

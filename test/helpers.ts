@@ -73,13 +73,18 @@ export function rawSql(data: Data) {
   }
 }
 
-export async function makeApp(env: Record<string, string> = {}): Promise<TestApp> {
+export interface AppOptions {
+  /** The app's clock for TOTP codes and token expiry (a controlled clock; never sleep). */
+  now?: () => number
+}
+
+export async function makeApp(env: Record<string, string> = {}, opts: AppOptions = {}): Promise<TestApp> {
   const dataDir = tempDir()
   const config = parseConfig({ DATA_DIR: dataDir, SECRET_KEY: SECRET, LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0', ...env })
   const data = await testData(dataDir)
   const logs: string[] = []
   const logger = createLogger(config.logLevel, (l) => logs.push(l))
-  const deps = { config, data, secret: SECRET, logger }
+  const deps = { config, data, secret: SECRET, logger, now: opts.now }
   const services = createServices(deps)
   const app = createApp(deps, services)
   return { app, services, data, db: data.db, tables: data.t, sql: rawSql(data), config, logs, dataDir }

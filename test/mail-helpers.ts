@@ -122,15 +122,6 @@ export async function startSilentServer(): Promise<{ port: number; url: string; 
   }
 }
 
-/** A port with nothing listening on it (connection refused). */
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
-  const port = (server.address() as { port: number }).port
-  await new Promise<void>((r) => server.close(() => r()))
-  return port
-}
-
 export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, stepMs = 25): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!(await cond())) {

@@ -24,11 +24,29 @@ const rowTypesMatch: {
   passwordResetTokens: Same<typeof lite.passwordResetTokens, typeof pg.passwordResetTokens>
   emailOutbox: Same<typeof lite.emailOutbox, typeof pg.emailOutbox>
   files: Same<typeof lite.files, typeof pg.files>
+  totpSecrets: Same<typeof lite.totpSecrets, typeof pg.totpSecrets>
+  recoveryCodes: Same<typeof lite.recoveryCodes, typeof pg.recoveryCodes>
+  mfaChallenges: Same<typeof lite.mfaChallenges, typeof pg.mfaChallenges>
+  accessTokens: Same<typeof lite.accessTokens, typeof pg.accessTokens>
   emailVerificationTokens: Same<typeof lite.emailVerificationTokens, typeof pg.emailVerificationTokens>
   invitations: Same<typeof lite.invitations, typeof pg.invitations>
   auditEvents: Same<typeof lite.auditEvents, typeof pg.auditEvents>
   auditChain: Same<typeof lite.auditChain, typeof pg.auditChain>
-} = { users: true, sessions: true, passwordResetTokens: true, emailOutbox: true, files: true, emailVerificationTokens: true, invitations: true, auditEvents: true, auditChain: true }
+} = {
+  users: true,
+  sessions: true,
+  passwordResetTokens: true,
+  emailOutbox: true,
+  files: true,
+  totpSecrets: true,
+  recoveryCodes: true,
+  mfaChallenges: true,
+  accessTokens: true,
+  emailVerificationTokens: true,
+  invitations: true,
+  auditEvents: true,
+  auditChain: true
+}
 
 function tables(mod: Record<string, unknown>): Map<string, Table> {
   const out = new Map<string, Table>()

@@ -11,6 +11,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { join } from 'node:path'
 import { openPostgres, runPgMigrations } from '../src/db/pg'
 import { cleanups } from './cleanup'
+import { freePort } from './server'
 
 const TEMPLATE = 'roster_template'
 
@@ -37,13 +38,6 @@ function run(cmd: string[], what: string): void {
   const argv = isRoot ? ['runuser', '-u', 'postgres', '--', ...cmd] : cmd
   const r = Bun.spawnSync(argv, { stdout: 'pipe', stderr: 'pipe' })
   if (r.exitCode !== 0) throw new Error(`${what} failed (${r.exitCode}): ${r.stderr.toString().slice(0, 2000)}`)
-}
-
-function freePort(): number {
-  const s = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const port = s.port
-  s.stop(true)
-  return port
 }
 
 let starting: Promise<Cluster> | undefined

@@ -27,6 +27,7 @@ export const users = pgTable(
     isActive: boolean('is_active').notNull().default(true),
     tokenVersion: integer('token_version').notNull().default(0),
     emailVerified: boolean('email_verified').notNull().default(false),
+    mfaEnabled: boolean('mfa_enabled').notNull().default(false),
     createdAt: text('created_at').notNull(),
     updatedAt: text('updated_at').notNull()
   },
@@ -123,6 +124,63 @@ export const files = pgTable(
     uniqueIndex('files_storage_name_uq').on(t.storageName),
     index('files_owner_idx').on(t.ownerId, t.id)
   ]
+)
+
+export const totpSecrets = pgTable(
+  'totp_secrets',
+  {
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    secret: text('secret').notNull(),
+    lastStep: int64('last_step'),
+    createdAt: int64('created_at').notNull()
+  },
+  (t) => [uniqueIndex('totp_secrets_user_uq').on(t.userId)]
+)
+
+export const recoveryCodes = pgTable(
+  'recovery_codes',
+  {
+    id: integer('id').primaryKey().generatedByDefaultAsIdentity(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    codeHash: text('code_hash').notNull(),
+    usedAt: int64('used_at')
+  },
+  (t) => [uniqueIndex('recovery_codes_user_hash_uq').on(t.userId, t.codeHash)]
+)
+
+export const mfaChallenges = pgTable(
+  'mfa_challenges',
+  {
+    id: integer('id').primaryKey().generatedByDefaultAsIdentity(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    tokenHash: text('token_hash').notNull(),
+    failures: integer('failures').notNull().default(0),
+    expiresAt: int64('expires_at').notNull()
+  },
+  (t) => [uniqueIndex('mfa_challenges_hash_uq').on(t.tokenHash), index('mfa_challenges_user_idx').on(t.userId)]
+)
+
+export const accessTokens = pgTable(
+  'access_tokens',
+  {
+    id: integer('id').primaryKey().generatedByDefaultAsIdentity(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    scopes: text('scopes').notNull(),
+    createdAt: int64('created_at').notNull(),
+    expiresAt: int64('expires_at'),
+    lastUsedAt: int64('last_used_at')
+  },
+  (t) => [uniqueIndex('access_tokens_hash_uq').on(t.tokenHash), index('access_tokens_user_idx').on(t.userId, t.id)]
 )
 
 export const emailVerificationTokens = pgTable(

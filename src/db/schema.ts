@@ -30,6 +30,9 @@ export const users = sqliteTable(
     // the version it was issued under, so one UPDATE revokes them all.
     tokenVersion: integer('token_version').notNull().default(0),
     emailVerified: integer('email_verified', { mode: 'boolean' }).notNull().default(false),
+    // TOTP is on (set with the secret's confirmation in totp_secrets, in one
+    // transaction). Kept on the row so login and UserResponse read no other table.
+    mfaEnabled: integer('mfa_enabled', { mode: 'boolean' }).notNull().default(false),
     createdAt: text('created_at').notNull(),
     updatedAt: text('updated_at').notNull()
   },
@@ -86,6 +89,73 @@ export const passwordResetTokens = sqliteTable(
     uniqueIndex('password_reset_tokens_hash_uq').on(t.tokenHash),
     index('password_reset_tokens_user_idx').on(t.userId, t.createdAt)
   ]
+)
+
+// One TOTP secret per user, AES-GCM encrypted under a key derived from
+// SECRET_KEY (lib/secretbox.ts). Written by setup (users.mfa_enabled still
+// false), confirmed by enable. last_step is the time step of the last accepted
+// code: a code is accepted only by raising it, so one code works once.
+export const totpSecrets = sqliteTable(
+  'totp_secrets',
+  {
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    secret: text('secret').notNull(),
+    lastStep: integer('last_step'),
+    createdAt: integer('created_at').notNull()
+  },
+  (t) => [uniqueIndex('totp_secrets_user_uq').on(t.userId)]
+)
+
+// Single-use recovery codes: sha256 of codes with 80 random bits each (too
+// many to guess offline, so no slow hash is needed); used_at spends one.
+export const recoveryCodes = sqliteTable(
+  'recovery_codes',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    codeHash: text('code_hash').notNull(),
+    usedAt: integer('used_at')
+  },
+  (t) => [uniqueIndex('recovery_codes_user_hash_uq').on(t.userId, t.codeHash)]
+)
+
+// The second half of a login with TOTP: the password was right, the code is
+// awaited. In the database (not in memory) so that any instance can finish it.
+export const mfaChallenges = sqliteTable(
+  'mfa_challenges',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    tokenHash: text('token_hash').notNull(),
+    failures: integer('failures').notNull().default(0),
+    expiresAt: integer('expires_at').notNull()
+  },
+  (t) => [uniqueIndex('mfa_challenges_hash_uq').on(t.tokenHash), index('mfa_challenges_user_idx').on(t.userId)]
+)
+
+// Personal access tokens (rst_...): only the sha256 is stored. scopes is a
+// space-separated list; last_used_at is kept to the minute.
+export const accessTokens = sqliteTable(
+  'access_tokens',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    scopes: text('scopes').notNull(),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at'),
+    lastUsedAt: integer('last_used_at')
+  },
+  (t) => [uniqueIndex('access_tokens_hash_uq').on(t.tokenHash), index('access_tokens_user_idx').on(t.userId, t.id)]
 )
 
 // Durable e-mail outbox: rows are written in the same transaction as the change
@@ -233,5 +303,6 @@ export type Role = UserRow['role']
 export type FileRow = typeof files.$inferSelect
 export type SessionRow = typeof sessions.$inferSelect
 export type EmailRow = typeof emailOutbox.$inferSelect
+export type AccessTokenRow = typeof accessTokens.$inferSelect
 export type InvitationRow = typeof invitations.$inferSelect
 export type AuditEventRow = typeof auditEvents.$inferSelect

@@ -23,6 +23,7 @@ import swaggerJs from '../../node_modules/swagger-ui-dist/swagger-ui-bundle.js' 
 import swaggerCss from '../../node_modules/swagger-ui-dist/swagger-ui.css' with { type: 'file' }
 // @ts-ignore: as above
 import favicon from '../../node_modules/swagger-ui-dist/favicon-32x32.png' with { type: 'file' }
+import type { Scope } from '../modules/access-tokens/model'
 import { EXEMPT, STRICT_LIMITS } from './ratelimit'
 
 const ASSETS = '/docs/assets'
@@ -30,8 +31,12 @@ const ASSETS = '/docs/assets'
 /** The one security scheme: Swagger UI's Authorize logs in at /auth/login with it. */
 export const SECURITY_SCHEME = 'OAuth2PasswordBearer'
 
-/** `optional`: the route works without a token, and does more with one (an admin creating users). */
-export type AuthLevel = true | 'admin' | 'optional'
+/**
+ * `true`: a session only (personal access tokens refused); a scope: a session,
+ * or a personal access token with that scope (`admin` also needs an admin);
+ * `optional`: the route works without a token, and does more with one (an admin creating users).
+ */
+export type AuthLevel = true | Scope | 'optional'
 
 /** Marker the post-processing reads (and removes) to know an operation's auth level. */
 const AUTH_MARK = 'x-roster-auth'
@@ -39,7 +44,11 @@ const AUTH_MARK = 'x-roster-auth'
 /** `detail` for a protected route (spread by the auth macro and routes that check tokens themselves). */
 export function authDetail(level: AuthLevel) {
   const scheme = { [SECURITY_SCHEME]: [] as string[] }
-  return { security: level === 'optional' ? [{}, scheme] : [scheme], [AUTH_MARK]: level === true ? 'user' : level }
+  if (level === true || level === 'optional') {
+    return { security: level === 'optional' ? [{}, scheme] : [scheme], [AUTH_MARK]: level === true ? 'user' : level }
+  }
+  // The scope a personal access token needs here, for clients and docs/mfa-and-tokens.md's table.
+  return { security: [scheme], [AUTH_MARK]: level === 'admin' ? 'admin' : 'scoped', 'x-required-scope': level }
 }
 
 type Json = Record<string, any>
@@ -94,7 +103,8 @@ const components = {
       type: 'oauth2',
       description:
         'A bearer token in `Authorization: Bearer <token>`: the access_token from POST /auth/login (username or e-mail, and password; ' +
-        'JSON or the OAuth2 password form, which the Authorize button uses). Scopes are not used.',
+        'JSON or the OAuth2 password form, which the Authorize button uses), or a personal access token (`rst_...`, POST /auth/tokens) ' +
+        'limited to the scope named in each operation\'s `x-required-scope`; token and session routes (/auth/*) take access tokens only.',
       flows: { password: { tokenUrl: '/auth/login', scopes: {} } }
     }
   }
@@ -153,7 +163,7 @@ function strictBucket(path: string): number | undefined {
 export function finishDocument(doc: Json): Json {
   for (const [path, ops] of Object.entries(doc.paths as Json)) {
     for (const op of Object.values(ops as Json) as Json[]) {
-      const auth = op[AUTH_MARK] as 'user' | 'admin' | 'optional' | undefined
+      const auth = op[AUTH_MARK] as 'user' | 'admin' | 'scoped' | 'optional' | undefined
       delete op[AUTH_MARK]
       // Public operations say so: the document has no top-level security.
       op.security ??= []
@@ -165,6 +175,10 @@ export function finishDocument(doc: Json): Json {
       const errors = new Set<string>(['500'])
       if (auth) errors.add('401')
       if (auth === 'admin') errors.add('403')
+      if (auth === 'scoped') {
+        responses['403'] ??= { description: 'A personal access token without this operation\'s scope: `{"detail":"Insufficient scope"}`' }
+        errors.add('403')
+      }
       if (jsonBody) for (const s of ['413', '415', '422']) errors.add(s)
       if (op.parameters?.length) errors.add('422')
       const limited = !EXEMPT.has(path)

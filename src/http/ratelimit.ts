@@ -7,7 +7,7 @@
 // The LRU is a Map in insertion order, but a hit does not move its entry to
 // the back every time: in JavaScriptCore a delete + set of the same key fills
 // the table with tombstones and rehashes, which was most of the limiter's cost
-// per request (test/bench/edge.bench.ts). An entry moves only
+// per request (`bun run bench`, the limiter-off row). An entry moves only
 // once `maxClients / 2` other moves or insertions have happened since its own,
 // and otherwise is updated in place. So a client is never evicted while fewer
 // than `maxClients / 2` other clients have been inserted or moved since its
@@ -127,6 +127,7 @@ export const EXEMPT = new Set(['/health', '/ready', '/metrics'])
 /** Stricter buckets of their own (requests per minute, capped by the general limit). */
 export const STRICT_LIMITS: Record<string, number> = {
   '/auth/login': 10,
+  '/auth/mfa/verify': 10,
   '/auth/password-reset': 5
 }
 
@@ -156,7 +157,7 @@ export function rateLimitPlugin({ perMinute, clientIp, maxClients }: RateLimitOp
   const str = (n: number) => (n < 1024 ? (digits[n] ??= String(n)) : String(n))
 
   // The hot path of every request, so its shape follows measurement
-  // (test/bench/edge.bench.ts):
+  // (`bun run bench`):
   // - The three headers are declared as defaults and overwritten per request:
   //   adding new keys to `set.headers` in the hook turned the object into a
   //   slow dictionary; overwriting keys it already has costs next to nothing.

@@ -5,5 +5,3 @@ export interface Actor {
   id: number
   role: Role
 }
-
-export const actorOf = (u: { id: number; role: Role }): Actor => ({ id: u.id, role: u.role })

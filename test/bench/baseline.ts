@@ -1,14 +1,19 @@
-// The raw baseline: plain Bun.serve + prepared bun:sqlite statements, no
-// framework, no auth, no validation, no logging. It answers the same primary-key
-// lookup and the same 10-row listing as Roster, with the same JSON, so the
-// ratio Roster/baseline is the price of the real work Roster does.
+// The two baselines Roster is measured against, on the same database file:
+//   raw     plain Bun.serve + prepared bun:sqlite statements: no framework, no
+//           auth, no validation, no logging;
+//   elysia  a bare Elysia app with one route per request doing the same lookups.
+// Both answer the same primary-key lookup and the same 10-row listing as Roster,
+// with the same JSON, so Roster/raw is the price of the real work Roster does
+// and elysia/raw the price of the framework alone.
 //
-// Usage (started by run.ts): bun test/bench/baseline.ts <database file>
+// Usage (started by run.ts): bun test/bench/baseline.ts <database file> [raw|elysia]
 // Prints `listening <port>` once ready; listens on 127.0.0.1, port 0.
 import { Database } from 'bun:sqlite'
+import { Elysia } from 'elysia'
 
 const file = process.argv[2]
-if (!file) throw new Error('usage: baseline.ts <database file>')
+const kind = process.argv[3] ?? 'raw'
+if (!file || (kind !== 'raw' && kind !== 'elysia')) throw new Error('usage: baseline.ts <database file> [raw|elysia]')
 
 const db = new Database(file, { readonly: true })
 db.run('PRAGMA cache_size = -16000')
@@ -29,30 +34,52 @@ const toJson = (r: Row) => ({
 })
 
 const JSON_TYPE = { 'content-type': 'application/json; charset=utf-8' }
+const NOT_FOUND = '{"detail":"User not found"}'
 
-const server = Bun.serve({
-  hostname: '127.0.0.1',
-  port: 0,
-  fetch(req) {
-    const url = new URL(req.url)
-    const path = url.pathname
-    if (path.startsWith('/users/')) {
-      const row = byId.get(Number(path.slice(7)))
-      if (!row) return new Response('{"detail":"User not found"}', { status: 404, headers: JSON_TYPE })
-      return new Response(JSON.stringify(toJson(row)), { headers: JSON_TYPE })
-    }
-    if (path === '/users') {
-      const limit = Number(url.searchParams.get('limit') ?? 10)
-      const skip = Number(url.searchParams.get('skip') ?? 0)
-      return new Response(JSON.stringify(list.all(limit, skip).map(toJson)), { headers: JSON_TYPE })
-    }
-    return new Response('{"detail":"Not Found"}', { status: 404, headers: JSON_TYPE })
+function raw(req: Request): Response {
+  const url = new URL(req.url)
+  const path = url.pathname
+  if (path.startsWith('/users/')) {
+    const row = byId.get(Number(path.slice(7)))
+    if (!row) return new Response(NOT_FOUND, { status: 404, headers: JSON_TYPE })
+    return new Response(JSON.stringify(toJson(row)), { headers: JSON_TYPE })
   }
-})
+  if (path === '/users') {
+    const limit = Number(url.searchParams.get('limit') ?? 10)
+    const skip = Number(url.searchParams.get('skip') ?? 0)
+    return new Response(JSON.stringify(list.all(limit, skip).map(toJson)), { headers: JSON_TYPE })
+  }
+  return new Response('{"detail":"Not Found"}', { status: 404, headers: JSON_TYPE })
+}
 
-process.stdout.write(`listening ${server.port}\n`)
+function elysia() {
+  return new Elysia()
+    .get('/users/:id', ({ params, set }) => {
+      const row = byId.get(Number(params.id))
+      if (!row) {
+        set.status = 404
+        return NOT_FOUND
+      }
+      return toJson(row)
+    })
+    .get('/users', ({ query }) => list.all(Number(query.limit ?? 10), Number(query.skip ?? 0)).map(toJson))
+}
+
+let port: number
+let stop: () => void
+if (kind === 'raw') {
+  const server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: raw })
+  port = server.port!
+  stop = () => server.stop(true)
+} else {
+  const app = elysia().listen({ hostname: '127.0.0.1', port: 0, reusePort: false })
+  port = app.server!.port!
+  stop = () => void app.stop(true)
+}
+
+process.stdout.write(`listening ${port}\n`)
 process.on('SIGTERM', () => {
-  server.stop(true)
+  stop()
   db.close()
   process.exit(0)
 })

@@ -9,12 +9,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Elysia } from 'elysia'
 import { cors } from '@elysiajs/cors'
-import { createApp } from '../../src/app'
-import { createServices } from '../../src/services'
-import { parseConfig } from '../../src/config'
-import { DB_FILE } from '../../src/db/client'
-import { sqliteData } from '../../src/db/data'
 import { createLogger } from '../../src/lib/log'
+import { accessToken, buildApp } from '../app'
 
 const rounds = Number(process.argv[2] ?? 15)
 const block = Number(process.argv[3] ?? 5000)
@@ -35,14 +31,9 @@ async function build(name: string, env: Record<string, string>) {
   const dataDir = mkdtempSync(join(tmpdir(), 'roster-bench-'))
   dirs.push(dataDir)
   // TRUST_PROXY with a forwarded address: the limiter keys on a real address.
-  const config = parseConfig({ DATA_DIR: dataDir, SECRET_KEY: secret, LOG_LEVEL: 'silent', TRUST_PROXY: 'true', ...env })
-  const data = sqliteData(join(dataDir, DB_FILE))
-  await data.migrate()
-  const deps = { config, data, secret, logger: createLogger('silent') }
-  const services = createServices(deps)
+  const { app: roster, services } = await buildApp({ dataDir, secret, env: { LOG_LEVEL: 'silent', TRUST_PROXY: 'true', ...env }, logger: createLogger('silent') })
   const u = await services.users.create({ username: 'bench', email: 'bench@example.com', password: 'Secret123' }, { id: 0, role: 'admin' })
-  const token = await services.tokens.sign(u.id, u.tokenVersion, (await services.sessions.start(u.id, { userAgent: null, ip: null })).id)
-  const roster = createApp(deps, services)
+  const token = await accessToken(services, u)
   const app =
     name === 'elysiacors'
       ? new Elysia()

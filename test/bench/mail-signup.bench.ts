@@ -6,29 +6,26 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createApp } from '../../src/app'
-import { createServices } from '../../src/services'
 import { parseConfig } from '../../src/config'
-import { DB_FILE } from '../../src/db/client'
-import { sqliteData } from '../../src/db/data'
 import { createLogger } from '../../src/lib/log'
+import { buildApp } from '../app'
 import { mailWorkerConfig, startMailWorker } from '../../src/mail/mailer'
-import { freePort, startSilentServer } from '../mail-helpers'
+import { startSilentServer } from '../mail-helpers'
+import { freePort } from '../server'
 
 const ROUNDS = Number(process.argv[2] ?? 8)
 const PER_ROUND = Number(process.argv[3] ?? 10)
 
 const hung = await startSilentServer()
-const refused = `smtp://127.0.0.1:${await freePort()}`
+const refused = `smtp://127.0.0.1:${freePort()}`
 
 async function setup(name: string, smtpUrl: string | undefined) {
   const dir = mkdtempSync(join(tmpdir(), 'roster-bench-'))
-  const config = parseConfig({ DATA_DIR: dir, SECRET_KEY: 'x'.repeat(40), RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'silent', ...(smtpUrl ? { SMTP_URL: smtpUrl } : {}) })
-  const data = sqliteData(join(dir, DB_FILE))
-  await data.migrate()
-  const mailer = startMailWorker(mailWorkerConfig(config, { pollIntervalMs: 200 }))
-  const deps = { config, data, secret: 'x'.repeat(40), logger: createLogger('error'), mailer }
-  const app = createApp(deps, createServices(deps))
+  const env = { RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'silent', ...(smtpUrl ? { SMTP_URL: smtpUrl } : {}) }
+  const secret = 'x'.repeat(40)
+  // The worker reads the same configuration; it opens its own connection.
+  const mailer = startMailWorker(mailWorkerConfig(parseConfig({ DATA_DIR: dir, SECRET_KEY: secret, ...env }), { pollIntervalMs: 200 }))
+  const { app, data } = await buildApp({ dataDir: dir, secret, env, logger: createLogger('error'), mailer })
   return { name, app, mailer, data, dir, samples: [] as number[], n: 0 }
 }
 

@@ -17,6 +17,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { SOURCE, startServer } from '../server'
 
 const MiB = 1024 * 1024
 const SIZE = Number(process.argv[2] ?? 200) * MiB
@@ -33,6 +34,7 @@ interface Server {
   stop: () => Promise<void>
 }
 
+/** The bare drain server (Roster itself starts through the shared launcher). */
 async function start(name: string, cmd: string[], env: Record<string, string>): Promise<Omit<Server, 'path' | 'token'>> {
   const child = Bun.spawn(cmd, { cwd: ROOT, env: { ...process.env, ...env }, stdout: 'pipe', stderr: 'inherit' })
   const reader = child.stdout.getReader()
@@ -150,17 +152,29 @@ const dataDir = mkdtempSync(join(tmpdir(), 'roster-bench-'))
 const admin = { username: 'bench', email: 'bench@example.com', password: 'Bench12345' }
 const servers: Server[] = []
 try {
-  const roster = await start('roster', ['bun', 'src/index.ts', 'serve'], {
-    DATA_DIR: dataDir,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    MAX_UPLOAD_BYTES: String(512 * MiB),
-    RATE_LIMIT_PER_MINUTE: '0',
-    LOG_LEVEL: 'info',
-    ADMIN_USERNAME: admin.username,
-    ADMIN_EMAIL: admin.email,
-    ADMIN_PASSWORD: admin.password
+  const s = await startServer(SOURCE, {
+    env: {
+      ...(process.env as Record<string, string>),
+      DATA_DIR: dataDir,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      MAX_UPLOAD_BYTES: String(512 * MiB),
+      RATE_LIMIT_PER_MINUTE: '0',
+      LOG_LEVEL: 'info',
+      ADMIN_USERNAME: admin.username,
+      ADMIN_EMAIL: admin.email,
+      ADMIN_PASSWORD: admin.password
+    }
   })
+  const roster = {
+    name: 'roster',
+    pid: s.proc.pid,
+    port: Number(new URL(s.url).port),
+    stop: async () => {
+      s.proc.kill()
+      await s.exited
+    }
+  }
   const rosterServer: Server = { ...roster, path: '/upload', dataDir }
   servers.push(rosterServer)
   const login = await fetch(`http://127.0.0.1:${roster.port}/auth/login`, {

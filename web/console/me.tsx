@@ -265,7 +265,9 @@ export function Totp(props: { me: User }) {
   )
 }
 
-const SCOPES: [string, string][] = [
+type Scope = 'users:read' | 'users:write' | 'files:read' | 'files:write' | 'admin'
+
+const SCOPES: [Scope, string][] = [
   ['users:read', 'Read users'],
   ['users:write', 'Change users'],
   ['files:read', 'Read files'],
@@ -276,7 +278,7 @@ const SCOPES: [string, string][] = [
 export function Tokens(props: { me: User }) {
   const [load, reload] = useLoad(() => api.GET('/auth/tokens'))
   const [name, setName] = useState('')
-  const [scopes, setScopes] = useState<string[]>(['users:read'])
+  const [scopes, setScopes] = useState<Scope[]>(['users:read'])
   const [days, setDays] = useState('30')
   const [created, setCreated] = useState<string | null>(null)
   const act = useAction()

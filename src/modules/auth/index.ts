@@ -2,6 +2,8 @@
 import { Elysia, t } from 'elysia'
 import { bodyPlugin } from '../../http/body'
 import { errorResponses } from '../../http/schemas'
+import { MfaRequired, MfaVerifyBody } from '../mfa/model'
+import type { MfaService } from '../mfa/service'
 import type { SessionService } from '../sessions/service'
 import type { UserService } from '../users/service'
 import { LoginBody, RefreshBody, TokenResponse } from './model'
@@ -13,12 +15,13 @@ interface Deps {
   tokens: TokenService
   sessions: SessionService
   users: UserService
+  mfa: MfaService
   clientIp: (request: Request) => string | null
 }
 
 const REFRESH_401 = 'Invalid refresh token: unknown, spent, expired or revoked; a spent one revokes its whole session'
 
-export function authModule({ auth, tokens, sessions, users, clientIp }: Deps) {
+export function authModule({ auth, tokens, sessions, users, mfa, clientIp }: Deps) {
   const meta = (request: Request) => ({ userAgent: request.headers.get('user-agent'), ip: clientIp(request) })
   // Login and refresh answer alike: an access token for the session and its refresh token.
   const tokenResponse = async (user: { id: number; tokenVersion: number }, sessionId: string, refreshToken: string) => ({
@@ -35,8 +38,9 @@ export function authModule({ auth, tokens, sessions, users, clientIp }: Deps) {
       async ({ body, request, set }) => {
         const client = meta(request)
         const user = await auth.checkCredentials(body.username, body.password, client)
-        const session = await sessions.start(user.id, client)
         set.headers['cache-control'] = 'no-store'
+        if (user.mfaEnabled) return { mfa_required: true as const, ...(await mfa.startChallenge(user.id)) }
+        const session = await sessions.start(user.id, client)
         return tokenResponse(user, session.id, session.refreshToken)
       },
       {
@@ -44,7 +48,7 @@ export function authModule({ auth, tokens, sessions, users, clientIp }: Deps) {
         accepts: 'json+form',
         body: LoginBody,
         response: {
-          200: TokenResponse,
+          200: t.Union([TokenResponse, MfaRequired]),
           ...errorResponses(401, 422, 429),
           403: t.Object({ detail: t.String() }, { description: 'REQUIRE_EMAIL_VERIFICATION is on and the address is not verified (`Email not verified`); a fresh link is mailed' })
         },
@@ -54,7 +58,33 @@ export function authModule({ auth, tokens, sessions, users, clientIp }: Deps) {
           description:
             'Accepts JSON or the OAuth2 password form. A password in the query string is never read. Opens a session and returns its refresh token. ' +
             'With REQUIRE_EMAIL_VERIFICATION on, a correct password for an unverified address gets 403 `{"detail":"Email not verified"}`, no session, and a fresh verification link (within the resend cap). ' +
-            'After 5 failures in 15 minutes for one account from one client IP, or 50 from one IP, answers 429 `{"detail":"Too many login attempts"}` with Retry-After; a success clears the account counter.'
+            'After 5 failures in 15 minutes for one account from one client IP, or 50 from one IP, answers 429 `{"detail":"Too many login attempts"}` with Retry-After; a success clears the account counter. ' +
+            'For an account with TOTP on, a correct password opens no session: the answer is `{"mfa_required":true,"mfa_token":...,"expires_in":300}`, finished at POST /auth/mfa/verify.'
+        }
+      }
+    )
+    .post(
+      '/auth/mfa/verify',
+      async ({ body, request, set }) => {
+        const { user } = await mfa.verifyChallenge(body.mfa_token, body.code, clientIp(request))
+        const session = await sessions.start(user.id, meta(request))
+        set.headers['cache-control'] = 'no-store'
+        return tokenResponse(user, session.id, session.refreshToken)
+      },
+      {
+        accepts: 'json',
+        body: MfaVerifyBody,
+        response: {
+          200: TokenResponse,
+          401: t.Object({ detail: t.String() }, { description: '`Invalid code` (the fifth wrong one kills the mfa_token), or `Invalid or expired MFA token`' }),
+          ...errorResponses(422, 429)
+        },
+        detail: {
+          tags: ['auth'],
+          summary: 'Second step of a login with TOTP: the mfa_token and a code',
+          description:
+            'The code is the current 6-digit TOTP code (one 30 s step of clock skew either way is accepted; a code already used is refused) or an unused recovery code (each works once). ' +
+            'Every attempt counts in the login throttle (429 with Retry-After). A success spends the mfa_token and opens a session.'
         }
       }
     )

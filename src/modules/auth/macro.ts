@@ -1,17 +1,31 @@
-// The auth macro: `{ auth: true }` or `{ auth: 'admin' }` on a route resolves
-// the caller once per request and exposes it as `user` (and its session as
-// `sessionId`). The optional level, `{ optionalAuth: true }`, lets a request
-// without an Authorization header through with `user` undefined; a header that
-// is sent must be valid. It is a key of its own because Elysia types what a
-// macro resolves per key, not per value: under one key every route's `user`
-// would become optional.
+// The auth macro. Every route states what it needs next to its handler:
+//   { auth: true }           an interactive session (access JWT) only: the
+//                            token and session routes (/auth/*), where a
+//                            personal access token is refused with 401
+//   { auth: 'users:read' }   a session, or a personal access token holding
+//                            that scope (else 403 "Insufficient scope");
+//                            likewise 'users:write', 'files:read', 'files:write'
+//   { auth: 'admin' }        an admin: a session, or a token with the admin scope
+// The caller is resolved once per request and exposed as `user` (the row),
+// `actor` (id and the role this request may use: an admin's token without the
+// admin scope acts as a plain user), `scopes` (null for a session) and
+// `sessionId` (undefined for a personal access token).
+//
+// `{ optionalAuth: true }` (signup) lets a request without an Authorization
+// header through with `user` and `actor` undefined; a header that is sent must
+// be valid (a personal access token needs users:write). It is a key of its own
+// because Elysia types what a macro resolves per key, not per value: under one
+// key every route's `user` would become optional.
 import { Elysia } from 'elysia'
 import type { UserRow } from '../../db/schema'
+import { authDetail } from '../../http/openapi'
+import type { Actor } from '../../lib/actor'
 import { Forbidden, Unauthorized } from '../../lib/errors'
-import type { MaybePromise } from '../../lib/maybe'
+import { then, type MaybePromise } from '../../lib/maybe'
+import type { Scope } from '../access-tokens/model'
+import { TOKEN_PREFIX, type AccessTokenService, type ResolvedToken } from '../access-tokens/service'
 import type { UserService } from '../users/service'
 import type { TokenService } from './tokens'
-import { authDetail } from '../../http/openapi'
 
 /** Whether the refresh-token session an access token was issued for still stands. */
 export interface SessionCheck {
@@ -22,35 +36,68 @@ export interface AuthDeps {
   tokens: TokenService
   users: UserService
   sessions: SessionCheck
+  accessTokens: AccessTokenService
 }
 
-export type Authenticated = { user: UserRow; sessionId: string }
+export type AuthNeed = true | Scope
+
+// A type, not an interface: Elysia's resolve wants an indexable object.
+export type Caller = {
+  user: UserRow
+  actor: Actor
+  /** null: an interactive session, bounded by the role only. */
+  scopes: readonly Scope[] | null
+  sessionId: string | undefined
+}
+
+export const INSUFFICIENT_SCOPE = 'Insufficient scope'
 
 // Synchronous on SQLite on purpose: the hot path of every authenticated request
-// awaits nothing there. On PostgreSQL the user and the session are read in
-// parallel and the result is a promise.
-export function authenticateSession(header: string | null, { tokens, users, sessions }: AuthDeps): MaybePromise<Authenticated> {
+// awaits nothing there. On PostgreSQL the reads are promises (the user and the
+// session in parallel).
+export function resolveCaller(header: string | null, need: AuthNeed, deps: AuthDeps): MaybePromise<Caller> {
   if (!header || header.length > 4096) throw Unauthorized()
   const space = header.indexOf(' ')
   if (space < 0 || header.slice(0, space).toLowerCase() !== 'bearer') throw Unauthorized()
-  const claims = tokens.verify(header.slice(space + 1).trim())
-  if (!claims) throw Unauthorized()
-  const user = users.getById(claims.userId)
-  const live = sessions.isLive(claims.sessionId, claims.userId)
-  if (user instanceof Promise || live instanceof Promise) {
-    return Promise.all([user, live]).then(([u, l]) => admit(u, l, claims.version, claims.sessionId))
+  const raw = header.slice(space + 1).trim()
+  // Recognised by its prefix, so a JWT request never touches the token table.
+  if (raw.startsWith(TOKEN_PREFIX)) {
+    if (need === true) throw Unauthorized()
+    return then(deps.accessTokens.resolve(raw), (pat) => {
+      if (!pat) throw Unauthorized()
+      return then(deps.users.getById(pat.userId), (user) => admitToken(user, pat, need))
+    }) as MaybePromise<Caller>
   }
-  return admit(user, live, claims.version, claims.sessionId)
+  const claims = deps.tokens.verify(raw)
+  if (!claims) throw Unauthorized()
+  const user = deps.users.getById(claims.userId)
+  const live = deps.sessions.isLive(claims.sessionId, claims.userId)
+  if (user instanceof Promise || live instanceof Promise) {
+    return Promise.all([user, live]).then(([u, l]) => admitSession(u, l, claims.version, claims.sessionId, need))
+  }
+  return admitSession(user, live, claims.version, claims.sessionId, need)
 }
 
-function admit(user: UserRow | undefined, live: boolean, version: number, sessionId: string): Authenticated {
+function admitSession(user: UserRow | undefined, live: boolean, version: number, sessionId: string, need: AuthNeed): Caller {
   // A password change, deactivation or reset bumps token_version; deleted users
   // have no row. Either way every earlier token stops here.
   if (!user || !user.isActive || user.tokenVersion !== version) throw Unauthorized()
   // Logout or a revoked session ends its access tokens too (a primary-key lookup).
   if (!live) throw Unauthorized()
-  return { user, sessionId }
+  if (need === 'admin' && user.role !== 'admin') throw Forbidden()
+  return { user, actor: { id: user.id, role: user.role }, scopes: null, sessionId }
 }
+
+function admitToken(user: UserRow | undefined, pat: ResolvedToken, need: Scope): Caller {
+  if (!user || !user.isActive) throw Unauthorized()
+  if (!pat.scopes.includes(need)) throw Forbidden(INSUFFICIENT_SCOPE)
+  // The admin scope gives admin rights only while the owner is an admin.
+  const admin = user.role === 'admin' && pat.scopes.includes('admin')
+  if (need === 'admin' && !admin) throw Forbidden()
+  return { user, actor: { id: user.id, role: admin ? 'admin' : 'user' }, scopes: pat.scopes, sessionId: undefined }
+}
+
+type OptionalCaller = { [K in keyof Caller]: Caller[K] | undefined }
 
 /**
  * `synchronous`: the data layer answers at once (SQLite). The resolvers are
@@ -59,41 +106,35 @@ function admit(user: UserRow | undefined, live: boolean, version: number, sessio
  */
 export function authPlugin(deps: AuthDeps, synchronous: boolean) {
   const header = (request: Request) => request.headers.get('authorization')
-  const resolveSync = (level: true | 'admin') =>
-    function ({ request }: { request: Request }): Authenticated {
-      const found = authenticateSession(header(request), deps) as Authenticated
-      if (level === 'admin' && found.user.role !== 'admin') throw Forbidden()
-      return found
+  const resolveSync = (need: AuthNeed) =>
+    function ({ request }: { request: Request }): Caller {
+      return resolveCaller(header(request), need, deps) as Caller
     }
-  const resolveAsync = (level: true | 'admin') =>
-    async function ({ request }: { request: Request }): Promise<Authenticated> {
-      const found = await authenticateSession(header(request), deps)
-      if (level === 'admin' && found.user.role !== 'admin') throw Forbidden()
-      return found
+  const resolveAsync = (need: AuthNeed) =>
+    async function ({ request }: { request: Request }): Promise<Caller> {
+      return await resolveCaller(header(request), need, deps)
     }
-  const nobody = { user: undefined, sessionId: undefined }
-  type Optional = { user: UserRow | undefined; sessionId: string | undefined }
-  function optionalSync({ request }: { request: Request }): Optional {
+  const nobody: OptionalCaller = { user: undefined, actor: undefined, scopes: undefined, sessionId: undefined }
+  function optionalSync({ request }: { request: Request }): OptionalCaller {
     const h = header(request)
     if (!h) return nobody
-    const found = authenticateSession(h, deps) as Authenticated
-    return found
+    return resolveCaller(h, 'users:write', deps) as Caller
   }
-  async function optionalAsync({ request }: { request: Request }): Promise<Optional> {
+  async function optionalAsync({ request }: { request: Request }): Promise<OptionalCaller> {
     const h = header(request)
     if (!h) return nobody
-    return await authenticateSession(h, deps)
+    return await resolveCaller(h, 'users:write', deps)
   }
   return new Elysia({ name: 'roster.auth' }).macro({
-    auth(level: true | 'admin') {
+    auth(need: AuthNeed) {
       return {
-        resolve: (synchronous ? resolveSync(level) : resolveAsync(level)) as (c: { request: Request }) => Authenticated,
-        detail: authDetail(level)
+        resolve: (synchronous ? resolveSync(need) : resolveAsync(need)) as (c: { request: Request }) => Caller,
+        detail: authDetail(need)
       }
     },
     optionalAuth: {
       detail: authDetail('optional'),
-      resolve: (synchronous ? optionalSync : optionalAsync) as (c: { request: Request }) => Optional
+      resolve: (synchronous ? optionalSync : optionalAsync) as (c: { request: Request }) => OptionalCaller
     }
   })
 }

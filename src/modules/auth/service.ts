@@ -78,7 +78,10 @@ export function createAuthService(users: UserService, opts: AuthOptions = {}, th
         await recordFailed(!user ? 'unknown_user' : !ok ? 'bad_password' : 'inactive', user?.id ?? null, meta)
         throw Unauthorized(BAD_LOGIN)
       }
-      throttle.succeeded(account, from)
+      // With TOTP on, the login is not over: the account's failures are cleared
+      // only by a correct code (otherwise each new password login would reset
+      // the count of wrong codes).
+      if (!user.mfaEnabled) throttle.succeeded(account, from)
       if (needsRehash(user.hashedPassword)) await users.rehash(user.id, await hashPassword(password))
       if (opts.requireEmailVerification && !user.emailVerified) {
         await recordFailed('email_not_verified', user.id, meta)

@@ -6,7 +6,6 @@ import { Forbidden } from '../../lib/errors'
 import { limitParam, querySpec, skipParam } from '../../http/query'
 import { MAX_SKIP } from '../../lib/page'
 import { errorResponses } from '../../http/schemas'
-import { actorOf } from '../../lib/actor'
 import { downloadResponse } from './download'
 import { contentDisposition } from './filename'
 import { downloadResponses, FileIdParams, FileResponse, toFileResponse, TooLargeBody, uploadRequestBody } from './model'
@@ -39,7 +38,7 @@ export function filesModule({ files, auth, maxUploadBytes }: Deps) {
         return toFileResponse(row)
       },
       {
-        auth: true,
+        auth: 'files:write',
         // The body is streamed by the handler. A route-level parser that reads
         // nothing keeps Elysia's own multipart parser (which buffers the whole
         // body) from running; `parse: 'none'` answers 400 next to the global
@@ -60,14 +59,14 @@ export function filesModule({ files, auth, maxUploadBytes }: Deps) {
     )
     .get(
       '/files',
-      async ({ query, user }) => {
+      async ({ query, actor }) => {
         const q = listQuery.parse(query)
-        const owner = q.owner_id ?? user.id
-        if (owner !== user.id && user.role !== 'admin') throw Forbidden()
+        const owner = q.owner_id ?? actor.id
+        if (owner !== actor.id && actor.role !== 'admin') throw Forbidden()
         return (await files.list(owner, q.skip, q.limit)).map(toFileResponse)
       },
       {
-        auth: true,
+        auth: 'files:read',
         response: { 200: t.Array(FileResponse), ...errorResponses(401, 403, 422) },
         detail: {
           tags: ['files'],
@@ -79,15 +78,15 @@ export function filesModule({ files, auth, maxUploadBytes }: Deps) {
     )
     .get(
       '/files/:file_id',
-      async ({ params, user, request, set }) => {
-        const { row, path } = await files.open(params.file_id, actorOf(user))
+      async ({ params, actor, request, set }) => {
+        const { row, path } = await files.open(params.file_id, actor)
         const res = downloadResponse(request, row, path, contentDisposition(row.filename))
         // For the request log: the Response carries its own status.
         set.status = res.status
         return res
       },
       {
-        auth: true,
+        auth: 'files:read',
         params: FileIdParams,
         detail: {
           tags: ['files'],
@@ -102,12 +101,12 @@ export function filesModule({ files, auth, maxUploadBytes }: Deps) {
     )
     .delete(
       '/files/:file_id',
-      async ({ params, user, set }) => {
-        await files.delete(params.file_id, actorOf(user))
+      async ({ params, actor, set }) => {
+        await files.delete(params.file_id, actor)
         set.status = 204
       },
       {
-        auth: true,
+        auth: 'files:write',
         params: FileIdParams,
         response: { 204: t.Void({ description: 'Deleted, row and bytes' }), ...errorResponses(401, 404, 422) },
         detail: { tags: ['files'], summary: 'Delete a file (owner or admin)' }

@@ -7,7 +7,7 @@ import { Gauge, type Registry } from 'prom-client'
 import { authDetail } from '../../http/openapi'
 import { errorResponses } from '../../http/schemas'
 import { Forbidden, Unauthorized } from '../../lib/errors'
-import { authenticateSession, type AuthDeps } from '../auth/macro'
+import { resolveCaller, type AuthDeps } from '../auth/macro'
 import type { MetricsService } from './service'
 
 // One event-loop delay monitor per process, started at the first app built.
@@ -87,7 +87,7 @@ export function metricsModule(registry: Registry, { service, auth, metricsToken 
         // the scraper's token
       } else {
         if (!header) throw Unauthorized()
-        if ((await authenticateSession(header, auth)).user.role !== 'admin') throw Forbidden()
+        await resolveCaller(header, 'admin', auth)
       }
       set.headers['content-type'] = registry.contentType
       return registry.metrics()
@@ -97,7 +97,7 @@ export function metricsModule(registry: Registry, { service, auth, metricsToken 
       detail: {
         tags: ['metrics'],
         summary: 'Prometheus metrics',
-        description: 'Prometheus text format. Send an admin access token or METRICS_TOKEN as `Authorization: Bearer <token>`.',
+        description: 'Prometheus text format. Send an admin access token (or a personal access token with the admin scope) or METRICS_TOKEN as `Authorization: Bearer <token>`.',
         ...authDetail('admin')
       }
     }

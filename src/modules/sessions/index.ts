@@ -43,7 +43,8 @@ export function sessionsModule({ sessions, auth, clientMeta }: Deps) {
     .delete(
       '/auth/sessions',
       async ({ user, sessionId, request, set }) => {
-        await sessions.revokeOthers(user.id, sessionId, clientMeta(request))
+        // `auth: true` admits sessions only, so there is always one to keep.
+        await sessions.revokeOthers(user.id, sessionId!, clientMeta(request))
         set.status = 204
       },
       {

@@ -14,7 +14,7 @@ export const SessionResponse = t.Object({
 })
 
 /** No token material: the hashes stay in the row. */
-export function toSessionResponse(r: SessionRow, currentId: string): Static<typeof SessionResponse> {
+export function toSessionResponse(r: SessionRow, currentId: string | undefined): Static<typeof SessionResponse> {
   return {
     id: r.id,
     created_at: iso(r.createdAt),

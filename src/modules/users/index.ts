@@ -9,7 +9,7 @@ import { MAX_SKIP } from '../../lib/page'
 import { errorResponses } from '../../http/schemas'
 import { PasswordChange, toUserResponse, UserCreate, UserIdParams, UserResponse, UserUpdate, V1List, V2List } from './model'
 import { decodeCursor, type UserService } from './service'
-import { actorOf, type Actor } from '../../lib/actor'
+import type { Actor } from '../../lib/actor'
 import type { Origin } from '../audit/service'
 import type { ClientMeta } from '../sessions/service'
 
@@ -43,9 +43,8 @@ export function usersModule({ users, auth, allowSignup, clientMeta }: Deps) {
     .use(auth)
     .post(
       '/users',
-      async ({ body, user, request, set }) => {
+      async ({ body, actor, request, set }) => {
         // Signup must know whether an admin asks: a token is optional, but checked when sent.
-        const actor = user && actorOf(user)
         if (!allowSignup && actor?.role !== 'admin') throw Forbidden('Signup is disabled')
         const row = await users.create(body, actor, origin(request, actor))
         set.status = 201
@@ -71,13 +70,13 @@ export function usersModule({ users, auth, allowSignup, clientMeta }: Deps) {
         return then(users.list(q.skip, q.limit), (rows) => rows.map(toUserResponse))
       },
       {
-        auth: true,
+        auth: 'users:read',
         response: { 200: t.Array(UserResponse), ...errorResponses(401, 422) },
         detail: { tags: ['users'], summary: 'List active users, ordered by id', parameters: listQuery.parameters }
       }
     )
     .get('/users/me', ({ user }) => toUserResponse(user), {
-      auth: true,
+      auth: 'users:read',
       response: { 200: UserResponse, ...errorResponses(401) },
       detail: { tags: ['users'], summary: 'The caller' }
     })
@@ -88,27 +87,27 @@ export function usersModule({ users, auth, allowSignup, clientMeta }: Deps) {
         set.status = 204
       },
       {
-        auth: true,
+        auth: 'users:write',
         accepts: 'json',
         body: PasswordChange,
         response: { 204: t.Void({ description: 'Password changed; every earlier token is revoked' }), ...errorResponses(400, 401, 422) },
         detail: { tags: ['users'], summary: "Change the caller's password" }
       }
     )
-    .get('/users/:user_id', ({ params, user }) => then(users.getVisible(params.user_id, actorOf(user)), toUserResponse), {
-      auth: true,
+    .get('/users/:user_id', ({ params, actor }) => then(users.getVisible(params.user_id, actor), toUserResponse), {
+      auth: 'users:read',
       params: UserIdParams,
       response: { 200: UserResponse, ...errorResponses(401, 404, 422) },
       detail: { tags: ['users'], summary: 'Get a user by id' }
     })
     .put(
       '/users/:user_id',
-      async ({ params, body, user, request }) => {
-        assertSelfOrAdmin(actorOf(user), params.user_id)
-        return toUserResponse(await users.update(params.user_id, body, actorOf(user), true, origin(request, user)))
+      async ({ params, body, actor, request }) => {
+        assertSelfOrAdmin(actor, params.user_id)
+        return toUserResponse(await users.update(params.user_id, body, actor, true, origin(request, actor)))
       },
       {
-        auth: true,
+        auth: 'users:write',
         params: UserIdParams,
         accepts: 'json',
         body: UserCreate,
@@ -122,15 +121,15 @@ export function usersModule({ users, auth, allowSignup, clientMeta }: Deps) {
     )
     .patch(
       '/users/:user_id',
-      async ({ params, body, user, request }) => {
-        assertSelfOrAdmin(actorOf(user), params.user_id)
+      async ({ params, body, actor, request }) => {
+        assertSelfOrAdmin(actor, params.user_id)
         if (Object.keys(body).length === 0) {
           throw new RequestValidationError([{ field: 'body', message: 'At least one field is required', type: 'missing' }])
         }
-        return toUserResponse(await users.update(params.user_id, body, actorOf(user), false, origin(request, user)))
+        return toUserResponse(await users.update(params.user_id, body, actor, false, origin(request, actor)))
       },
       {
-        auth: true,
+        auth: 'users:write',
         params: UserIdParams,
         accepts: 'json',
         body: UserUpdate,
@@ -144,13 +143,13 @@ export function usersModule({ users, auth, allowSignup, clientMeta }: Deps) {
     )
     .delete(
       '/users/:user_id',
-      async ({ params, user, request, set }) => {
-        assertSelfOrAdmin(actorOf(user), params.user_id)
-        await users.delete(params.user_id, origin(request, user))
+      async ({ params, actor, request, set }) => {
+        assertSelfOrAdmin(actor, params.user_id)
+        await users.delete(params.user_id, origin(request, actor))
         set.status = 204
       },
       {
-        auth: true,
+        auth: 'users:write',
         params: UserIdParams,
         response: { 204: t.Void({ description: 'Deleted with their sessions and files' }), ...errorResponses(400, 401, 403, 404, 422) },
         detail: { tags: ['users'], summary: 'Delete a user (self or admin)' }
@@ -168,7 +167,7 @@ export function versionedUsersModule({ users, auth }: Pick<Deps, 'users' | 'auth
         return then(users.list(q.skip, q.limit), (rows) => ({ version: '1.0' as const, users: rows.map(toUserResponse) }))
       },
       {
-        auth: true,
+        auth: 'users:read',
         response: { 200: V1List, ...errorResponses(401, 422) },
         detail: { tags: ['v1'], summary: 'List active users (v1)', parameters: listQuery.parameters }
       }
@@ -191,7 +190,7 @@ export function versionedUsersModule({ users, auth }: Pick<Deps, 'users' | 'auth
         }))
       },
       {
-        auth: true,
+        auth: 'users:read',
         response: { 200: V2List, ...errorResponses(401, 422) },
         detail: {
           tags: ['v2'],

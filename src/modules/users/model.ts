@@ -76,6 +76,7 @@ export const UserResponse = t.Object(
     role: Role,
     is_active: t.Boolean(),
     email_verified: t.Boolean({ description: 'The address was confirmed through its verification link' }),
+    mfa_enabled: t.Boolean({ description: 'TOTP second factor is on' }),
     created_at: t.String({ format: 'date-time' })
   },
   { additionalProperties: false }
@@ -83,7 +84,7 @@ export const UserResponse = t.Object(
 export type UserResponse = Static<typeof UserResponse>
 
 /** What a listing reads: the response's columns, not the hash. */
-export type PublicUser = Pick<UserRow, 'id' | 'username' | 'email' | 'age' | 'role' | 'isActive' | 'emailVerified' | 'createdAt'>
+export type PublicUser = Pick<UserRow, 'id' | 'username' | 'email' | 'age' | 'role' | 'isActive' | 'emailVerified' | 'mfaEnabled' | 'createdAt'>
 
 export function toUserResponse(u: PublicUser): UserResponse {
   return {
@@ -94,6 +95,7 @@ export function toUserResponse(u: PublicUser): UserResponse {
     role: u.role,
     is_active: u.isActive,
     email_verified: u.emailVerified,
+    mfa_enabled: u.mfaEnabled,
     created_at: u.createdAt
   }
 }

@@ -77,17 +77,18 @@ export function decodeCursor(cursor: string): number | undefined {
 
 // Hot reads (every authenticated request, every listing) on SQLite go straight
 // to bun:sqlite prepared statements, synchronously: Drizzle's builder and row
-// mapping cost about a third more per lookup and four times more for an
-// unprepared page. Columns are aliased to UserRow's
-// names; only is_active needs converting (SQLite has no boolean). PostgreSQL
+// mapping cost noticeably more per lookup, and far more for an unprepared page.
+// Columns are aliased to UserRow's names; only is_active needs converting
+// (SQLite has no boolean). PostgreSQL
 // runs the same reads as Drizzle prepared statements.
 const ROW_COLUMNS = `id, username, email, hashed_password AS hashedPassword, age, role, is_active AS isActive,
-  token_version AS tokenVersion, email_verified AS emailVerified, created_at AS createdAt, updated_at AS updatedAt`
-const PUBLIC_COLUMNS = 'id, username, email, age, role, is_active AS isActive, email_verified AS emailVerified, created_at AS createdAt'
+  mfa_enabled AS mfaEnabled, token_version AS tokenVersion, email_verified AS emailVerified, created_at AS createdAt, updated_at AS updatedAt`
+const PUBLIC_COLUMNS = 'id, username, email, age, role, is_active AS isActive, mfa_enabled AS mfaEnabled, email_verified AS emailVerified, created_at AS createdAt'
 
-type Raw<T> = Omit<T, 'isActive' | 'emailVerified'> & { isActive: number | boolean; emailVerified: number | boolean }
-function fromRaw<T extends { isActive: boolean; emailVerified: boolean }>(row: Raw<T>): T {
+type Raw<T> = Omit<T, 'isActive' | 'mfaEnabled' | 'emailVerified'> & { isActive: number | boolean; mfaEnabled: number | boolean; emailVerified: number | boolean }
+function fromRaw<T extends { isActive: boolean; mfaEnabled: boolean; emailVerified: boolean }>(row: Raw<T>): T {
   row.isActive = row.isActive === 1 || row.isActive === true
+  row.mfaEnabled = row.mfaEnabled === 1 || row.mfaEnabled === true
   row.emailVerified = row.emailVerified === 1 || row.emailVerified === true
   return row as T
 }
@@ -411,6 +412,7 @@ function drizzleHotReads({ db, t: { users } }: Data): HotReads {
     role: users.role,
     isActive: users.isActive,
     emailVerified: users.emailVerified,
+    mfaEnabled: users.mfaEnabled,
     createdAt: users.createdAt
   }
   const byId = db.select().from(users).where(eq(users.id, sql.placeholder('id'))).prepare('users_by_id')

@@ -1,0 +1,94 @@
+// TOTP controller: setup, enable, disable, and the admin reset. The login's
+// second step (POST /auth/mfa/verify) lives with login in modules/auth.
+import { Elysia, t } from 'elysia'
+import { bodyPlugin } from '../../http/body'
+import type { AuthPlugin } from '../auth/macro'
+import { errorResponses } from '../../http/schemas'
+import { UserIdParams } from '../users/model'
+import { RecoveryCodesResponse, TotpDisableBody, TotpEnableBody, TotpSetupBody, TotpSetupResponse } from './model'
+import type { MfaService } from './service'
+
+interface Deps {
+  mfa: MfaService
+  auth: AuthPlugin
+}
+
+export function mfaModule({ mfa, auth }: Deps) {
+  return new Elysia({ name: 'roster.mfa' })
+    .use(bodyPlugin)
+    .use(auth)
+    .post(
+      '/auth/mfa/totp/setup',
+      async ({ user, body, set }) => {
+        const out = await mfa.setup(user, body.password)
+        set.headers['cache-control'] = 'no-store'
+        return out
+      },
+      {
+        auth: true,
+        accepts: 'json',
+        body: TotpSetupBody,
+        response: { 200: TotpSetupResponse, ...errorResponses(400, 401, 422) },
+        detail: {
+          tags: ['mfa'],
+          summary: 'Start TOTP setup: a new secret for the authenticator app',
+          description:
+            'The password is re-entered (400 `{"detail":"Incorrect password"}`). Nothing is active until /auth/mfa/totp/enable receives a code made from this secret; ' +
+            'calling setup again replaces the pending secret. 400 `{"detail":"TOTP is already enabled"}` when it is on. The secret is stored encrypted and never shown again.'
+        }
+      }
+    )
+    .post(
+      '/auth/mfa/totp/enable',
+      async ({ user, body, set }) => {
+        const codes = await mfa.enable(user.id, body.code)
+        set.headers['cache-control'] = 'no-store'
+        return { recovery_codes: codes }
+      },
+      {
+        auth: true,
+        accepts: 'json',
+        body: TotpEnableBody,
+        response: { 200: RecoveryCodesResponse, ...errorResponses(400, 401, 422) },
+        detail: {
+          tags: ['mfa'],
+          summary: 'Turn TOTP on with a first valid code',
+          description:
+            'Returns ten recovery codes, shown only in this response. 400 `{"detail":"Invalid code"}` for a wrong code or before setup; ' +
+            'from then on, logging in asks for a code (see POST /auth/login).'
+        }
+      }
+    )
+    .post(
+      '/auth/mfa/totp/disable',
+      async ({ user, body, set }) => {
+        await mfa.disable(user, body.password, body.code)
+        set.status = 204
+      },
+      {
+        auth: true,
+        accepts: 'json',
+        body: TotpDisableBody,
+        response: { 204: t.Void({ description: 'TOTP is off; the secret and recovery codes are deleted' }), ...errorResponses(400, 401, 422) },
+        detail: {
+          tags: ['mfa'],
+          summary: 'Turn TOTP off (password and a code)',
+          description:
+            'The code may be a current TOTP code or an unused recovery code. 400 `{"detail":"Incorrect password"}`, `{"detail":"Invalid code"}`, or `{"detail":"TOTP is not enabled"}`.'
+        }
+      }
+    )
+    .delete(
+      '/users/:user_id/mfa',
+      async ({ params, set }) => {
+        await mfa.reset(params.user_id)
+        set.status = 204
+      },
+      {
+        auth: 'admin',
+        params: UserIdParams,
+        response: { 204: t.Void({ description: 'TOTP is off for that user; their secret, recovery codes and pending logins are deleted' }), ...errorResponses(401, 403, 404, 422) },
+        detail: { tags: ['mfa'], summary: "Reset a user's TOTP (admins): for a user who lost their authenticator" }
+      }
+    )
+}
