@@ -64,8 +64,8 @@ export function createServices(deps: ServiceDeps) {
       }
     }
   })
-  const accessTokens = createAccessTokenService(data, { now: deps.now })
-  const mfa = createMfaService({ data, secretKey: deps.secret, throttle: auth.throttle, now: deps.now })
+  const accessTokens = createAccessTokenService(data, { now: deps.now, audit })
+  const mfa = createMfaService({ data, secretKey: deps.secret, throttle: auth.throttle, now: deps.now, audit })
   // Personal access tokens and pending logins die with the credentials
   // (password change or reset, deactivation, deletion). TOTP itself stays on.
   hooks.credentialsRevoked.push((tx, userId) => accessTokens.revokeAll(tx, userId))

@@ -104,8 +104,8 @@ export function auditModule({ audit, auth }: { audit: AuditService; auth: AuthPl
         return { events: page.events.map(forOwner(user.id)), next_cursor: page.nextCursor }
       },
       {
-        auth: true,
-        response: { 200: AuditPage, ...errorResponses(401, 422) },
+        auth: 'users:read',
+        response: { 200: AuditPage, ...errorResponses(401, 403, 422) },
         detail: {
           tags: ['users'],
           summary: "The caller's own security activity",

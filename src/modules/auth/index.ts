@@ -66,7 +66,7 @@ export function authModule({ auth, tokens, sessions, users, mfa, clientIp }: Dep
     .post(
       '/auth/mfa/verify',
       async ({ body, request, set }) => {
-        const { user } = await mfa.verifyChallenge(body.mfa_token, body.code, clientIp(request))
+        const { user } = await mfa.verifyChallenge(body.mfa_token, body.code, clientIp(request), { actorId: null, ...meta(request) })
         const session = await sessions.start(user.id, meta(request))
         set.headers['cache-control'] = 'no-store'
         return tokenResponse(user, session.id, session.refreshToken)
