@@ -43,6 +43,8 @@ export interface OpenPage {
  */
 export async function openPage(browser: Browser, origin: string, opts: { width?: number; height?: number } = {}): Promise<OpenPage> {
   const context = await browser.newContext({ viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 } })
+  // Well under a test's own budget, so a missing element fails with its locator.
+  context.setDefaultTimeout(15_000)
   const foreign: string[] = []
   const errors: string[] = []
   const own = new URL(origin).origin

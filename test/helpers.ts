@@ -45,9 +45,10 @@ export interface TestApp {
   dataDir: string
 }
 
-const urls = new WeakMap<Data, string>()
-/** Where another process (a CLI verb, a fixture) reaches a test's database: its PostgreSQL URL, or undefined for SQLite. */
-export const databaseUrlOf = (data: Data): string | undefined => urls.get(data)
+const databaseUrls = new WeakMap<Data, string>()
+
+/** The PostgreSQL URL a test's Data was opened on: another instance can open it too. */
+export const databaseUrlOf = (data: Data): string | undefined => databaseUrls.get(data)
 
 /** A migrated database for one test on the selected backend, closed after it. */
 export async function testData(dataDir: string): Promise<Data> {
@@ -56,7 +57,7 @@ export async function testData(dataDir: string): Promise<Data> {
     const { freshDatabase } = await import('./pg')
     const url = await freshDatabase()
     data = pgData(url, { max: 4 })
-    urls.set(data, url)
+    databaseUrls.set(data, url)
   } else {
     data = sqliteData(join(dataDir, DB_FILE))
     await data.migrate()

@@ -102,10 +102,16 @@ export function formatTime(iso: string | null | undefined): string {
 }
 
 // Routing inside /console/: history API, one listener.
+// Set once the person moved inside the console: a fresh load keeps the browser's own focus order.
+let navigated = false
 const routeListeners = new Set<() => void>()
-addEventListener('popstate', () => routeListeners.forEach((f) => f()))
+addEventListener('popstate', () => {
+  navigated = true
+  routeListeners.forEach((f) => f())
+})
 
 export function navigate(path: string) {
+  navigated = true
   history.pushState(null, '', path)
   routeListeners.forEach((f) => f())
   scrollTo(0, 0)
@@ -142,7 +148,7 @@ export function Link(props: { href: string; children: ComponentChildren; class?:
 export function Heading(props: { children: ComponentChildren }) {
   const ref = useRef<HTMLHeadingElement>(null)
   useEffect(() => {
-    ref.current?.focus()
+    if (navigated) ref.current?.focus()
   }, [])
   return (
     <h1 tabIndex={-1} ref={ref}>

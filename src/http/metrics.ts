@@ -24,21 +24,26 @@ export function createRequestMetrics(registry: Registry): RequestMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry]
   })
-  const inFlight = new Gauge({ name: 'http_requests_in_flight', help: 'Requests being handled', registers: [registry] })
+  let active = 0
+  // Read at scrape time: setting a gauge hashes its labels, twice per request.
+  new Gauge({
+    name: 'http_requests_in_flight',
+    help: 'Requests being handled',
+    registers: [registry],
+    collect() {
+      this.set(active)
+    }
+  })
   // prom-client hashes label objects on every call; the children are cached
   // per label combination instead (bounded: routes × methods × statuses).
   const counters = new Map<string, Counter.Internal>()
   const timers = new Map<string, Histogram.Internal<'method' | 'route'>>()
-  let active = 0
-  inFlight.set(0)
   return {
     started() {
       active++
-      inFlight.set(active)
     },
     finished(method, route, status, seconds) {
       active = Math.max(0, active - 1)
-      inFlight.set(active)
       const rk = `${method} ${route}`
       const ck = `${rk} ${status}`
       let c = counters.get(ck)

@@ -6,17 +6,16 @@ import { Loaded, Pager, Table, useAction, useLoad, useSearch } from './common'
 import { EventList } from './me'
 
 export function Users() {
-  const { form, filters, cursors, setCursors, after, set, apply } = useSearch({ q: '', role: '', status: '', verified: '' })
+  const { form, filters, cursors, setCursors, after, set, apply } = useSearch({ q: '', role: '', status: '' })
   const query = {
     limit: 25,
-    include_inactive: filters.status !== 'active',
+    include_inactive: true,
     ...(after ? { after } : {}),
     ...(filters.q.trim() ? { q: filters.q.trim() } : {}),
-    ...(filters.role ? { role: filters.role } : {}),
-    ...(filters.status ? { is_active: filters.status === 'active' } : {}),
-    ...(filters.verified ? { email_verified: filters.verified === 'yes' } : {})
+    ...(filters.role ? { role: filters.role as 'user' | 'admin' } : {}),
+    ...(filters.status ? { status: filters.status as 'active' | 'inactive' } : {})
   }
-  const [load, reload] = useLoad(() => api.GET('/api/v2/users', { params: { query: query as never } }), [JSON.stringify(query)])
+  const [load, reload] = useLoad(() => api.GET('/api/v2/users', { params: { query } }), [JSON.stringify(query)])
   return (
     <>
       <Heading>Users</Heading>
@@ -24,7 +23,6 @@ export function Users() {
         <Field label="Username or e-mail starts with" type="search" value={form.q} onInput={set('q')} />
         <Select label="Role" value={form.role} onChange={set('role')} options={[['', 'any'], ['user', 'user'], ['admin', 'admin']]} />
         <Select label="Status" value={form.status} onChange={set('status')} options={[['', 'any'], ['active', 'active'], ['inactive', 'deactivated']]} />
-        <Select label="E-mail" value={form.verified} onChange={set('verified')} options={[['', 'any'], ['yes', 'confirmed'], ['no', 'not confirmed']]} />
         <div class="field">
           <Button type="submit" busy={load.state === 'loading'}>
             Search

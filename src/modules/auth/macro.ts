@@ -30,6 +30,7 @@ import type { TokenService } from './tokens'
 /** Whether the refresh-token session an access token was issued for still stands. */
 export interface SessionCheck {
   isLive(sessionId: string, userId: number): MaybePromise<boolean>
+  unexpired(expiresAt: number): boolean
 }
 
 export interface AuthDeps {
@@ -70,6 +71,13 @@ export function resolveCaller(header: string | null, need: AuthNeed, deps: AuthD
   }
   const claims = deps.tokens.verify(raw)
   if (!claims) throw Unauthorized()
+  const combined = deps.users.getWithSession
+  if (combined !== undefined) {
+    // SQLite: the user and the session in one read.
+    const row = combined(claims.userId, claims.sessionId)
+    const live = row !== undefined && row.sessionExpiresAt !== null && deps.sessions.unexpired(row.sessionExpiresAt)
+    return admitSession(row, live, claims.version, claims.sessionId, need)
+  }
   const user = deps.users.getById(claims.userId)
   const live = deps.sessions.isLive(claims.sessionId, claims.userId)
   if (user instanceof Promise || live instanceof Promise) {

@@ -200,6 +200,11 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
       if (!ok) throw Unauthorized(INVALID_REFRESH)
     },
 
+    /** Whether a session that is not revoked and expires at `expiresAt` still stands (this service's clock). */
+    unexpired(expiresAt: number): boolean {
+      return expiresAt > now()
+    },
+
     /** True when an access token's session still stands and is the user's. Synchronous on SQLite. */
     isLive(id: string, userId: number): MaybePromise<boolean> {
       return then(liveById(id), (row) => row != null && row.userId === userId && alive(row, now()))

@@ -22,7 +22,10 @@ const v2Query = querySpec({
   skip: skipParam(`Rows to skip (O(skip); at most ${MAX_SKIP}); prefer after`),
   limit: limitParam(10),
   include_inactive: { type: 'boolean', default: false, description: 'List deactivated users too' },
-  after: { type: 'string', maxLength: 64, description: 'next_cursor of the previous page (keyset pagination)' }
+  after: { type: 'string', maxLength: 64, description: 'next_cursor of the previous page (keyset pagination)' },
+  q: { type: 'string', maxLength: 254, description: 'Username prefix, case-insensitive; for admins also an e-mail prefix' },
+  role: { type: 'string', maxLength: 5, enum: ['user', 'admin'] as const, description: 'Only users with this role (admins only)' },
+  status: { type: 'string', maxLength: 8, enum: ['active', 'inactive'] as const, description: 'Only active or only deactivated users (admins only); overrides include_inactive' }
 })
 
 function assertSelfOrAdmin(actor: Actor, targetId: number): void {
@@ -174,28 +177,44 @@ export function versionedUsersModule({ users, auth }: Pick<Deps, 'users' | 'auth
     )
     .get(
       '/api/v2/users',
-      ({ query }) => {
+      ({ query, user }) => {
         const q = v2Query.parse(query)
+        const admin = user.role === 'admin'
+        // Filtering by role or status would tell a non-admin what the directory hides.
+        if (!admin && (q.role !== undefined || q.status !== undefined)) throw Forbidden()
         let after: number | undefined
         if (q.after !== undefined) {
           after = decodeCursor(q.after)
           if (after === undefined) throw new RequestValidationError([{ field: 'query.after', message: 'Invalid cursor', type: 'value_error' }])
           if (q.skip > 0) throw new RequestValidationError([{ field: 'query.skip', message: 'Use either skip or after, not both', type: 'value_error' }])
         }
-        return then(users.page({ after, skip: q.skip, limit: q.limit, includeInactive: q.include_inactive }), (page) => ({
+        const active = q.status === undefined ? undefined : q.status === 'active'
+        const page = users.page({
+          after,
+          skip: q.skip,
+          limit: q.limit,
+          includeInactive: q.include_inactive,
+          q: q.q?.trim() || undefined,
+          matchEmail: admin,
+          role: q.role as 'user' | 'admin' | undefined,
+          active
+        })
+        return then(page, (page) => ({
           version: '2.0' as const,
           users: page.rows.map(toUserResponse),
-          includes_inactive: q.include_inactive,
+          includes_inactive: active === undefined ? q.include_inactive : !active,
           next_cursor: page.nextCursor
         }))
       },
       {
         auth: 'users:read',
-        response: { 200: V2List, ...errorResponses(401, 422) },
+        response: { 200: V2List, ...errorResponses(401, 403, 422) },
         detail: {
           tags: ['v2'],
           summary: 'List users (v2) with keyset pagination',
-          description: 'Follow next_cursor with `after` for pages whose cost does not grow with depth. `skip` is O(skip) and capped.',
+          description:
+            'Follow next_cursor with `after` for pages whose cost does not grow with depth. `skip` is O(skip) and capped. ' +
+            '`q` finds users whose username (for admins: or e-mail) starts with it, case-insensitively; `role` and `status` are for admins (403 otherwise). Filters keep the keyset order by id.',
           parameters: v2Query.parameters
         }
       }

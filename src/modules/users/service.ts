@@ -1,7 +1,7 @@
 // Users: plain functions over the database. No HTTP types here; failures are
 // thrown as AppError and mapped to the contract's bodies by the error plugin.
 import type { Database } from 'bun:sqlite'
-import { and, asc, eq, gt, sql } from 'drizzle-orm'
+import { and, asc, eq, gt, like, or, sql } from 'drizzle-orm'
 import { constraintError, constraintName, type Data, type Tx } from '../../db/data'
 import type { Role, UserRow } from '../../db/schema'
 import type { Actor } from '../../lib/actor'
@@ -59,6 +59,30 @@ export interface NewUser {
 }
 
 export type UserChanges = Omit<Partial<NewUser>, 'email_verified'>
+
+export interface PageOptions {
+  after?: number
+  skip: number
+  limit: number
+  includeInactive: boolean
+  /** Username prefix (and e-mail prefix with matchEmail), case-insensitive. */
+  q?: string
+  matchEmail?: boolean
+  role?: Role
+  /** Only active (true) or only deactivated (false) users; overrides includeInactive. */
+  active?: boolean
+}
+
+/** A page's filters, the limit counting the one extra row. */
+interface Search {
+  after: number
+  limit: number
+  skip: number
+  /** Lower-cased prefix and the bound above every text that starts with it. */
+  prefix?: { lo: string; hi: string; email: boolean }
+  role?: Role
+  active?: boolean
+}
 
 /** Advisory-lock key of every change that could remove the last active admin. */
 const ADMINS_LOCK = 'users:admins'
@@ -214,6 +238,15 @@ export function createUserService(data: Data, hooks: UserHooks = newUserHooks())
       return hot.byId(id)
     },
 
+    /**
+     * SQLite only (undefined on PostgreSQL): the user and, in the same read,
+     * the expiry of session `sessionId` when it is theirs and not revoked
+     * (null otherwise). One statement is one read transaction: each costs
+     * file-lock system calls on a WAL file, and this runs on every
+     * authenticated request.
+     */
+    getWithSession: hot.withSession,
+
     /** Login accepts the username or the e-mail address. */
     findForLogin(identifier: string): Promise<UserRow | undefined> {
       const id = identifier.trim()
@@ -233,9 +266,23 @@ export function createUserService(data: Data, hooks: UserHooks = newUserHooks())
       return hot.list(skip, limit)
     },
 
-    /** Keyset page: cost independent of depth. */
-    page(opts: { after?: number; skip: number; limit: number; includeInactive: boolean }): MaybePromise<{ rows: PublicUser[]; nextCursor: string | null }> {
-      return then(hot.page(opts.after ?? 0, opts.limit + 1, opts.skip, opts.includeInactive), (all) => {
+    /** Keyset page: cost independent of depth. Filters narrow it (see HotReads.search). */
+    page(opts: PageOptions): MaybePromise<{ rows: PublicUser[]; nextCursor: string | null }> {
+      const after = opts.after ?? 0
+      const filtered = opts.q !== undefined || opts.role !== undefined || opts.active !== undefined
+      const lo = opts.q?.toLowerCase()
+      const found = filtered
+        ? hot.search({
+            after,
+            limit: opts.limit + 1,
+            skip: opts.skip,
+            // Every text starting with `lo` sorts between it and it + the highest code point.
+            prefix: lo === undefined ? undefined : { lo, hi: `${lo}\u{10FFFF}`, email: opts.matchEmail === true },
+            role: opts.role,
+            active: opts.active ?? (opts.includeInactive ? undefined : true)
+          })
+        : hot.page(after, opts.limit + 1, opts.skip, opts.includeInactive)
+      return then(found, (all) => {
         const { rows, next } = trimPage(all, opts.limit)
         return { rows, nextCursor: next ? encodeCursor(next.id) : null }
       })
@@ -373,15 +420,28 @@ export function createUserService(data: Data, hooks: UserHooks = newUserHooks())
   }
 }
 
+/** A user row with the expiry of the session an access token names (null: not theirs, revoked or missing). */
+export type UserWithSession = UserRow & { sessionExpiresAt: number | null }
+
 interface HotReads {
   byId(id: number): MaybePromise<UserRow | undefined>
+  withSession: ((id: number, sessionId: string) => UserWithSession | undefined) | undefined
   list(skip: number, limit: number): MaybePromise<PublicUser[]>
   /** Rows with id > after, in id order (limit already includes the one extra row). */
   page(after: number, limit: number, skip: number, includeInactive: boolean): MaybePromise<PublicUser[]>
+  /** A filtered keyset page, in id order. */
+  search(f: Search): MaybePromise<PublicUser[]>
 }
 
 function sqliteHotReads(sqlite: Database): HotReads {
   const byIdRaw = sqlite.query<Raw<UserRow>, [number]>(`SELECT ${ROW_COLUMNS} FROM users WHERE id = ?`)
+  // A scalar subquery, not a JOIN: SQLite planned `users LEFT JOIN sessions ON
+  // sessions.id = ?` several times slower than the two primary-key lookups.
+  const withSessionRaw = sqlite.query<Raw<UserWithSession>, [number, string]>(
+    `SELECT ${ROW_COLUMNS},
+       (SELECT expires_at FROM sessions WHERE id = ?2 AND user_id = ?1 AND revoked_at IS NULL) AS sessionExpiresAt
+     FROM users WHERE id = ?1`
+  )
   const listActive = sqlite.query<Raw<PublicUser>, [number, number]>(
     `SELECT ${PUBLIC_COLUMNS} FROM users WHERE is_active = 1 ORDER BY id LIMIT ? OFFSET ?`
   )
@@ -393,13 +453,43 @@ function sqliteHotReads(sqlite: Database): HotReads {
   const pageAll = sqlite.query<Raw<PublicUser>, [number, number, number]>(
     `SELECT ${PUBLIC_COLUMNS} FROM users WHERE id > ? ORDER BY id LIMIT ? OFFSET ?`
   )
+  // One prepared statement per combination of filters. A prefix is a range on the
+  // unique indexes (lower(username), email): the other terms get a unary + so that
+  // SQLite cannot pick the id or status index instead and scan every user; the
+  // matches are then sorted by id. Without a prefix, role and status walk the
+  // (is_active, id) index or the ids from the cursor on.
+  const searches = new Map<string, ReturnType<typeof sqlite.query<Raw<PublicUser>, (string | number)[]>>>()
+  function search(f: Search): PublicUser[] {
+    const plain = f.prefix ? '+' : ''
+    const where = [`${plain}id > ?`]
+    const args: (string | number)[] = [f.after]
+    if (f.prefix) {
+      const { lo, hi } = f.prefix
+      where.push(f.prefix.email ? '((lower(username) >= ? AND lower(username) < ?) OR (email >= ? AND email < ?))' : 'lower(username) >= ? AND lower(username) < ?')
+      args.push(lo, hi, ...(f.prefix.email ? [lo, hi] : []))
+    }
+    if (f.role !== undefined) {
+      where.push(`${plain}role = ?`)
+      args.push(f.role)
+    }
+    if (f.active !== undefined) where.push(`${plain}is_active = ${f.active ? 1 : 0}`)
+    const text = `SELECT ${PUBLIC_COLUMNS} FROM users WHERE ${where.join(' AND ')} ORDER BY id LIMIT ? OFFSET ?`
+    let stmt = searches.get(text)
+    if (!stmt) searches.set(text, (stmt = sqlite.query(text)))
+    return stmt.all(...args, f.limit, f.skip).map(fromRaw<PublicUser>)
+  }
   return {
     byId(id) {
       const row = byIdRaw.get(id)
       return row ? fromRaw<UserRow>(row) : undefined
     },
+    withSession(id, sessionId) {
+      const row = withSessionRaw.get(id, sessionId)
+      return row ? fromRaw<UserWithSession>(row) : undefined
+    },
     list: (skip, limit) => listActive.all(limit, skip).map(fromRaw<PublicUser>),
-    page: (after, limit, skip, includeInactive) => (includeInactive ? pageAll : pageActive).all(after, limit, skip).map(fromRaw<PublicUser>)
+    page: (after, limit, skip, includeInactive) => (includeInactive ? pageAll : pageActive).all(after, limit, skip).map(fromRaw<PublicUser>),
+    search
   }
 }
 
@@ -429,8 +519,23 @@ function drizzleHotReads({ db, t: { users } }: Data): HotReads {
   const pageAll = page(true, 'users_page_all')
   return {
     byId: (id) => byId.execute({ id }).then((r) => r[0]),
+    // Two reads in parallel (the macro's Promise.all) cost one round trip here.
+    withSession: undefined,
     list: (skip, limit) => pageActive.execute({ after: 0, limit, skip }),
-    page: (after, limit, skip, includeInactive) => (includeInactive ? pageAll : pageActive).execute({ after, limit, skip })
+    page: (after, limit, skip, includeInactive) => (includeInactive ? pageAll : pageActive).execute({ after, limit, skip }),
+    // PostgreSQL's planner weighs the indexes by its statistics; the prefix is a
+    // LIKE on the lower-cased text (its collation need not sort by code point).
+    search(f) {
+      const conds = [gt(users.id, f.after)]
+      if (f.prefix) {
+        const pattern = `${f.prefix.lo.replace(/[\\%_]/g, '\\$&')}%`
+        const name = like(sql`lower(${users.username})`, pattern)
+        conds.push(f.prefix.email ? or(name, like(users.email, pattern))! : name)
+      }
+      if (f.role !== undefined) conds.push(eq(users.role, f.role))
+      if (f.active !== undefined) conds.push(eq(users.isActive, f.active))
+      return db.select(publicColumns).from(users).where(and(...conds)).orderBy(asc(users.id)).limit(f.limit).offset(f.skip).execute()
+    }
   }
 }
 
