@@ -13,7 +13,9 @@ export const AuditEventResponse = t.Object(
     target_id: Type.Union([Type.Integer(), Type.Null()], { description: 'The user the event is about, if any' }),
     ip: Type.Union([t.String(), Type.Null()], { description: "The actor's client IP" }),
     user_agent: NullableString,
-    details: t.Record(t.String(), t.Unknown(), { description: 'Per type; never a password, hash, token or code' })
+    details: t.Record(t.String(), Type.Union([t.Boolean(), Type.Number(), t.String(), t.Array(t.String()), Type.Null()]), {
+      description: 'Per type (see the event list in the docs): names, ids, flags and counts; never a password, hash, token or code'
+    })
   },
   { additionalProperties: false }
 )

@@ -75,7 +75,7 @@ export interface AuditEvent {
   target_id: number | null
   ip: string | null
   user_agent: string | null
-  details: Record<string, unknown>
+  details: AuditDetails
 }
 
 export interface AuditFilter {
@@ -126,7 +126,7 @@ export function toAuditEvent(r: AuditEventRow): AuditEvent {
     target_id: r.targetId,
     ip: r.ip,
     user_agent: r.userAgent,
-    details: JSON.parse(r.details) as Record<string, unknown>
+    details: JSON.parse(r.details) as AuditDetails
   }
 }
 
