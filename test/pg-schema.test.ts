@@ -28,6 +28,7 @@ const rowTypesMatch: {
   recoveryCodes: Same<typeof lite.recoveryCodes, typeof pg.recoveryCodes>
   mfaChallenges: Same<typeof lite.mfaChallenges, typeof pg.mfaChallenges>
   accessTokens: Same<typeof lite.accessTokens, typeof pg.accessTokens>
+  counters: Same<typeof lite.counters, typeof pg.counters>
   emailVerificationTokens: Same<typeof lite.emailVerificationTokens, typeof pg.emailVerificationTokens>
   invitations: Same<typeof lite.invitations, typeof pg.invitations>
   auditEvents: Same<typeof lite.auditEvents, typeof pg.auditEvents>
@@ -42,6 +43,7 @@ const rowTypesMatch: {
   recoveryCodes: true,
   mfaChallenges: true,
   accessTokens: true,
+  counters: true,
   emailVerificationTokens: true,
   invitations: true,
   auditEvents: true,

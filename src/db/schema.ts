@@ -59,6 +59,10 @@ export const sessions = sqliteTable(
     // that two tabs refreshing at once do not trip reuse detection.
     previousTokenHash: text('previous_token_hash'),
     rotatedAt: integer('rotated_at'),
+    // The current refresh token, encrypted with a key derived from the secret,
+    // kept only to hand the same successor to a second tab (on any instance)
+    // that refreshes with the previous token within the grace window.
+    successor: text('successor'),
     createdAt: integer('created_at').notNull(),
     lastUsedAt: integer('last_used_at').notNull(),
     expiresAt: integer('expires_at').notNull(),
@@ -210,6 +214,15 @@ export const files = sqliteTable(
     index('files_owner_idx').on(t.ownerId, t.id)
   ]
 )
+
+// Shared counters in fixed windows: failed-login throttle and the strict
+// per-client buckets of /auth/*, so that every instance on one database counts
+// the same attempts. (PostgreSQL keeps them in an UNLOGGED table.)
+export const counters = sqliteTable('counters', {
+  key: text('key').primaryKey(),
+  count: integer('count').notNull(),
+  resetAt: integer('reset_at').notNull()
+})
 
 // E-mail verification links: single use, stored as the token's sha256. `email` is
 // the address the link was sent to: a link for an address the user has since

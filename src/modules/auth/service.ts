@@ -6,6 +6,7 @@
 import type { UserRow } from '../../db/schema'
 import { AppError, TooManyRequests, Unauthorized } from '../../lib/errors'
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from '../../lib/password'
+import type { MaybePromise } from '../../lib/maybe'
 import type { AuditService } from '../audit/service'
 import type { ClientMeta } from '../sessions/service'
 import type { UserService } from '../users/service'
@@ -25,7 +26,12 @@ export interface AuthOptions {
   maxThrottleEvents?: number
 }
 
-export function createAuthService(users: UserService, opts: AuthOptions = {}, throttle: LoginThrottle = createLoginThrottle()) {
+/** The throttle as the login sees it: in memory (SQLite) or shared in the database (PostgreSQL). */
+export type Throttle = {
+  [K in 'retryAfter' | 'failed' | 'succeeded']: (...args: Parameters<LoginThrottle[K]>) => MaybePromise<ReturnType<LoginThrottle[K]>>
+}
+
+export function createAuthService(users: UserService, opts: AuthOptions = {}, throttle: Throttle = createLoginThrottle()) {
   const audit = opts.audit
   // One login.throttled event per blocked key and block, not one per refused
   // request: a flood against a blocked account must not become a flood of writes.
@@ -64,7 +70,7 @@ export function createAuthService(users: UserService, opts: AuthOptions = {}, th
       // nothing about which names exist.
       const account = user ? `u:${user.id}` : `n:${identifier.trim().toLowerCase()}`
       const from = meta.ip ?? 'unknown'
-      const wait = throttle.retryAfter(account, from)
+      const wait = await throttle.retryAfter(account, from)
       if (wait > 0) {
         await recordThrottled(`${from}\u0000${account}`, wait, user?.id ?? null, meta)
         throw TooManyRequests(TOO_MANY_LOGINS, wait)
@@ -73,7 +79,7 @@ export function createAuthService(users: UserService, opts: AuthOptions = {}, th
       // users take as long as wrong passwords.
       const ok = await verifyPassword(password, user?.hashedPassword ?? (await dummyHash()))
       if (!user || !ok || !user.isActive) {
-        throttle.failed(account, from)
+        await throttle.failed(account, from)
         // The attempted name is not recorded: people type passwords into it.
         await recordFailed(!user ? 'unknown_user' : !ok ? 'bad_password' : 'inactive', user?.id ?? null, meta)
         throw Unauthorized(BAD_LOGIN)
@@ -81,7 +87,7 @@ export function createAuthService(users: UserService, opts: AuthOptions = {}, th
       // With TOTP on, the login is not over: the account's failures are cleared
       // only by a correct code (otherwise each new password login would reset
       // the count of wrong codes).
-      if (!user.mfaEnabled) throttle.succeeded(account, from)
+      if (!user.mfaEnabled) await throttle.succeeded(account, from)
       if (needsRehash(user.hashedPassword)) await users.rehash(user.id, await hashPassword(password))
       if (opts.requireEmailVerification && !user.emailVerified) {
         await recordFailed('email_not_verified', user.id, meta)

@@ -15,7 +15,7 @@ import { verifyPassword } from '../../lib/password'
 import { createSecretBox } from '../../lib/secretbox'
 import { hashToken, newToken } from '../../lib/token'
 import { SYSTEM, type AuditService, type Origin } from '../audit/service'
-import type { LoginThrottle } from '../auth/throttle'
+import type { Throttle } from '../auth/service'
 
 export const INVALID_CODE = 'Invalid code'
 export const INVALID_MFA_TOKEN = 'Invalid or expired MFA token'
@@ -35,7 +35,7 @@ interface Deps {
   data: Data
   secretKey: string
   /** The login throttle: every code attempt counts in it like a password attempt. */
-  throttle: LoginThrottle
+  throttle: Throttle
   now?: () => number
   /** mfa.enabled, mfa.disabled and mfa.failed are recorded here, in their transaction. */
   audit?: AuditService
@@ -208,7 +208,7 @@ export function createMfaService({ data, secretKey, throttle, now = Date.now, au
       const [first] = await db.select().from(mfaChallenges).where(eq(mfaChallenges.tokenHash, tokenHash))
       if (!live(first)) throw Unauthorized(INVALID_MFA_TOKEN)
       const account = `u:${first!.userId}`
-      const wait = throttle.retryAfter(account, from)
+      const wait = await throttle.retryAfter(account, from)
       if (wait > 0) throw TooManyRequests('Too many login attempts', wait)
       const result = await data.transaction(async (tx) => {
         // Re-read and locked: a parallel request may have spent or killed it.
@@ -230,10 +230,10 @@ export function createMfaService({ data, secretKey, throttle, now = Date.now, au
       })
       if (result === 'dead') throw Unauthorized(INVALID_MFA_TOKEN)
       if (result === 'wrong') {
-        throttle.failed(account, from)
+        await throttle.failed(account, from)
         throw Unauthorized(INVALID_CODE)
       }
-      throttle.succeeded(account, from)
+      await throttle.succeeded(account, from)
       return result
     },
 
