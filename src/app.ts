@@ -9,6 +9,8 @@ import { bodyPlugin } from './http/body'
 import { createClientIp } from './http/client-ip'
 import { corsPlugin } from './http/cors'
 import { errorPlugin } from './http/errors'
+// Path ids: plain decimal only (replaces Elysia's lenient "integer" format).
+import './http/path-ids'
 import { createRequestMetrics } from './http/metrics'
 import { docsPlugin } from './http/openapi'
 import { rateLimitPlugin } from './http/ratelimit'
@@ -71,12 +73,12 @@ export function createApp({ config, data, logger }: AppDeps, services: Services)
           return s.applied >= s.known
         })
       )
-      .use(authModule({ auth, tokens, sessions, users, mfa, clientIp }))
+      .use(authModule({ auth, tokens, sessions, mfa, clientIp }))
       .use(mfaModule({ mfa, auth: authP, clientMeta }))
       .use(accessTokensModule({ accessTokens, auth: authP, clientMeta }))
       .use(sessionsModule({ sessions, auth: authP, clientMeta }))
-      .use(usersModule({ users, auth: authP, allowSignup: config.allowSignup, clientMeta }))
-      .use(versionedUsersModule({ users, auth: authP }))
+      .use(usersModule({ users, auth: authP, allowSignup: config.allowSignup, directory: config.userDirectory, clientMeta }))
+      .use(versionedUsersModule({ users, auth: authP, directory: config.userDirectory }))
       .use(passwordResetModule({ resets, clientMeta }))
       .use(verificationModule({ verification: services.verification, auth: authP, clientMeta }))
       .use(invitationsModule({ invitations: services.invitations, auth: authP, clientMeta }))

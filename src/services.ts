@@ -4,7 +4,6 @@
 // sessions ended on a credential change, files removed with their owner).
 import type { Config } from './config'
 import type { Data } from './db/data'
-import { then } from './lib/maybe'
 import type { Logger } from './lib/log'
 import { createMailService, type MailKicker } from './mail/service'
 import { createCounters } from './db/counters'
@@ -46,7 +45,6 @@ export function createServices(deps: ServiceDeps) {
   const sessions = createSessionService(data, {
     refreshTokenExpireDays: config.refreshTokenExpireDays,
     secret: deps.secret,
-    userActive: (id) => then(users.getById(id), (u) => u?.isActive === true),
     audit
   })
   // Password change, reset, deactivation and deletion end every session.
@@ -86,6 +84,7 @@ export function createServices(deps: ServiceDeps) {
     uploadDir: config.uploadDir,
     maxUploadBytes: config.maxUploadBytes,
     uploadQuotaBytes: config.uploadQuotaBytes,
+    uploadMaxFiles: config.uploadMaxFiles,
     logger
   })
   // Rows go with the user by FK cascade; the bytes are removed after the commit.
