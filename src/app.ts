@@ -56,7 +56,7 @@ export function createApp({ config, data, logger }: AppDeps, services: Services)
       // browser can read the 429.
       .use(securityHeadersPlugin({ publicUrl: config.publicUrl }))
       .use(corsPlugin(config.corsOrigins))
-      .use(rateLimitPlugin({ perMinute: config.rateLimitPerMinute, clientIp }))
+      .use(rateLimitPlugin({ perMinute: config.rateLimitPerMinute, clientIp, shared: services.counters }))
       .use(metricsModule(registry, { service: services.metrics, auth: authDeps, metricsToken: config.metricsToken }))
       .use(docsPlugin())
       .use(

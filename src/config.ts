@@ -11,6 +11,8 @@ export interface Config {
   port: number
   host: string
   dataDir: string
+  /** UPLOAD_DIR: the uploaded files (default DATA_DIR/uploads); shared by every instance. */
+  uploadDir: string
   /** postgres:// URL: PostgreSQL instead of the SQLite file in DATA_DIR. */
   databaseUrl: string | undefined
   /** Raw key material; at least 32 bytes. Resolved by `resolveSecret`. */
@@ -155,6 +157,7 @@ export function parseConfig(env: Env = process.env): Config {
   }
 
   const port = int(env, 'PORT', 3000, 0, 65535)
+  const dataDir = resolve(str(env, 'DATA_DIR') ?? './data')
   const host = str(env, 'HOST') ?? '127.0.0.1'
   const publicUrl = (url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, '')
 
@@ -174,7 +177,8 @@ export function parseConfig(env: Env = process.env): Config {
   return {
     port,
     host,
-    dataDir: resolve(str(env, 'DATA_DIR') ?? './data'),
+    dataDir,
+    uploadDir: resolve(str(env, 'UPLOAD_DIR') ?? join(dataDir, 'uploads')),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     secretKey,
     accessTokenExpireMinutes: int(env, 'ACCESS_TOKEN_EXPIRE_MINUTES', 30, 1, 60 * 24 * 30),

@@ -8,8 +8,11 @@ import { then } from './lib/maybe'
 import type { Logger } from './lib/log'
 import { createMailService, type MailKicker } from './mail/service'
 import { welcomeMail } from './mail/templates'
+import { createCounters } from './db/counters'
 import { createAccessTokenService } from './modules/access-tokens/service'
 import { createAuthService } from './modules/auth/service'
+import { createSharedLoginThrottle } from './modules/auth/shared-throttle'
+import { createLoginThrottle } from './modules/auth/throttle'
 import { createTokenService } from './modules/auth/tokens'
 import { createFileService } from './modules/files/service'
 import { createMetricsService } from './modules/metrics/service'
@@ -36,11 +39,15 @@ export function createServices(deps: ServiceDeps) {
   const tokens = createTokenService(deps.secret, config.accessTokenExpireMinutes)
   const sessions = createSessionService(data, {
     refreshTokenExpireDays: config.refreshTokenExpireDays,
+    secret: deps.secret,
     userActive: (id) => then(users.getById(id), (u) => u?.isActive === true)
   })
   // Password change, reset, deactivation and deletion end every session.
   hooks.credentialsRevoked.push((tx, userId) => sessions.revokeAll(tx, userId))
-  const auth = createAuthService(users)
+  // Several instances share one PostgreSQL database: failed logins and the
+  // strict /auth/* buckets add up there. One SQLite instance counts in memory.
+  const counters = data.kind === 'pg' ? createCounters(data) : undefined
+  const auth = createAuthService(users, counters ? createSharedLoginThrottle(counters) : createLoginThrottle())
   const accessTokens = createAccessTokenService(data, { now: deps.now })
   const mfa = createMfaService({ data, secretKey: deps.secret, throttle: auth.throttle, now: deps.now })
   // Personal access tokens and pending logins die with the credentials
@@ -56,7 +63,7 @@ export function createServices(deps: ServiceDeps) {
   // A password change, deactivation or reset also kills outstanding reset links.
   hooks.credentialsRevoked.push((tx, userId) => resets.revokeAll(tx, userId))
   const files = createFileService(data, {
-    dataDir: config.dataDir,
+    uploadDir: config.uploadDir,
     maxUploadBytes: config.maxUploadBytes,
     uploadQuotaBytes: config.uploadQuotaBytes,
     logger
@@ -64,7 +71,7 @@ export function createServices(deps: ServiceDeps) {
   // Rows go with the user by FK cascade; the bytes are removed after the commit.
   hooks.deleting.push(files.onUserDeleting)
   const metrics = createMetricsService(data)
-  return { users, tokens, sessions, auth, hooks, mail, resets, files, metrics, accessTokens, mfa }
+  return { users, tokens, sessions, auth, hooks, mail, resets, files, metrics, accessTokens, mfa, counters }
 }
 
 export type Services = ReturnType<typeof createServices>

@@ -55,6 +55,11 @@ describe('parseConfig', () => {
     })
   }
 
+  test('UPLOAD_DIR defaults to DATA_DIR/uploads', () => {
+    expect(parseConfig({ DATA_DIR: '/srv/roster' }).uploadDir).toBe('/srv/roster/uploads')
+    expect(parseConfig({ DATA_DIR: '/srv/roster', UPLOAD_DIR: '/mnt/shared/uploads' }).uploadDir).toBe('/mnt/shared/uploads')
+  })
+
   test('DATABASE_URL selects PostgreSQL; unset keeps SQLite', () => {
     expect(parseConfig({}).databaseUrl).toBeUndefined()
     expect(parseConfig({ DATABASE_URL: '  ' }).databaseUrl).toBeUndefined()

@@ -10,6 +10,7 @@ import type { Page } from 'playwright-core'
 import { buildBinary, cleanup, scratchDir } from './binary'
 import { axeViolations, openPage, storage } from './browser'
 import { ADMIN, api, createUser, loginToken, sharedBrowser, SLOW, startRoster, type Roster } from './console-world'
+import { Secret, TOTP } from 'otpauth'
 import { PASSWORD } from './helpers'
 
 async function until(cond: () => boolean | Promise<boolean>, ms = 10_000) {
@@ -146,6 +147,73 @@ describe('console for everyone', () => {
     expect(refreshes).toEqual([200])
     await go(page, 'Sessions', 'Your sessions')
     await page.getByText('this one').waitFor()
+    await context.close()
+  }, SLOW)
+
+  test('TOTP: set up with the QR page, then sign in with a code; a wrong code is refused on the page', async () => {
+    const r = await startRoster()
+    await createUser(r, 'alice')
+    const { page, context, foreign, errors } = await openPage(await browser(), r.url)
+    await signIn(page, r, 'alice', PASSWORD)
+    await go(page, 'Two-factor', 'Two-factor sign-in')
+    await page.getByLabel('Password').fill(PASSWORD)
+    await page.getByRole('button', { name: 'Set up two-factor sign-in' }).click()
+    await page.getByRole('img', { name: /QR code/ }).waitFor()
+    await check(page)
+    await shot(page, 'totp-setup')
+    const secret = (await page.locator('code.secret').textContent())!.trim()
+    const now = Date.now()
+    await page.getByLabel('Code from the app').fill(TOTP.generate({ secret: Secret.fromBase32(secret), timestamp: now }))
+    await page.getByRole('button', { name: 'Turn on two-factor sign-in' }).click()
+    await page.getByRole('heading', { name: 'Two-factor sign-in is on' }).waitFor()
+    const recovery = await page.locator('ul.secret li').allTextContents()
+    expect(recovery).toHaveLength(10)
+    await check(page)
+
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await page.getByLabel('Username or e-mail').fill('alice')
+    await page.getByLabel('Password').fill(PASSWORD)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByRole('heading', { name: 'Enter your code' }).waitFor()
+    await check(page)
+    await page.getByLabel('Code').fill('000000')
+    await page.getByRole('button', { name: 'Verify' }).click()
+    await page.getByRole('alert').filter({ hasText: 'Invalid code' }).waitFor()
+    // The next time step's code (the one used to turn TOTP on cannot be replayed).
+    await page.getByLabel('Code').fill(TOTP.generate({ secret: Secret.fromBase32(secret), timestamp: now + 30_000 }))
+    await page.getByRole('button', { name: 'Verify' }).click()
+    await page.getByRole('heading', { name: 'Your profile' }).waitFor()
+    expect((await storage(page)).local).toEqual({})
+    expect(foreign).toEqual([])
+    expect(errors).toEqual([])
+    await context.close()
+  }, SLOW)
+
+  test('personal access token: created with scopes, shown once, works, revoked', async () => {
+    const r = await startRoster()
+    await createUser(r, 'alice')
+    const { page, context, foreign } = await openPage(await browser(), r.url)
+    await signIn(page, r, 'alice', PASSWORD)
+    await go(page, 'Access tokens', 'Personal access tokens')
+    await page.getByText('You have no access tokens.').waitFor()
+    await page.getByLabel('Name').fill('backup script')
+    await page.getByRole('button', { name: 'Create token' }).click()
+    const shown = page.locator('.panel p.secret')
+    await shown.waitFor()
+    const secret = (await shown.textContent())!.trim()
+    expect(secret).toStartWith('rst_')
+    await page.getByRole('cell', { name: 'backup script', exact: true }).waitFor()
+    await check(page)
+    await shot(page, 'tokens')
+    expect((await api(r, 'GET', '/users/me', undefined, secret)).status).toBe(200)
+    // The secret is never listed again, and never kept by the page.
+    await page.getByRole('button', { name: 'Done' }).click()
+    expect(await page.content()).not.toContain(secret)
+    expect(JSON.stringify(await storage(page))).not.toContain(secret)
+    await page.getByRole('button', { name: 'Revoke token backup script' }).click()
+    await page.getByText('You have no access tokens.').waitFor()
+    expect((await api(r, 'GET', '/users/me', undefined, secret)).status).toBe(401)
+    expect(foreign).toEqual([])
     await context.close()
   }, SLOW)
 

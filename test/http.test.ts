@@ -66,7 +66,8 @@ describe('health and readiness', () => {
 
   test('/ready is 503 while migrations are not applied', async () => {
     const t = await makeApp()
-    await t.sql('DELETE FROM __drizzle_migrations')
+    // Drizzle keeps its bookkeeping in a schema of its own on PostgreSQL.
+    await t.sql(`DELETE FROM ${t.data.kind === 'pg' ? 'drizzle.' : ''}__drizzle_migrations`)
     const r = await req(t, 'GET', '/ready')
     expect(r.status).toBe(503)
     expect(r.json).toEqual({ detail: 'Not ready' })

@@ -28,6 +28,7 @@ const rowTypesMatch: {
   recoveryCodes: Same<typeof lite.recoveryCodes, typeof pg.recoveryCodes>
   mfaChallenges: Same<typeof lite.mfaChallenges, typeof pg.mfaChallenges>
   accessTokens: Same<typeof lite.accessTokens, typeof pg.accessTokens>
+  counters: Same<typeof lite.counters, typeof pg.counters>
 } = {
   users: true,
   sessions: true,
@@ -37,7 +38,8 @@ const rowTypesMatch: {
   totpSecrets: true,
   recoveryCodes: true,
   mfaChallenges: true,
-  accessTokens: true
+  accessTokens: true,
+  counters: true
 }
 
 function tables(mod: Record<string, unknown>): Map<string, Table> {

@@ -17,6 +17,8 @@ import { openData, readSecret } from './open'
 export const DRAIN_TIMEOUT_MS = 5_000
 /** How long background tasks (stopped together) get to finish their current item. */
 export const BACKGROUND_TIMEOUT_MS = 3_000
+/** With several instances on one UPLOAD_DIR, the start-up sweep leaves anything younger alone. */
+export const SHARED_SWEEP_MIN_AGE_MS = 60 * 60 * 1000
 
 /** Background work that runs beside the server (the mail worker, sweeps, ...). */
 export interface BackgroundTask {
@@ -56,7 +58,9 @@ export async function serve(config: Config): Promise<void> {
   }
 
   // Temporary files and rows without bytes left by a crash mid-upload.
-  await sweepUploads(data, config.dataDir, logger)
+  // Several instances share UPLOAD_DIR on PostgreSQL: only what is an hour old
+  // is swept, never another instance's upload in flight (or its fresh row).
+  await sweepUploads(data, config.uploadDir, logger, data.kind === 'pg' ? SHARED_SWEEP_MIN_AGE_MS : 0)
 
   const app = createApp({ config, data, logger }, services)
   try {

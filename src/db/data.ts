@@ -49,6 +49,12 @@ export interface Data {
    */
   lock(tx: Q, key: string): Promise<void>
   /**
+   * Wakes every listener of `channel` once `tx` commits (NOTIFY on
+   * PostgreSQL: the mail workers of all instances); nothing on SQLite, whose
+   * one worker is woken in process.
+   */
+  notify(tx: Q, channel: string): Promise<void>
+  /**
    * `query FOR UPDATE` on PostgreSQL (the rows stay locked until commit; with
    * skipLocked, rows another transaction holds are left out); as is on SQLite.
    */
@@ -152,6 +158,7 @@ export function sqliteData(path: string, opts: { busyTimeoutMs?: number; create?
       pending.push(fn)
     },
     async lock() {},
+    async notify() {},
     forUpdate: (q) => q,
     async migrate() {
       runMigrations(writer)
@@ -191,6 +198,9 @@ export function pgData(url: string, opts: { max?: number } = {}): Data {
     },
     async lock(tx, key) {
       await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${key}))`)
+    },
+    async notify(tx, channel) {
+      await tx.execute(sql`SELECT pg_notify(${channel}, '')`)
     },
     forUpdate: (q, o) => (q as { for(s: 'update', c?: { skipLocked?: boolean }): unknown }).for('update', o?.skipLocked ? { skipLocked: true } : undefined) as typeof q,
     migrate: () => runPgMigrations(pdb),

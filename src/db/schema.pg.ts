@@ -47,6 +47,7 @@ export const sessions = pgTable(
     tokenHash: text('token_hash').notNull(),
     previousTokenHash: text('previous_token_hash'),
     rotatedAt: int64('rotated_at'),
+    successor: text('successor'),
     createdAt: int64('created_at').notNull(),
     lastUsedAt: int64('last_used_at').notNull(),
     expiresAt: int64('expires_at').notNull(),
@@ -180,3 +181,10 @@ export const accessTokens = pgTable(
   },
   (t) => [uniqueIndex('access_tokens_hash_uq').on(t.tokenHash), index('access_tokens_user_idx').on(t.userId, t.id)]
 )
+
+// UNLOGGED (set in its migration): counters are worth no WAL; a crash resets them.
+export const counters = pgTable('counters', {
+  key: text('key').primaryKey(),
+  count: integer('count').notNull(),
+  resetAt: int64('reset_at').notNull()
+})

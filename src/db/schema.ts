@@ -58,6 +58,10 @@ export const sessions = sqliteTable(
     // that two tabs refreshing at once do not trip reuse detection.
     previousTokenHash: text('previous_token_hash'),
     rotatedAt: integer('rotated_at'),
+    // The current refresh token, encrypted with a key derived from the secret,
+    // kept only to hand the same successor to a second tab (on any instance)
+    // that refreshes with the previous token within the grace window.
+    successor: text('successor'),
     createdAt: integer('created_at').notNull(),
     lastUsedAt: integer('last_used_at').notNull(),
     expiresAt: integer('expires_at').notNull(),
@@ -206,6 +210,15 @@ export const files = sqliteTable(
     index('files_owner_idx').on(t.ownerId, t.id)
   ]
 )
+
+// Shared counters in fixed windows: failed-login throttle and the strict
+// per-client buckets of /auth/*, so that every instance on one database counts
+// the same attempts. (PostgreSQL keeps them in an UNLOGGED table.)
+export const counters = sqliteTable('counters', {
+  key: text('key').primaryKey(),
+  count: integer('count').notNull(),
+  resetAt: integer('reset_at').notNull()
+})
 
 export type UserRow = typeof users.$inferSelect
 export type Role = UserRow['role']

@@ -121,6 +121,14 @@ const STANDARD: Record<string, string> = {
   '500': 'Internal server error'
 }
 
+const STATUS_TEXT: Record<string, string> = {
+  '200': 'OK',
+  '201': 'Created',
+  '202': 'Accepted',
+  '204': 'No Content',
+  '503': 'Service Unavailable'
+}
+
 function isDetailString(schema: Json | undefined): boolean {
   return (
     schema?.type === 'object' &&
@@ -155,10 +163,6 @@ function plainNumber(schema: Json): Json {
   return { ...rest, ...num, ...(schema.description ? { description: schema.description } : {}) }
 }
 
-function strictBucket(path: string): number | undefined {
-  return STRICT_LIMITS[path]
-}
-
 /** Adds what every operation shares to Elysia's document; see the top of this file. */
 export function finishDocument(doc: Json): Json {
   for (const [path, ops] of Object.entries(doc.paths as Json)) {
@@ -189,6 +193,8 @@ export function finishDocument(doc: Json): Json {
       for (const status of errors) responses[status] = errorResponse(status, responses[status])
 
       for (const [status, r] of Object.entries(responses) as [string, Json][]) {
+        // Elysia's placeholder says nothing a reader does not see already.
+        if (/^Response for status/.test(r.description ?? '')) r.description = STATUS_TEXT[status] ?? r.description
         // No body: Elysia writes t.Void as a bogus media type.
         if (status === '204' || status === '304') delete r.content
         const headers: Json = { ...r.headers, 'X-Request-ID': ref('X-Request-ID', 'headers') }
@@ -200,7 +206,7 @@ export function finishDocument(doc: Json): Json {
         if (status === '401') headers['WWW-Authenticate'] = ref('WWW-Authenticate', 'headers')
         if (status === '429') {
           headers['Retry-After'] = ref('Retry-After', 'headers')
-          const strict = strictBucket(path)
+          const strict = STRICT_LIMITS[path]
           if (strict !== undefined && !/own limit/.test(r.description)) {
             r.description += ` (this route also has its own limit of ${strict} requests per minute per client IP)`
           }

@@ -53,7 +53,10 @@ const blankResetBodies = ({ emailOutbox }: Data['t']) => ({
   htmlBody: sql<string>`CASE WHEN ${emailOutbox.kind} = ${MAIL_KINDS.passwordReset} THEN '' ELSE ${emailOutbox.htmlBody} END`
 })
 
-/** Writes a mail on the caller's transaction `tx`. */
+/** The channel a committed mail is announced on (PostgreSQL NOTIFY). */
+export const MAIL_CHANNEL = 'roster_mail'
+
+/** Writes a mail on the caller's transaction `tx`; idle workers of every instance wake when it commits. */
 export async function enqueueEmail(data: MailDb, tx: Tx, mail: NewEmail, now: number = Date.now()): Promise<number> {
   const { emailOutbox } = data.t
   const [row] = await tx
@@ -70,6 +73,7 @@ export async function enqueueEmail(data: MailDb, tx: Tx, mail: NewEmail, now: nu
       createdAt: now
     })
     .returning({ id: emailOutbox.id })
+  await data.notify(tx, MAIL_CHANNEL)
   return row!.id
 }
 

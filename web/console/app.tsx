@@ -114,6 +114,8 @@ function SignedIn(props: { me: User; setMe: (u: User) => void }) {
             busy={leaving}
             onClick={async () => {
               setLeaving(true)
+              // The next person to sign in here starts on their profile, not on this page.
+              history.replaceState(null, '', `${BASE}/`)
               await signOut()
             }}
           >

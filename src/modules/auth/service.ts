@@ -4,13 +4,19 @@
 import type { UserRow } from '../../db/schema'
 import { TooManyRequests, Unauthorized } from '../../lib/errors'
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from '../../lib/password'
+import type { MaybePromise } from '../../lib/maybe'
 import type { UserService } from '../users/service'
 import { createLoginThrottle, type LoginThrottle } from './throttle'
 
 export const BAD_LOGIN = 'Incorrect username or password'
 export const TOO_MANY_LOGINS = 'Too many login attempts'
 
-export function createAuthService(users: UserService, throttle: LoginThrottle = createLoginThrottle()) {
+/** The throttle as the login sees it: in memory (SQLite) or shared in the database (PostgreSQL). */
+export type Throttle = {
+  [K in 'retryAfter' | 'failed' | 'succeeded']: (...args: Parameters<LoginThrottle[K]>) => MaybePromise<ReturnType<LoginThrottle[K]>>
+}
+
+export function createAuthService(users: UserService, throttle: Throttle = createLoginThrottle()) {
   return {
     throttle,
 
@@ -21,19 +27,19 @@ export function createAuthService(users: UserService, throttle: LoginThrottle = 
       // nothing about which names exist.
       const account = user ? `u:${user.id}` : `n:${identifier.trim().toLowerCase()}`
       const from = ip ?? 'unknown'
-      const wait = throttle.retryAfter(account, from)
+      const wait = await throttle.retryAfter(account, from)
       if (wait > 0) throw TooManyRequests(TOO_MANY_LOGINS, wait)
       // Verify against a dummy hash when there is no such user, so unknown
       // users take as long as wrong passwords.
       const ok = await verifyPassword(password, user?.hashedPassword ?? (await dummyHash()))
       if (!user || !ok || !user.isActive) {
-        throttle.failed(account, from)
+        await throttle.failed(account, from)
         throw Unauthorized(BAD_LOGIN)
       }
       // With TOTP on, the login is not over: the account's failures are cleared
       // only by a correct code (otherwise each new password login would reset
       // the count of wrong codes).
-      if (!user.mfaEnabled) throttle.succeeded(account, from)
+      if (!user.mfaEnabled) await throttle.succeeded(account, from)
       if (needsRehash(user.hashedPassword)) await users.rehash(user.id, await hashPassword(password))
       return user
     }

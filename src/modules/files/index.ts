@@ -8,7 +8,7 @@ import { MAX_SKIP } from '../../lib/page'
 import { errorResponses } from '../../http/schemas'
 import { downloadResponse } from './download'
 import { contentDisposition } from './filename'
-import { downloadResponses, FileIdParams, FileResponse, toFileResponse, TooLargeBody, uploadRequestBody } from './model'
+import { downloadResponses, FileIdParams, FileResponse, toFileResponse, TooLargeBody, NoSpace, uploadRequestBody } from './model'
 import type { FileService } from './service'
 
 const listQuery = querySpec({
@@ -44,7 +44,7 @@ export function filesModule({ files, auth, maxUploadBytes }: Deps) {
         // body) from running; `parse: 'none'` answers 400 next to the global
         // JSON parser (http/body.ts).
         parse: () => ({ streamed: true }),
-        response: { 201: FileResponse, 413: TooLargeBody, ...errorResponses(400, 401, 422) },
+        response: { 201: FileResponse, 413: TooLargeBody, 507: NoSpace, ...errorResponses(400, 401, 422) },
         detail: {
           tags: ['files'],
           summary: 'Upload a file (multipart, field `file`)',

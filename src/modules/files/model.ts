@@ -43,6 +43,8 @@ export const TooLargeBody = t.Object(
   { description: '"File too large" over MAX_UPLOAD_BYTES, "Upload quota exceeded" over UPLOAD_QUOTA_BYTES' }
 )
 
+export const NoSpace = t.Object({ detail: t.String() }, { description: '"Insufficient storage": the disk filled up during the upload; nothing is kept' })
+
 /** The multipart body, documented by hand: the route reads the raw stream itself. */
 export const uploadRequestBody = {
   required: true,

@@ -40,15 +40,13 @@ export const UPLOAD_OVERHEAD_BYTES = MiB
  */
 export const uploadBodyLimit = (maxUploadBytes: number): number => maxUploadBytes + UPLOAD_OVERHEAD_BYTES + 4 * MiB
 
-export const UPLOADS_DIR = 'uploads'
 const TMP_DIR = '.tmp'
 /** Generated storage names: 128 random bits, hex. Nothing else in the folder is ours. */
 const STORAGE_NAME = /^[0-9a-f]{32}$/
 
-export const uploadsDir = (dataDir: string) => join(dataDir, UPLOADS_DIR)
-
 export interface FileServiceOptions {
-  dataDir: string
+  /** UPLOAD_DIR: where the bytes live (DATA_DIR/uploads unless set). */
+  uploadDir: string
   maxUploadBytes: number
   /** 0: no quota. */
   uploadQuotaBytes: number
@@ -97,10 +95,28 @@ export interface SweepResult {
  * that is not mounted, say), rows are kept and a warning is logged instead of
  * emptying the table.
  */
-export async function sweepUploads(data: Data, dataDir: string, logger?: Logger): Promise<SweepResult> {
+export async function sweepUploads(
+  data: Data,
+  dir: string,
+  logger?: Logger,
+  /**
+   * Only what is older than this is touched. 0 for one instance at start-up
+   * (nothing is in flight); several instances sharing the folder pass a
+   * margin, so one never removes another's upload in progress or its row.
+   */
+  minAgeMs = 0
+): Promise<SweepResult> {
   const { files } = data.t
-  const dir = uploadsDir(dataDir)
   const tmp = join(dir, TMP_DIR)
+  const cutoff = Date.now() - minAgeMs
+  const old = (path: string) => {
+    if (minAgeMs === 0) return true
+    try {
+      return statSync(path).mtimeMs < cutoff
+    } catch {
+      return false
+    }
+  }
   const result: SweepResult = { tmpFiles: 0, missingRows: 0, orphanFiles: 0 }
   let entries: string[]
   try {
@@ -116,16 +132,18 @@ export async function sweepUploads(data: Data, dataDir: string, logger?: Logger)
 
   mkdirSync(tmp, { recursive: true, mode: 0o700 })
   for (const name of readdirSync(tmp)) {
+    if (!old(join(tmp, name))) continue
     rmSync(join(tmp, name), { recursive: true, force: true })
     result.tmpFiles++
   }
 
   const onDisk = new Set(entries.filter((e) => STORAGE_NAME.test(e)))
   const missing: number[] = []
-  for (const row of await data.db.select({ id: files.id, storageName: files.storageName }).from(files)) {
+  for (const row of await data.db.select({ id: files.id, storageName: files.storageName, createdAt: files.createdAt }).from(files)) {
     if (onDisk.has(row.storageName)) onDisk.delete(row.storageName)
-    else missing.push(row.id)
+    else if (minAgeMs === 0 || Date.parse(row.createdAt) < cutoff) missing.push(row.id)
   }
+  for (const name of [...onDisk]) if (!old(join(dir, name))) onDisk.delete(name)
   if (missing.length) {
     await data.transaction(async (tx) => {
       for (let i = 0; i < missing.length; i += 500) await tx.delete(files).where(inArray(files.id, missing.slice(i, i + 500)))
@@ -141,7 +159,7 @@ export async function sweepUploads(data: Data, dataDir: string, logger?: Logger)
 export function createFileService(data: Data, opts: FileServiceOptions) {
   const { db, t } = data
   const { files } = t
-  const dir = uploadsDir(opts.dataDir)
+  const dir = opts.uploadDir
   const tmpDir = join(dir, TMP_DIR)
   mkdirSync(tmpDir, { recursive: true, mode: 0o700 })
   const { maxUploadBytes, uploadQuotaBytes, logger } = opts

@@ -14,7 +14,7 @@ import { BadRequest, NotFound, TooManyRequests, Unauthorized } from '../../lib/e
 import { verifyPassword } from '../../lib/password'
 import { createSecretBox } from '../../lib/secretbox'
 import { hashToken, newToken } from '../../lib/token'
-import type { LoginThrottle } from '../auth/throttle'
+import type { Throttle } from '../auth/service'
 
 export const INVALID_CODE = 'Invalid code'
 export const INVALID_MFA_TOKEN = 'Invalid or expired MFA token'
@@ -34,7 +34,7 @@ interface Deps {
   data: Data
   secretKey: string
   /** The login throttle: every code attempt counts in it like a password attempt. */
-  throttle: LoginThrottle
+  throttle: Throttle
   now?: () => number
 }
 
@@ -202,7 +202,7 @@ export function createMfaService({ data, secretKey, throttle, now = Date.now }: 
       const [first] = await db.select().from(mfaChallenges).where(eq(mfaChallenges.tokenHash, tokenHash))
       if (!live(first)) throw Unauthorized(INVALID_MFA_TOKEN)
       const account = `u:${first!.userId}`
-      const wait = throttle.retryAfter(account, from)
+      const wait = await throttle.retryAfter(account, from)
       if (wait > 0) throw TooManyRequests('Too many login attempts', wait)
       const result = await data.transaction(async (tx) => {
         // Re-read and locked: a parallel request may have spent or killed it.
@@ -222,10 +222,10 @@ export function createMfaService({ data, secretKey, throttle, now = Date.now }: 
       })
       if (result === 'dead') throw Unauthorized(INVALID_MFA_TOKEN)
       if (result === 'wrong') {
-        throttle.failed(account, from)
+        await throttle.failed(account, from)
         throw Unauthorized(INVALID_CODE)
       }
-      throttle.succeeded(account, from)
+      await throttle.succeeded(account, from)
       return result
     },
 

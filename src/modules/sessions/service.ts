@@ -3,14 +3,16 @@
 // rotated away last is remembered (previous_token_hash) so that presenting it
 // again is recognised as reuse and revokes the whole session, except within a
 // short grace window in which a second tab refreshing with the same token gets
-// the same new token instead of a logout.
+// the same new token instead of a logout. That new token is kept in the session
+// row, sealed with a key derived from the server's secret, so the second tab
+// gets it from whichever instance it reaches, and after a restart.
 import { randomBytes } from 'node:crypto'
 import { and, eq, isNull, lt, ne, or, sql } from 'drizzle-orm'
 import type { Data, Tx } from '../../db/data'
 import type { SessionRow } from '../../db/schema'
 import { then, type MaybePromise } from '../../lib/maybe'
 import { NotFound, Unauthorized } from '../../lib/errors'
-import { hashToken, newToken } from '../../lib/token'
+import { createSealer, hashToken, newToken } from '../../lib/token'
 
 export const INVALID_REFRESH = 'Invalid refresh token'
 /** How long a just-rotated refresh token is still accepted (two tabs refreshing at once). */
@@ -37,8 +39,8 @@ export interface SessionServiceOptions {
   userActive: (userId: number) => MaybePromise<boolean>
   now?: () => number
   graceMs?: number
-  /** Upper bound on remembered rotations (see `recent`). */
-  maxRecent?: number
+  /** The server's signing secret: the successor is sealed with a key derived from it. */
+  secret: string
 }
 
 
@@ -48,20 +50,7 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
   const lifetimeMs = opts.refreshTokenExpireDays * 24 * 60 * 60 * 1000
   const now = opts.now ?? Date.now
   const graceMs = opts.graceMs ?? GRACE_MS
-  const maxRecent = opts.maxRecent ?? 10_000
-
-  // The new token of each rotation of the last few seconds, in clear, by
-  // session id: the only way to hand a second tab the *same* new token (the
-  // database keeps hashes only). Entries live GRACE_MS; the map is capped.
-  const recent = new Map<string, { token: string; until: number }>()
-  function remember(sessionId: string, token: string, t: number) {
-    recent.delete(sessionId)
-    recent.set(sessionId, { token, until: t + graceMs })
-    for (const [id, e] of recent) {
-      if (recent.size <= maxRecent && e.until > t) break
-      recent.delete(id)
-    }
-  }
+  const sealer = createSealer(opts.secret, 'refresh-successor')
 
   // The access-token hot path: one primary-key lookup per authenticated
   // request. On SQLite a raw prepared statement, synchronous (cheaper than
@@ -82,8 +71,7 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
       )
 
   async function revoke(tx: Tx, id: string, t: number) {
-    await tx.update(sessions).set({ revokedAt: t }).where(and(eq(sessions.id, id), isNull(sessions.revokedAt)))
-    data.afterCommit(tx, () => recent.delete(id))
+    await tx.update(sessions).set({ revokedAt: t, successor: null }).where(and(eq(sessions.id, id), isNull(sessions.revokedAt)))
   }
 
   function alive(row: Pick<SessionRow, 'revokedAt' | 'expiresAt'>, t: number) {
@@ -144,16 +132,16 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
         const { row, spent } = found
         if (!alive(row, t) || !(await opts.userActive(row.userId))) return 'invalid'
         if (spent) {
-          const cached = recent.get(row.id)
           const inGrace = row.rotatedAt !== null && t - row.rotatedAt <= graceMs
-          if (inGrace && cached && cached.until >= t && hashToken(cached.token) === row.tokenHash) {
+          const successor = inGrace && row.successor ? sealer.open(row.successor) : undefined
+          if (successor !== undefined && hashToken(successor) === row.tokenHash) {
             // A second tab with the same token: same successor, no new rotation.
             await tx.update(sessions).set({ lastUsedAt: t }).where(eq(sessions.id, row.id))
-            return { sessionId: row.id, userId: row.userId, refreshToken: cached.token }
+            return { sessionId: row.id, userId: row.userId, refreshToken: successor }
           }
           // Reuse of a spent token: whoever holds it, the session is no longer trusted.
           if (!inGrace) await revoke(tx, row.id, t)
-          // In the window but without the successor (restarted since): refuse, keep the session.
+          // In the window but the successor does not open (the secret changed): refuse, keep the session.
           return 'invalid'
         }
         const next = newToken()
@@ -162,13 +150,13 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
           .set({
             tokenHash: hashToken(next),
             previousTokenHash: row.tokenHash,
+            successor: sealer.seal(next),
             rotatedAt: t,
             lastUsedAt: t,
             userAgent: meta.userAgent?.slice(0, 512) ?? row.userAgent,
             ip: meta.ip?.slice(0, 64) ?? row.ip
           })
           .where(eq(sessions.id, row.id))
-        remember(row.id, next, t)
         return { sessionId: row.id, userId: row.userId, refreshToken: next }
       })
       if (result === 'invalid') throw Unauthorized(INVALID_REFRESH)
@@ -226,29 +214,19 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
       const rows = await data.transaction((tx) =>
         tx
           .update(sessions)
-          .set({ revokedAt: now() })
+          .set({ revokedAt: now(), successor: null })
           .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), ne(sessions.id, keepId)))
           .returning({ id: sessions.id })
       )
-      for (const r of rows) recent.delete(r.id)
       return rows.length
     },
 
     /** For UserHooks.credentialsRevoked: inside the caller's transaction. */
     async revokeAll(tx: Tx, userId: number): Promise<void> {
-      const rows = await tx
+      await tx
         .update(sessions)
-        .set({ revokedAt: now() })
+        .set({ revokedAt: now(), successor: null })
         .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)))
-        .returning({ id: sessions.id })
-      data.afterCommit(tx, () => {
-        for (const r of rows) recent.delete(r.id)
-      })
-    },
-
-    /** Remembered rotations (for tests of the bound). */
-    get recentSize(): number {
-      return recent.size
     }
   }
 }

@@ -172,6 +172,8 @@ export function createUserService(data: Data, hooks: UserHooks = newUserHooks())
     /** Login accepts the username or the e-mail address. */
     findForLogin(identifier: string): Promise<UserRow | undefined> {
       const id = identifier.trim()
+      // No stored name holds NUL (PostgreSQL text cannot), so nobody is found by one.
+      if (id.includes('\u0000')) return Promise.resolve(undefined)
       if (id.includes('@')) return byEmail(db, normalizeEmail(id))
       return byUsername(db, id)
     },
