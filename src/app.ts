@@ -9,6 +9,8 @@ import { bodyPlugin } from './http/body'
 import { createClientIp } from './http/client-ip'
 import { corsPlugin } from './http/cors'
 import { errorPlugin } from './http/errors'
+// Path ids: plain decimal only (replaces Elysia's lenient "integer" format).
+import './http/path-ids'
 import { createRequestMetrics } from './http/metrics'
 import { docsPlugin } from './http/openapi'
 import { rateLimitPlugin } from './http/ratelimit'
@@ -66,12 +68,12 @@ export function createApp({ config, data, logger }: AppDeps, services: Services)
           return s.applied >= s.known
         })
       )
-      .use(authModule({ auth, tokens, sessions, users, mfa, clientIp }))
+      .use(authModule({ auth, tokens, sessions, mfa, clientIp }))
       .use(mfaModule({ mfa, auth: authP }))
       .use(accessTokensModule({ accessTokens, auth: authP }))
       .use(sessionsModule({ sessions, auth: authP }))
-      .use(usersModule({ users, auth: authP, allowSignup: config.allowSignup }))
-      .use(versionedUsersModule({ users, auth: authP }))
+      .use(usersModule({ users, auth: authP, allowSignup: config.allowSignup, directory: config.userDirectory }))
+      .use(versionedUsersModule({ users, auth: authP, directory: config.userDirectory }))
       .use(passwordResetModule({ resets }))
       .use(outboxModule({ mail, auth: authP }))
       .use(filesModule({ files, auth: authP, maxUploadBytes: config.maxUploadBytes }))

@@ -4,6 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { parseEnv } from 'node:util'
+import { passwordProblem } from './modules/users/model'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
 
@@ -25,6 +26,8 @@ export interface Config {
   trustProxy: boolean
   maxUploadBytes: number
   uploadQuotaBytes: number
+  /** Files one user may keep; 0: no limit. */
+  uploadMaxFiles: number
   smtpUrl: string | undefined
   mailFrom: string
   publicUrl: string
@@ -32,6 +35,8 @@ export interface Config {
   metricsToken: string | undefined
   admin: { username: string; email: string; password: string } | undefined
   logLevel: LogLevel
+  /** restricted: non-admins see only UserPublic of other users; open: full rows of active users. */
+  userDirectory: 'restricted' | 'open'
 }
 
 export class ConfigError extends Error {
@@ -130,6 +135,11 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 
 /** Parse the environment. Pure: no file system access, so tests can call it freely. */
 export function parseConfig(env: Env = process.env): Config {
+  const userDirectory = (str(env, 'USER_DIRECTORY') ?? 'restricted').toLowerCase()
+  if (userDirectory !== 'restricted' && userDirectory !== 'open') {
+    throw new ConfigError('USER_DIRECTORY', `must be restricted or open, got ${JSON.stringify(userDirectory)}`)
+  }
+
   const logLevel = (str(env, 'LOG_LEVEL') ?? 'info').toLowerCase()
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', 'must be one of debug, info, warn, error, silent')
@@ -171,6 +181,9 @@ export function parseConfig(env: Env = process.env): Config {
     if (!adminEmail) throw new ConfigError('ADMIN_EMAIL', 'is required when ADMIN_USERNAME or ADMIN_PASSWORD is set')
     if (!adminPassword) throw new ConfigError('ADMIN_PASSWORD', 'is required when ADMIN_USERNAME or ADMIN_EMAIL is set')
     if (!EMAIL.test(adminEmail)) throw new ConfigError('ADMIN_EMAIL', 'is not a valid e-mail address')
+    // The rules a signup or `roster create-admin` would apply; the value is never echoed.
+    const weak = passwordProblem(adminPassword)
+    if (weak) throw new ConfigError('ADMIN_PASSWORD', weak.replace(/^password /, ''))
     admin = { username: adminUsername, email: adminEmail, password: adminPassword }
   }
 
@@ -189,13 +202,15 @@ export function parseConfig(env: Env = process.env): Config {
     trustProxy: bool(env, 'TRUST_PROXY', false),
     maxUploadBytes: int(env, 'MAX_UPLOAD_BYTES', 10 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
     uploadQuotaBytes: int(env, 'UPLOAD_QUOTA_BYTES', 0, 0, Number.MAX_SAFE_INTEGER),
+    uploadMaxFiles: int(env, 'UPLOAD_MAX_FILES', 10_000, 0, Number.MAX_SAFE_INTEGER),
     smtpUrl: smtpUrl(env),
     mailFrom,
     publicUrl,
     emailRetentionDays: int(env, 'EMAIL_RETENTION_DAYS', 7, 0, 3650),
     metricsToken: str(env, 'METRICS_TOKEN'),
     admin,
-    logLevel: logLevel as LogLevel
+    logLevel: logLevel as LogLevel,
+    userDirectory
   }
 }
 
@@ -211,6 +226,8 @@ export function resolveSecret(config: Config): string {
   mkdirSync(config.dataDir, { recursive: true })
   const file = join(config.dataDir, SECRET_FILE)
   if (existsSync(file)) {
+    // A key file left readable by others (an older version, a copy) is tightened.
+    chmodSync(file, 0o600)
     const key = readFileSync(file, 'utf8').trim()
     if (Buffer.byteLength(key) < 32) throw new ConfigError('SECRET_KEY', `the generated key in DATA_DIR is shorter than 32 bytes; delete ${SECRET_FILE} to regenerate it`)
     return key

@@ -4,7 +4,6 @@
 // sessions ended on a credential change, files removed with their owner).
 import type { Config } from './config'
 import type { Data } from './db/data'
-import { then } from './lib/maybe'
 import type { Logger } from './lib/log'
 import { createMailService, type MailKicker } from './mail/service'
 import { welcomeMail } from './mail/templates'
@@ -37,11 +36,7 @@ export function createServices(deps: ServiceDeps) {
   const hooks = newUserHooks()
   const users = createUserService(data, hooks)
   const tokens = createTokenService(deps.secret, config.accessTokenExpireMinutes)
-  const sessions = createSessionService(data, {
-    refreshTokenExpireDays: config.refreshTokenExpireDays,
-    secret: deps.secret,
-    userActive: (id) => then(users.getById(id), (u) => u?.isActive === true)
-  })
+  const sessions = createSessionService(data, { refreshTokenExpireDays: config.refreshTokenExpireDays, secret: deps.secret })
   // Password change, reset, deactivation and deletion end every session.
   hooks.credentialsRevoked.push((tx, userId) => sessions.revokeAll(tx, userId))
   // Several instances share one PostgreSQL database: failed logins and the
@@ -66,6 +61,7 @@ export function createServices(deps: ServiceDeps) {
     uploadDir: config.uploadDir,
     maxUploadBytes: config.maxUploadBytes,
     uploadQuotaBytes: config.uploadQuotaBytes,
+    uploadMaxFiles: config.uploadMaxFiles,
     logger
   })
   // Rows go with the user by FK cascade; the bytes are removed after the commit.

@@ -64,7 +64,7 @@ async function sourceWithEveryTable(): Promise<{ file: string }> {
   const root = await services.users.create({ username: 'root', email: 'root@example.com', password: PASSWORD, role: 'admin' }, { id: 0, role: 'admin' })
   const alice = await services.users.create({ username: 'alice', email: 'alice@example.com', password: PASSWORD, age: 30 }, undefined)
   await services.users.update(alice.id, { is_active: false }, { id: root.id, role: 'admin' }, false)
-  const s = await services.sessions.start(root.id, { userAgent: 'test', ip: '127.0.0.1' })
+  const s = (await services.sessions.start(root, { userAgent: 'test', ip: '127.0.0.1' }))!
   await services.sessions.rotate(s.refreshToken, { userAgent: 'test', ip: '127.0.0.1' })
   services.resets.request('root@example.com')
   await services.resets.settled()

@@ -3,13 +3,23 @@
 // concurrent read-modify-write transactions never lose an update, and nobody
 // outside sees a transaction's rows before it commits.
 import { describe, expect, test } from 'bun:test'
+import { foldKey } from '../src/lib/unicode'
 import { eq, sql } from 'drizzle-orm'
 import { createCounters } from '../src/db/counters'
 import { constraintError } from '../src/db/data'
 import { BACKEND, tempDir, testData } from './helpers'
 
 const now = () => new Date().toISOString()
-const user = (name: string) => ({ username: name, email: `${name}@example.com`, hashedPassword: 'x', createdAt: now(), updatedAt: now() })
+// The folded keys are what makes a name unique (see users/service.ts).
+const user = (name: string) => ({
+  username: name,
+  email: `${name}@example.com`,
+  usernameKey: foldKey(name),
+  emailKey: foldKey(`${name}@example.com`),
+  hashedPassword: 'x',
+  createdAt: now(),
+  updatedAt: now()
+})
 
 describe(`transactions (${BACKEND})`, () => {
   test('a transaction that fails after awaiting a timer leaves nothing behind', async () => {

@@ -483,6 +483,8 @@ describe('ownership', () => {
     expect(stored(w.t).length).toBe(3)
     expect((await req(w.t, 'DELETE', `/users/${w.alice.id}`, { token: w.alice.token })).status).toBe(204)
     expect((await rows(w.t)).map((r) => r.id)).toEqual([b.id])
+    // The bytes go in the background, after the answer.
+    await w.t.services.files.removalsSettled()
     expect(stored(w.t)).toEqual([(await rows(w.t))[0]!.storageName])
   })
 

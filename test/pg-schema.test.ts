@@ -11,6 +11,7 @@ import * as lite from '../src/db/schema'
 import * as pg from '../src/db/schema.pg'
 import { openPostgres, pgMigrationStatus, runPgMigrations } from '../src/db/pg'
 import { migrations as pgMigrations } from '../src/db/migrations.pg.gen'
+import { foldKey } from '../src/lib/unicode'
 import { emptyDatabase } from './pg'
 
 // Exact type equality (not mere assignability), evaluated by tsc.
@@ -135,16 +136,17 @@ describe('PostgreSQL migrations', () => {
     }
   })
 
-  test('the case-insensitive username index holds on PostgreSQL too', async () => {
+  test('the folded-key username index holds on PostgreSQL too', async () => {
     const url = await emptyDatabase()
     const db = openPostgres(url, { max: 2 })
     try {
       await runPgMigrations(db)
       const row = { email: 'a@example.com', hashedPassword: 'x', createdAt: 'now', updatedAt: 'now' }
-      await db.insert(pg.users).values({ ...row, username: 'Alice' })
+      // The key is computed by the application (lib/unicode.ts foldKey), as on SQLite.
+      await db.insert(pg.users).values({ ...row, username: 'Иван', usernameKey: foldKey('Иван'), emailKey: foldKey(row.email) })
       const err = await db
         .insert(pg.users)
-        .values({ ...row, username: 'alice', email: 'b@example.com' })
+        .values({ ...row, username: 'иван', email: 'b@example.com', usernameKey: foldKey('иван'), emailKey: 'b@example.com' })
         .then(() => undefined, (e: unknown) => e as { cause?: { errno?: string } })
       expect(err?.cause?.errno).toBe('23505')
     } finally {

@@ -101,7 +101,7 @@ describe('POST /auth/refresh', () => {
   test('in the grace window another instance (or a restarted one) hands out the same successor', async () => {
     const { t, alice, s } = await aliceWorld()
     const r1 = await refresh(t, s.refresh_token)
-    const other = createSessionService(t.data, { refreshTokenExpireDays: 30, userActive: () => true, secret: SECRET })
+    const other = createSessionService(t.data, { refreshTokenExpireDays: 30, secret: SECRET })
     const again = await other.rotate(s.refresh_token, { userAgent: null, ip: null })
     expect(again.refreshToken).toBe(r1.json.refresh_token)
     expect((await sessionRows(t, alice.id))[0].revoked_at).toBeNull()
@@ -111,7 +111,7 @@ describe('POST /auth/refresh', () => {
   test('in the grace window but under another secret the successor does not open: 401, the session survives', async () => {
     const { t, alice, s } = await aliceWorld()
     const r1 = await refresh(t, s.refresh_token)
-    const rekeyed = createSessionService(t.data, { refreshTokenExpireDays: 30, userActive: () => true, secret: 'another-secret-that-is-long-enough-0123456789' })
+    const rekeyed = createSessionService(t.data, { refreshTokenExpireDays: 30, secret: 'another-secret-that-is-long-enough-0123456789' })
     await expect(rekeyed.rotate(s.refresh_token, { userAgent: null, ip: null })).rejects.toThrow('Invalid refresh token')
     expect((await sessionRows(t, alice.id))[0].revoked_at).toBeNull()
     expect((await refresh(t, r1.json.refresh_token)).status).toBe(200)

@@ -26,5 +26,11 @@ export const migrations: EmbeddedMigration[] = [
     "when": 1795949688538,
     "hash": "603243c7e62651719ce29280332cf7aa8072cc5c8797dc79401f1c16e17d95ea",
     "sql": "CREATE TABLE `counters` (\n\t`key` text PRIMARY KEY NOT NULL,\n\t`count` integer NOT NULL,\n\t`reset_at` integer NOT NULL\n);\n--> statement-breakpoint\nALTER TABLE `sessions` ADD `successor` text;"
+  },
+  {
+    "tag": "0003_unicode_user_keys",
+    "when": 1795951929955,
+    "hash": "176de0b5b84a91c041d5008f6932fd2b24ab32508bedbe7356ddbb80a37d036c",
+    "sql": "DROP INDEX `users_username_lower_uq`;--> statement-breakpoint\nDROP INDEX `users_email_uq`;--> statement-breakpoint\nALTER TABLE `users` ADD `username_key` text;--> statement-breakpoint\nALTER TABLE `users` ADD `email_key` text;--> statement-breakpoint\nCREATE UNIQUE INDEX `users_username_key_uq` ON `users` (`username_key`);--> statement-breakpoint\nCREATE UNIQUE INDEX `users_email_key_uq` ON `users` (`email_key`);"
   }
 ]

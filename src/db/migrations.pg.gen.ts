@@ -26,5 +26,11 @@ export const migrations: EmbeddedMigration[] = [
     "when": 1795949690878,
     "hash": "8caeb7b8ce690b376e42be72e7d3b31adcdf4083f44ef45ef01b26c66a3b2be8",
     "sql": "CREATE TABLE \"counters\" (\n\t\"key\" text PRIMARY KEY NOT NULL,\n\t\"count\" integer NOT NULL,\n\t\"reset_at\" bigint NOT NULL\n);\n--> statement-breakpoint\nALTER TABLE \"sessions\" ADD COLUMN \"successor\" text;--> statement-breakpoint\nALTER TABLE \"counters\" SET UNLOGGED;"
+  },
+  {
+    "tag": "0003_unicode_user_keys",
+    "when": 1795951930563,
+    "hash": "ca2d82f9acf80ceb03d247820f8b79053cce0e3f5c69c54cb9cda756bcfd6f6b",
+    "sql": "DROP INDEX \"users_username_lower_uq\";--> statement-breakpoint\nDROP INDEX \"users_email_uq\";--> statement-breakpoint\nALTER TABLE \"users\" ADD COLUMN \"username_key\" text;--> statement-breakpoint\nALTER TABLE \"users\" ADD COLUMN \"email_key\" text;--> statement-breakpoint\nCREATE UNIQUE INDEX \"users_username_key_uq\" ON \"users\" USING btree (\"username_key\");--> statement-breakpoint\nCREATE UNIQUE INDEX \"users_email_key_uq\" ON \"users\" USING btree (\"email_key\");"
   }
 ]

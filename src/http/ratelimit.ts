@@ -126,7 +126,10 @@ export function clientKey(ip: string): string {
 /** Paths that never count: probes from a load balancer or a scraper are not client traffic. */
 export const EXEMPT = new Set(['/health', '/ready', '/metrics'])
 
-/** Stricter buckets of their own (requests per minute, capped by the general limit). */
+/**
+ * Stricter buckets of their own (requests per minute, capped by the general
+ * limit), keyed by the path without a trailing slash.
+ */
 export const STRICT_LIMITS: Record<string, number> = {
   '/auth/login': 10,
   '/auth/mfa/verify': 10,
@@ -189,7 +192,9 @@ export function rateLimitPlugin({ perMinute, clientIp, maxClients, shared }: Rat
       const ip = clientIp(request)
       const key = ip === null ? 'unknown' : clientKey(ip)
       const now = Date.now()
-      const s = strict.get(path)
+      // Elysia routes `/auth/login/` to `/auth/login` (one trailing slash is
+      // ignored): both are one path for the strict buckets.
+      const s = strict.get(path.length > 1 && path.charCodeAt(path.length - 1) === 47 ? path.slice(0, -1) : path)
       let d = s !== undefined && request.method === 'POST' ? s.hit(key, now) : undefined
       // A request refused by its strict bucket does not spend the general quota.
       if (d === undefined || d.allowed) {

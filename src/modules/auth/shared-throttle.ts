@@ -30,9 +30,18 @@ export function createSharedLoginThrottle(counters: Counters, opts: Pick<Throttl
     reserve(account: string, ip: string): Promise<number> {
       return counters.take(keys(account, ip))
     },
-    /** A success clears the account's window (not the IP's: one good account must not reset a flood). */
-    succeeded(account: string, ip: string): Promise<void> {
-      return counters.clear(keys(account, ip)[0]!.key)
+    /** Gives a reservation back without judging it (the attempt checked nothing). */
+    async release(account: string, ip: string): Promise<void> {
+      for (const k of keys(account, ip)) await counters.giveBack(k.key)
+    },
+    /**
+     * A success clears the account's window and gives its place in the IP's
+     * window back (not more: one good account must not reset a flood).
+     */
+    async succeeded(account: string, ip: string): Promise<void> {
+      const [acc, from] = keys(account, ip)
+      await counters.clear(acc!.key)
+      await counters.giveBack(from!.key)
     }
   }
 }

@@ -21,6 +21,7 @@ import { normalizeContentType, sanitizeFilename } from './filename'
 import {
   BodyAbortedError,
   MalformedMultipartError,
+  MultipartLimitError,
   NoFilePartError,
   PartTooLargeError,
   streamFilePart,
@@ -32,14 +33,7 @@ const MiB = 1024 * 1024
 /** Multipart framing and small fields tolerated on top of MAX_UPLOAD_BYTES. */
 export const UPLOAD_OVERHEAD_BYTES = MiB
 
-/**
- * Bun.serve's maxRequestBodySize for a given MAX_UPLOAD_BYTES. Bun answers an
- * empty 413 itself over this (before the handler runs when Content-Length says
- * so), so it sits far enough above our own limit, including Bun's read-ahead of
- * about 1 MiB on chunked bodies, for `{"detail":"File too large"}` to fire first.
- */
-export const uploadBodyLimit = (maxUploadBytes: number): number => maxUploadBytes + UPLOAD_OVERHEAD_BYTES + 4 * MiB
-
+export const UPLOADS_DIR = 'uploads'
 const TMP_DIR = '.tmp'
 /** Generated storage names: 128 random bits, hex. Nothing else in the folder is ours. */
 const STORAGE_NAME = /^[0-9a-f]{32}$/
@@ -50,11 +44,14 @@ export interface FileServiceOptions {
   maxUploadBytes: number
   /** 0: no quota. */
   uploadQuotaBytes: number
+  /** Files one user may keep; 0: no limit. */
+  uploadMaxFiles: number
   logger?: Logger
 }
 
 const fileTooLarge = () => new AppError(413, 'File too large')
 const quotaExceeded = () => new AppError(413, 'Upload quota exceeded')
+const tooManyFiles = (max: number) => new AppError(413, `Too many files: at most ${max} per user`)
 
 function isCode(err: unknown, code: string): boolean {
   return (err as { code?: unknown } | null)?.code === code
@@ -78,6 +75,26 @@ function removeStored(dir: string, names: string[], logger?: Logger): void {
       // not durable yet; the sweep repairs a file that comes back
     }
   }
+}
+
+/** How many unlinks a background removal keeps in flight. */
+const REMOVE_BATCH = 32
+
+/**
+ * The same as removeStored, off the request path: started after the current
+ * request has been answered, a batch of asynchronous unlinks at a time (on the
+ * thread pool), so a user with thousands of files blocks nobody. A crash
+ * midway leaves files without rows, which the start-up sweep removes.
+ */
+async function removeStoredLater(dir: string, names: string[], logger?: Logger): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve))
+  let failed = 0
+  for (let i = 0; i < names.length; i += REMOVE_BATCH) {
+    const results = await Promise.allSettled(names.slice(i, i + REMOVE_BATCH).map((n) => unlink(join(dir, n))))
+    for (const r of results) if (r.status === 'rejected' && !isCode(r.reason, 'ENOENT')) failed++
+  }
+  if (failed) logger?.warn('stored files not removed', { count: failed })
+  if (names.length > failed) await fsyncPathAsync(dir).catch(() => {})
 }
 
 export interface SweepResult {
@@ -162,13 +179,19 @@ export function createFileService(data: Data, opts: FileServiceOptions) {
   const dir = opts.uploadDir
   const tmpDir = join(dir, TMP_DIR)
   mkdirSync(tmpDir, { recursive: true, mode: 0o700 })
-  const { maxUploadBytes, uploadQuotaBytes, logger } = opts
+  const { maxUploadBytes, uploadQuotaBytes, uploadMaxFiles, logger } = opts
+  // Background removals of deleted users' files, chained (tests and shutdown may wait for them).
+  let removals: Promise<void> = Promise.resolve()
 
   const usedBytes = async (q: Tx, owner: number): Promise<number> => {
     const [row] = await q
       .select({ n: sql<number>`coalesce(sum(${files.size}), 0)`.mapWith(Number) })
       .from(files)
       .where(eq(files.ownerId, owner))
+    return row?.n ?? 0
+  }
+  const fileCount = async (q: Tx, owner: number): Promise<number> => {
+    const [row] = await q.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(files).where(eq(files.ownerId, owner))
     return row?.n ?? 0
   }
 
@@ -189,6 +212,7 @@ export function createFileService(data: Data, opts: FileServiceOptions) {
       if (err instanceof PartTooLargeError) throw quotaBound ? quotaExceeded() : fileTooLarge()
       if (err instanceof NoFilePartError) throw new RequestValidationError([{ field: 'body.file', message: 'Field required', type: 'missing' }])
       if (err instanceof MalformedMultipartError) throw new AppError(400, 'Malformed multipart body')
+      if (err instanceof MultipartLimitError) throw new AppError(413, err.message)
       if (err instanceof BodyAbortedError) {
         logger?.info('upload aborted', { reason: 'client_gone' })
         throw new AppError(400, 'Upload aborted')
@@ -207,6 +231,8 @@ export function createFileService(data: Data, opts: FileServiceOptions) {
      * and the row are durable; on any failure neither is left behind.
      */
     async upload(ownerId: number, input: MultipartInput): Promise<FileRow> {
+      // Refused before a byte is read; checked again with the insert.
+      if (uploadMaxFiles > 0 && (await fileCount(db, ownerId)) >= uploadMaxFiles) throw tooManyFiles(uploadMaxFiles)
       let limit = maxUploadBytes
       let quotaBound = false
       if (uploadQuotaBytes > 0) {
@@ -231,10 +257,9 @@ export function createFileService(data: Data, opts: FileServiceOptions) {
         return await data.transaction(async (tx) => {
           // Again inside the transaction, under the owner's lock: other uploads
           // (on any instance) may have finished meanwhile.
-          if (uploadQuotaBytes > 0) {
-            await data.lock(tx, `quota:${ownerId}`)
-            if ((await usedBytes(tx, ownerId)) + part.size > uploadQuotaBytes) throw quotaExceeded()
-          }
+          if (uploadQuotaBytes > 0 || uploadMaxFiles > 0) await data.lock(tx, `quota:${ownerId}`)
+          if (uploadMaxFiles > 0 && (await fileCount(tx, ownerId)) >= uploadMaxFiles) throw tooManyFiles(uploadMaxFiles)
+          if (uploadQuotaBytes > 0 && (await usedBytes(tx, ownerId)) + part.size > uploadQuotaBytes) throw quotaExceeded()
           const [row] = await tx
             .insert(files)
             .values({
@@ -282,11 +307,21 @@ export function createFileService(data: Data, opts: FileServiceOptions) {
 
     /**
      * UserHooks.deleting: the rows go with the user by FK cascade; their files
-     * are removed once the deletion has committed.
+     * are removed in the background once the deletion has committed (see
+     * removeStoredLater), not while the request waits.
      */
     async onUserDeleting(tx: Tx, userId: number): Promise<(() => void) | void> {
       const names = (await tx.select({ name: files.storageName }).from(files).where(eq(files.ownerId, userId))).map((r) => r.name)
-      if (names.length) return () => removeStored(dir, names, logger)
+      if (names.length) {
+        return () => {
+          removals = removals.then(() => removeStoredLater(dir, names, logger))
+        }
+      }
+    },
+
+    /** Resolves once every background removal started so far has finished. */
+    removalsSettled(): Promise<void> {
+      return removals
     }
   }
 }

@@ -30,13 +30,13 @@ export interface ClientMeta {
 export interface Rotation {
   sessionId: string
   userId: number
+  /** users.token_version read under the same lock as the rotation: the access token is signed with it. */
+  tokenVersion: number
   refreshToken: string
 }
 
 export interface SessionServiceOptions {
   refreshTokenExpireDays: number
-  /** Whether the user may still hold sessions (exists and is active). */
-  userActive: (userId: number) => MaybePromise<boolean>
   now?: () => number
   graceMs?: number
   /** The server's signing secret: the successor is sealed with a key derived from it. */
@@ -74,6 +74,19 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
     await tx.update(sessions).set({ revokedAt: t, successor: null }).where(and(eq(sessions.id, id), isNull(sessions.revokedAt)))
   }
 
+  /**
+   * The user's active flag and token version, read inside `tx` (locked until
+   * commit on PostgreSQL; the writer transaction on SQLite). A credential change
+   * updates this same row in its own transaction, so it commits wholly before
+   * or wholly after the caller's.
+   */
+  async function userState(tx: Tx, userId: number): Promise<{ isActive: boolean; tokenVersion: number } | undefined> {
+    const [u] = await data.forUpdate(
+      tx.select({ isActive: t.users.isActive, tokenVersion: t.users.tokenVersion }).from(t.users).where(eq(t.users.id, userId))
+    )
+    return u
+  }
+
   function alive(row: Pick<SessionRow, 'revokedAt' | 'expiresAt'>, t: number) {
     return row.revokedAt === null && row.expiresAt > t
   }
@@ -93,12 +106,23 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
   }
 
   return {
-    /** Opens a session and returns its id and refresh token (the only time the token exists in clear). */
-    async start(userId: number, meta: ClientMeta): Promise<{ id: string; refreshToken: string }> {
+    /**
+     * Opens a session for a user whose password was checked when the user was
+     * at `checked.tokenVersion`, and returns its id and refresh token (the only
+     * time the token exists in clear). Returns undefined when the user changed
+     * since the check: deleted, deactivated, or a password change or reset
+     * bumped token_version while the password was being verified. The re-check
+     * and the insert share one transaction, so a credential change commits
+     * either before it (no session) or after it (the change revokes the session).
+     */
+    async start(checked: { id: number; tokenVersion: number }, meta: ClientMeta): Promise<{ id: string; refreshToken: string } | undefined> {
+      const userId = checked.id
       const token = newToken()
       const id = randomBytes(16).toString('base64url')
       const t = now()
-      await data.transaction(async (tx) => {
+      return data.transaction(async (tx) => {
+        const state = await userState(tx, userId)
+        if (!state || !state.isActive || state.tokenVersion !== checked.tokenVersion) return undefined
         // Housekeeping on the user's own rows (indexed by user): long-dead sessions go.
         await tx
           .delete(sessions)
@@ -113,8 +137,8 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
           userAgent: meta.userAgent?.slice(0, 512) ?? null,
           ip: meta.ip?.slice(0, 64) ?? null
         })
+        return { id, refreshToken: token }
       })
-      return { id, refreshToken: token }
     },
 
     /**
@@ -130,14 +154,15 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
         const found = await lookup(tx, token)
         if (!found) return 'invalid'
         const { row, spent } = found
-        if (!alive(row, t) || !(await opts.userActive(row.userId))) return 'invalid'
+        const state = await userState(tx, row.userId)
+        if (!alive(row, t) || !state?.isActive) return 'invalid'
         if (spent) {
           const inGrace = row.rotatedAt !== null && t - row.rotatedAt <= graceMs
           const successor = inGrace && row.successor ? sealer.open(row.successor) : undefined
           if (successor !== undefined && hashToken(successor) === row.tokenHash) {
             // A second tab with the same token: same successor, no new rotation.
             await tx.update(sessions).set({ lastUsedAt: t }).where(eq(sessions.id, row.id))
-            return { sessionId: row.id, userId: row.userId, refreshToken: successor }
+            return { sessionId: row.id, userId: row.userId, tokenVersion: state.tokenVersion, refreshToken: successor }
           }
           // Reuse of a spent token: whoever holds it, the session is no longer trusted.
           if (!inGrace) await revoke(tx, row.id, t)
@@ -157,7 +182,7 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
             ip: meta.ip?.slice(0, 64) ?? row.ip
           })
           .where(eq(sessions.id, row.id))
-        return { sessionId: row.id, userId: row.userId, refreshToken: next }
+        return { sessionId: row.id, userId: row.userId, tokenVersion: state.tokenVersion, refreshToken: next }
       })
       if (result === 'invalid') throw Unauthorized(INVALID_REFRESH)
       return result
