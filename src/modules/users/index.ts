@@ -10,6 +10,8 @@ import { errorResponses } from '../../http/schemas'
 import { PasswordChange, toUserResponse, UserCreate, UserIdParams, UserResponse, UserUpdate, UserView, V1List, V2List, viewUser, type UserDirectory } from './model'
 import { decodeCursor, type UserService } from './service'
 import type { Actor } from '../../lib/actor'
+import type { Origin } from '../audit/service'
+import type { ClientMeta } from '../sessions/service'
 
 const listQuery = querySpec({
   skip: skipParam(`Rows to skip (O(skip); at most ${MAX_SKIP})`),
@@ -36,22 +38,24 @@ interface Deps {
   allowSignup: boolean
   /** USER_DIRECTORY: what non-admins see of other users. */
   directory: UserDirectory
+  clientMeta: (request: Request) => ClientMeta
 }
 
 const DIRECTORY_NOTE =
   'With USER_DIRECTORY=restricted (the default) a non-admin gets UserPublic (id, username, created_at) for every user but themself; ' +
   'admins, the caller\'s own row and USER_DIRECTORY=open get the full UserResponse. Inactive users are listed to admins only.'
 
-export function usersModule({ users, auth, allowSignup, directory }: Deps) {
+export function usersModule({ users, auth, allowSignup, directory, clientMeta }: Deps) {
+  const origin = (request: Request, actor: { id: number } | undefined): Origin => ({ actorId: actor?.id ?? null, ...clientMeta(request) })
   return new Elysia({ name: 'roster.users' })
     .use(bodyPlugin)
     .use(auth)
     .post(
       '/users',
-      async ({ body, actor, set }) => {
+      async ({ body, actor, request, set }) => {
         // Signup must know whether an admin asks: a token is optional, but checked when sent.
         if (!allowSignup && actor?.role !== 'admin') throw Forbidden('Signup is disabled')
-        const row = await users.create(body, actor)
+        const row = await users.create(body, actor, origin(request, actor))
         set.status = 201
         return toUserResponse(row)
       },
@@ -87,8 +91,8 @@ export function usersModule({ users, auth, allowSignup, directory }: Deps) {
     })
     .put(
       '/users/me/password',
-      async ({ user, body, set }) => {
-        await users.changePassword(user.id, body.current_password, body.new_password)
+      async ({ user, body, request, set }) => {
+        await users.changePassword(user.id, body.current_password, body.new_password, origin(request, user))
         set.status = 204
       },
       {
@@ -107,9 +111,9 @@ export function usersModule({ users, auth, allowSignup, directory }: Deps) {
     })
     .put(
       '/users/:user_id',
-      async ({ params, body, actor }) => {
+      async ({ params, body, actor, request }) => {
         assertSelfOrAdmin(actor, params.user_id)
-        return toUserResponse(await users.update(params.user_id, body, actor, true))
+        return toUserResponse(await users.update(params.user_id, body, actor, true, origin(request, actor)))
       },
       {
         auth: 'users:write',
@@ -126,12 +130,12 @@ export function usersModule({ users, auth, allowSignup, directory }: Deps) {
     )
     .patch(
       '/users/:user_id',
-      async ({ params, body, actor }) => {
+      async ({ params, body, actor, request }) => {
         assertSelfOrAdmin(actor, params.user_id)
         if (Object.keys(body).length === 0) {
           throw new RequestValidationError([{ field: 'body', message: 'At least one field is required', type: 'missing' }])
         }
-        return toUserResponse(await users.update(params.user_id, body, actor, false))
+        return toUserResponse(await users.update(params.user_id, body, actor, false, origin(request, actor)))
       },
       {
         auth: 'users:write',
@@ -148,9 +152,9 @@ export function usersModule({ users, auth, allowSignup, directory }: Deps) {
     )
     .delete(
       '/users/:user_id',
-      async ({ params, actor, set }) => {
+      async ({ params, actor, request, set }) => {
         assertSelfOrAdmin(actor, params.user_id)
-        await users.delete(params.user_id)
+        await users.delete(params.user_id, origin(request, actor))
         set.status = 204
       },
       {
