@@ -217,6 +217,19 @@ describe('console for everyone', () => {
     await context.close()
   }, SLOW)
 
+  test('the first page load is under a second', async () => {
+    const r = await startRoster()
+    const { page, context } = await openPage(await browser(), r.url)
+    // From the request to a usable sign-in form: HTML, script, style, first render.
+    const start = Date.now()
+    await page.goto(`${r.url}/`)
+    await page.getByRole('button', { name: 'Sign in' }).waitFor()
+    const ms = Date.now() - start
+    console.log(`console first load: ${ms} ms`)
+    expect(ms).toBeLessThan(1000)
+    await context.close()
+  }, SLOW)
+
   test('at 390 px wide every own page fits and works', async () => {
     const r = await startRoster()
     await createUser(r, 'alice')
