@@ -30,6 +30,9 @@ export interface Config {
   metricsToken: string | undefined
   admin: { username: string; email: string; password: string } | undefined
   logLevel: LogLevel
+  requireEmailVerification: boolean
+  /** Audit events older than this are pruned; 0 keeps them forever. */
+  auditRetentionDays: number
 }
 
 export class ConfigError extends Error {
@@ -191,7 +194,9 @@ export function parseConfig(env: Env = process.env): Config {
     emailRetentionDays: int(env, 'EMAIL_RETENTION_DAYS', 7, 0, 3650),
     metricsToken: str(env, 'METRICS_TOKEN'),
     admin,
-    logLevel: logLevel as LogLevel
+    logLevel: logLevel as LogLevel,
+    requireEmailVerification: bool(env, 'REQUIRE_EMAIL_VERIFICATION', false),
+    auditRetentionDays: int(env, 'AUDIT_RETENTION_DAYS', 365, 0, 36_500)
   }
 }
 

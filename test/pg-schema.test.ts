@@ -28,6 +28,10 @@ const rowTypesMatch: {
   recoveryCodes: Same<typeof lite.recoveryCodes, typeof pg.recoveryCodes>
   mfaChallenges: Same<typeof lite.mfaChallenges, typeof pg.mfaChallenges>
   accessTokens: Same<typeof lite.accessTokens, typeof pg.accessTokens>
+  emailVerificationTokens: Same<typeof lite.emailVerificationTokens, typeof pg.emailVerificationTokens>
+  invitations: Same<typeof lite.invitations, typeof pg.invitations>
+  auditEvents: Same<typeof lite.auditEvents, typeof pg.auditEvents>
+  auditChain: Same<typeof lite.auditChain, typeof pg.auditChain>
 } = {
   users: true,
   sessions: true,
@@ -37,7 +41,11 @@ const rowTypesMatch: {
   totpSecrets: true,
   recoveryCodes: true,
   mfaChallenges: true,
-  accessTokens: true
+  accessTokens: true,
+  emailVerificationTokens: true,
+  invitations: true,
+  auditEvents: true,
+  auditChain: true
 }
 
 function tables(mod: Record<string, unknown>): Map<string, Table> {

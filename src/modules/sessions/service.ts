@@ -11,6 +11,7 @@ import type { SessionRow } from '../../db/schema'
 import { then, type MaybePromise } from '../../lib/maybe'
 import { NotFound, Unauthorized } from '../../lib/errors'
 import { hashToken, newToken } from '../../lib/token'
+import type { AuditService } from '../audit/service'
 
 export const INVALID_REFRESH = 'Invalid refresh token'
 /** How long a just-rotated refresh token is still accepted (two tabs refreshing at once). */
@@ -39,7 +40,11 @@ export interface SessionServiceOptions {
   graceMs?: number
   /** Upper bound on remembered rotations (see `recent`). */
   maxRecent?: number
+  /** Logins, logouts, revocations and refresh-token reuse are recorded here, in their transaction. */
+  audit?: AuditService
 }
+
+const NO_CLIENT: ClientMeta = { userAgent: null, ip: null }
 
 
 export function createSessionService(data: Data, opts: SessionServiceOptions) {
@@ -49,6 +54,8 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
   const now = opts.now ?? Date.now
   const graceMs = opts.graceMs ?? GRACE_MS
   const maxRecent = opts.maxRecent ?? 10_000
+  const audit = opts.audit
+  const origin = (actorId: number | null, meta: ClientMeta) => ({ actorId, ip: meta.ip, userAgent: meta.userAgent })
 
   // The new token of each rotation of the last few seconds, in clear, by
   // session id: the only way to hand a second tab the *same* new token (the
@@ -125,6 +132,7 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
           userAgent: meta.userAgent?.slice(0, 512) ?? null,
           ip: meta.ip?.slice(0, 64) ?? null
         })
+        await audit?.append(tx, { type: 'login.succeeded', origin: origin(userId, meta), targetId: userId, details: { session_id: id } })
       })
       return { id, refreshToken: token }
     },
@@ -152,7 +160,10 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
             return { sessionId: row.id, userId: row.userId, refreshToken: cached.token }
           }
           // Reuse of a spent token: whoever holds it, the session is no longer trusted.
-          if (!inGrace) await revoke(tx, row.id, t)
+          if (!inGrace) {
+            await revoke(tx, row.id, t)
+            await audit?.append(tx, { type: 'refresh.reuse_detected', origin: origin(null, meta), targetId: row.userId, details: { session_id: row.id } })
+          }
           // In the window but without the successor (restarted since): refuse, keep the session.
           return 'invalid'
         }
@@ -176,12 +187,14 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
     },
 
     /** Logout: revokes the session of a current (or just-spent) refresh token. */
-    async revokeByToken(token: unknown): Promise<void> {
+    async revokeByToken(token: unknown, meta: ClientMeta = NO_CLIENT): Promise<void> {
       const ok = await data.transaction(async (tx) => {
         const t = now()
         const found = await lookup(tx, token)
         if (!found || !alive(found.row, t)) return false
-        await revoke(tx, found.row.id, t)
+        const { id, userId } = found.row
+        await revoke(tx, id, t)
+        await audit?.append(tx, { type: 'logout', origin: origin(userId, meta), targetId: userId, details: { session_id: id } })
         return true
       })
       if (!ok) throw Unauthorized(INVALID_REFRESH)
@@ -210,26 +223,31 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
     },
 
     /** Revokes one of the user's own live sessions; anyone else's is "not found". */
-    async revokeOne(userId: number, id: string): Promise<void> {
+    async revokeOne(userId: number, id: string, meta: ClientMeta = NO_CLIENT): Promise<void> {
       const ok = await data.transaction(async (tx) => {
         const t = now()
         const [row] = await tx.select().from(sessions).where(and(eq(sessions.id, id), eq(sessions.userId, userId)))
         if (!row || !alive(row, t)) return false
         await revoke(tx, id, t)
+        await audit?.append(tx, { type: 'session.revoked', origin: origin(userId, meta), targetId: userId, details: { session_id: id, count: 1 } })
         return true
       })
       if (!ok) throw NotFound('Session not found')
     },
 
     /** Revokes every live session of the user except `keepId`. Returns how many. */
-    async revokeOthers(userId: number, keepId: string): Promise<number> {
-      const rows = await data.transaction((tx) =>
-        tx
+    async revokeOthers(userId: number, keepId: string, meta: ClientMeta = NO_CLIENT): Promise<number> {
+      const rows = await data.transaction(async (tx) => {
+        const gone = await tx
           .update(sessions)
           .set({ revokedAt: now() })
           .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), ne(sessions.id, keepId)))
           .returning({ id: sessions.id })
-      )
+        if (gone.length > 0) {
+          await audit?.append(tx, { type: 'session.revoked', origin: origin(userId, meta), targetId: userId, details: { count: gone.length, kept_session_id: keepId } })
+        }
+        return gone
+      })
       for (const r of rows) recent.delete(r.id)
       return rows.length
     },

@@ -10,6 +10,8 @@ import { errorResponses } from '../../http/schemas'
 import { PasswordChange, toUserResponse, UserCreate, UserIdParams, UserResponse, UserUpdate, V1List, V2List } from './model'
 import { decodeCursor, type UserService } from './service'
 import type { Actor } from '../../lib/actor'
+import type { Origin } from '../audit/service'
+import type { ClientMeta } from '../sessions/service'
 
 const listQuery = querySpec({
   skip: skipParam(`Rows to skip (O(skip); at most ${MAX_SKIP})`),
@@ -34,18 +36,20 @@ interface Deps {
   users: UserService
   auth: AuthPlugin
   allowSignup: boolean
+  clientMeta: (request: Request) => ClientMeta
 }
 
-export function usersModule({ users, auth, allowSignup }: Deps) {
+export function usersModule({ users, auth, allowSignup, clientMeta }: Deps) {
+  const origin = (request: Request, actor: { id: number } | undefined): Origin => ({ actorId: actor?.id ?? null, ...clientMeta(request) })
   return new Elysia({ name: 'roster.users' })
     .use(bodyPlugin)
     .use(auth)
     .post(
       '/users',
-      async ({ body, actor, set }) => {
+      async ({ body, actor, request, set }) => {
         // Signup must know whether an admin asks: a token is optional, but checked when sent.
         if (!allowSignup && actor?.role !== 'admin') throw Forbidden('Signup is disabled')
-        const row = await users.create(body, actor)
+        const row = await users.create(body, actor, origin(request, actor))
         set.status = 201
         return toUserResponse(row)
       },
@@ -81,8 +85,8 @@ export function usersModule({ users, auth, allowSignup }: Deps) {
     })
     .put(
       '/users/me/password',
-      async ({ user, body, set }) => {
-        await users.changePassword(user.id, body.current_password, body.new_password)
+      async ({ user, body, request, set }) => {
+        await users.changePassword(user.id, body.current_password, body.new_password, origin(request, user))
         set.status = 204
       },
       {
@@ -101,9 +105,9 @@ export function usersModule({ users, auth, allowSignup }: Deps) {
     })
     .put(
       '/users/:user_id',
-      async ({ params, body, actor }) => {
+      async ({ params, body, actor, request }) => {
         assertSelfOrAdmin(actor, params.user_id)
-        return toUserResponse(await users.update(params.user_id, body, actor, true))
+        return toUserResponse(await users.update(params.user_id, body, actor, true, origin(request, actor)))
       },
       {
         auth: 'users:write',
@@ -120,12 +124,12 @@ export function usersModule({ users, auth, allowSignup }: Deps) {
     )
     .patch(
       '/users/:user_id',
-      async ({ params, body, actor }) => {
+      async ({ params, body, actor, request }) => {
         assertSelfOrAdmin(actor, params.user_id)
         if (Object.keys(body).length === 0) {
           throw new RequestValidationError([{ field: 'body', message: 'At least one field is required', type: 'missing' }])
         }
-        return toUserResponse(await users.update(params.user_id, body, actor, false))
+        return toUserResponse(await users.update(params.user_id, body, actor, false, origin(request, actor)))
       },
       {
         auth: 'users:write',
@@ -142,9 +146,9 @@ export function usersModule({ users, auth, allowSignup }: Deps) {
     )
     .delete(
       '/users/:user_id',
-      async ({ params, actor, set }) => {
+      async ({ params, actor, request, set }) => {
         assertSelfOrAdmin(actor, params.user_id)
-        await users.delete(params.user_id)
+        await users.delete(params.user_id, origin(request, actor))
         set.status = 204
       },
       {
