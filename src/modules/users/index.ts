@@ -25,7 +25,8 @@ const v2Query = querySpec({
   after: { type: 'string', maxLength: 64, description: 'next_cursor of the previous page (keyset pagination)' },
   q: { type: 'string', maxLength: 254, description: 'Username prefix, case-insensitive; for admins also an e-mail prefix' },
   role: { type: 'string', maxLength: 5, enum: ['user', 'admin'] as const, description: 'Only users with this role (admins only)' },
-  status: { type: 'string', maxLength: 8, enum: ['active', 'inactive'] as const, description: 'Only active or only deactivated users (admins only); overrides include_inactive' }
+  status: { type: 'string', maxLength: 8, enum: ['active', 'inactive'] as const, description: 'Only active or only deactivated users (admins only); overrides include_inactive' },
+  email_verified: { type: 'string', maxLength: 5, enum: ['true', 'false'] as const, description: 'Only users whose e-mail address is (true) or is not (false) confirmed (admins only)' }
 })
 
 function assertSelfOrAdmin(actor: Actor, targetId: number): void {
@@ -181,7 +182,7 @@ export function versionedUsersModule({ users, auth }: Pick<Deps, 'users' | 'auth
         const q = v2Query.parse(query)
         const admin = user.role === 'admin'
         // Filtering by role or status would tell a non-admin what the directory hides.
-        if (!admin && (q.role !== undefined || q.status !== undefined)) throw Forbidden()
+        if (!admin && (q.role !== undefined || q.status !== undefined || q.email_verified !== undefined)) throw Forbidden()
         let after: number | undefined
         if (q.after !== undefined) {
           after = decodeCursor(q.after)
@@ -197,7 +198,8 @@ export function versionedUsersModule({ users, auth }: Pick<Deps, 'users' | 'auth
           q: q.q?.trim() || undefined,
           matchEmail: admin,
           role: q.role as 'user' | 'admin' | undefined,
-          active
+          active,
+          verified: q.email_verified === undefined ? undefined : q.email_verified === 'true'
         })
         return then(page, (page) => ({
           version: '2.0' as const,
@@ -214,7 +216,7 @@ export function versionedUsersModule({ users, auth }: Pick<Deps, 'users' | 'auth
           summary: 'List users (v2) with keyset pagination',
           description:
             'Follow next_cursor with `after` for pages whose cost does not grow with depth. `skip` is O(skip) and capped. ' +
-            '`q` finds users whose username (for admins: or e-mail) starts with it, case-insensitively; `role` and `status` are for admins (403 otherwise). Filters keep the keyset order by id.',
+            '`q` finds users whose username (for admins: or e-mail) starts with it, case-insensitively; `role`, `status` and `email_verified` are for admins (403 otherwise). Filters keep the keyset order by id.',
           parameters: v2Query.parameters
         }
       }
