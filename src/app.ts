@@ -9,6 +9,8 @@ import { bodyPlugin } from './http/body'
 import { createClientIp } from './http/client-ip'
 import { corsPlugin } from './http/cors'
 import { errorPlugin } from './http/errors'
+// Path ids: plain decimal only (replaces Elysia's lenient "integer" format).
+import './http/path-ids'
 import { createRequestMetrics } from './http/metrics'
 import { docsPlugin } from './http/openapi'
 import { rateLimitPlugin } from './http/ratelimit'
@@ -61,7 +63,7 @@ export function createApp({ config, data, logger }: AppDeps, services: Services)
       // browser can read the 429.
       .use(securityHeadersPlugin({ publicUrl: config.publicUrl }))
       .use(corsPlugin(config.corsOrigins))
-      .use(rateLimitPlugin({ perMinute: config.rateLimitPerMinute, clientIp }))
+      .use(rateLimitPlugin({ perMinute: config.rateLimitPerMinute, clientIp, shared: services.counters }))
       .use(metricsModule(registry, { service: services.metrics, auth: authDeps, metricsToken: config.metricsToken }))
       .use(docsPlugin())
       .use(
@@ -71,12 +73,12 @@ export function createApp({ config, data, logger }: AppDeps, services: Services)
           return s.applied >= s.known
         })
       )
-      .use(authModule({ auth, tokens, sessions, users, mfa, clientIp }))
+      .use(authModule({ auth, tokens, sessions, mfa, clientIp }))
       .use(mfaModule({ mfa, auth: authP, clientMeta }))
       .use(accessTokensModule({ accessTokens, auth: authP, clientMeta }))
       .use(sessionsModule({ sessions, auth: authP, clientMeta }))
-      .use(usersModule({ users, auth: authP, allowSignup: config.allowSignup, clientMeta }))
-      .use(versionedUsersModule({ users, auth: authP }))
+      .use(usersModule({ users, auth: authP, allowSignup: config.allowSignup, directory: config.userDirectory, clientMeta }))
+      .use(versionedUsersModule({ users, auth: authP, directory: config.userDirectory }))
       .use(passwordResetModule({ resets, clientMeta }))
       .use(verificationModule({ verification: services.verification, auth: authP, clientMeta }))
       .use(invitationsModule({ invitations: services.invitations, auth: authP, clientMeta }))

@@ -4,6 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { parseEnv } from 'node:util'
+import { passwordProblem } from './modules/users/model'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
 
@@ -11,6 +12,8 @@ export interface Config {
   port: number
   host: string
   dataDir: string
+  /** UPLOAD_DIR: the uploaded files (default DATA_DIR/uploads); shared by every instance. */
+  uploadDir: string
   /** postgres:// URL: PostgreSQL instead of the SQLite file in DATA_DIR. */
   databaseUrl: string | undefined
   /** Raw key material; at least 32 bytes. Resolved by `resolveSecret`. */
@@ -23,6 +26,8 @@ export interface Config {
   trustProxy: boolean
   maxUploadBytes: number
   uploadQuotaBytes: number
+  /** Files one user may keep; 0: no limit. */
+  uploadMaxFiles: number
   smtpUrl: string | undefined
   mailFrom: string
   publicUrl: string
@@ -30,6 +35,8 @@ export interface Config {
   metricsToken: string | undefined
   admin: { username: string; email: string; password: string } | undefined
   logLevel: LogLevel
+  /** restricted: non-admins see only UserPublic of other users; open: full rows of active users. */
+  userDirectory: 'restricted' | 'open'
   requireEmailVerification: boolean
   /** Audit events older than this are pruned; 0 keeps them forever. */
   auditRetentionDays: number
@@ -131,6 +138,11 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 
 /** Parse the environment. Pure: no file system access, so tests can call it freely. */
 export function parseConfig(env: Env = process.env): Config {
+  const userDirectory = (str(env, 'USER_DIRECTORY') ?? 'restricted').toLowerCase()
+  if (userDirectory !== 'restricted' && userDirectory !== 'open') {
+    throw new ConfigError('USER_DIRECTORY', `must be restricted or open, got ${JSON.stringify(userDirectory)}`)
+  }
+
   const logLevel = (str(env, 'LOG_LEVEL') ?? 'info').toLowerCase()
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', 'must be one of debug, info, warn, error, silent')
@@ -158,6 +170,7 @@ export function parseConfig(env: Env = process.env): Config {
   }
 
   const port = int(env, 'PORT', 3000, 0, 65535)
+  const dataDir = resolve(str(env, 'DATA_DIR') ?? './data')
   const host = str(env, 'HOST') ?? '127.0.0.1'
   const publicUrl = (url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, '')
 
@@ -171,13 +184,17 @@ export function parseConfig(env: Env = process.env): Config {
     if (!adminEmail) throw new ConfigError('ADMIN_EMAIL', 'is required when ADMIN_USERNAME or ADMIN_PASSWORD is set')
     if (!adminPassword) throw new ConfigError('ADMIN_PASSWORD', 'is required when ADMIN_USERNAME or ADMIN_EMAIL is set')
     if (!EMAIL.test(adminEmail)) throw new ConfigError('ADMIN_EMAIL', 'is not a valid e-mail address')
+    // The rules a signup or `roster create-admin` would apply; the value is never echoed.
+    const weak = passwordProblem(adminPassword)
+    if (weak) throw new ConfigError('ADMIN_PASSWORD', weak.replace(/^password /, ''))
     admin = { username: adminUsername, email: adminEmail, password: adminPassword }
   }
 
   return {
     port,
     host,
-    dataDir: resolve(str(env, 'DATA_DIR') ?? './data'),
+    dataDir,
+    uploadDir: resolve(str(env, 'UPLOAD_DIR') ?? join(dataDir, 'uploads')),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     secretKey,
     accessTokenExpireMinutes: int(env, 'ACCESS_TOKEN_EXPIRE_MINUTES', 30, 1, 60 * 24 * 30),
@@ -188,6 +205,7 @@ export function parseConfig(env: Env = process.env): Config {
     trustProxy: bool(env, 'TRUST_PROXY', false),
     maxUploadBytes: int(env, 'MAX_UPLOAD_BYTES', 10 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
     uploadQuotaBytes: int(env, 'UPLOAD_QUOTA_BYTES', 0, 0, Number.MAX_SAFE_INTEGER),
+    uploadMaxFiles: int(env, 'UPLOAD_MAX_FILES', 10_000, 0, Number.MAX_SAFE_INTEGER),
     smtpUrl: smtpUrl(env),
     mailFrom,
     publicUrl,
@@ -195,6 +213,7 @@ export function parseConfig(env: Env = process.env): Config {
     metricsToken: str(env, 'METRICS_TOKEN'),
     admin,
     logLevel: logLevel as LogLevel,
+    userDirectory,
     requireEmailVerification: bool(env, 'REQUIRE_EMAIL_VERIFICATION', false),
     auditRetentionDays: int(env, 'AUDIT_RETENTION_DAYS', 365, 0, 36_500)
   }
@@ -212,6 +231,8 @@ export function resolveSecret(config: Config): string {
   mkdirSync(config.dataDir, { recursive: true })
   const file = join(config.dataDir, SECRET_FILE)
   if (existsSync(file)) {
+    // A key file left readable by others (an older version, a copy) is tightened.
+    chmodSync(file, 0o600)
     const key = readFileSync(file, 'utf8').trim()
     if (Buffer.byteLength(key) < 32) throw new ConfigError('SECRET_KEY', `the generated key in DATA_DIR is shorter than 32 bytes; delete ${SECRET_FILE} to regenerate it`)
     return key

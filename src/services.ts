@@ -4,13 +4,15 @@
 // sessions ended on a credential change, files removed with their owner).
 import type { Config } from './config'
 import type { Data } from './db/data'
-import { then } from './lib/maybe'
 import type { Logger } from './lib/log'
 import { createMailService, type MailKicker } from './mail/service'
+import { createCounters } from './db/counters'
 import { createAccessTokenService } from './modules/access-tokens/service'
 import { auditUserChanges } from './modules/audit/hooks'
 import { createAuditService } from './modules/audit/service'
 import { createAuthService } from './modules/auth/service'
+import { createSharedLoginThrottle } from './modules/auth/shared-throttle'
+import { createLoginThrottle } from './modules/auth/throttle'
 import { createTokenService } from './modules/auth/tokens'
 import { createFileService } from './modules/files/service'
 import { createInvitationService } from './modules/invitations/service'
@@ -42,28 +44,32 @@ export function createServices(deps: ServiceDeps) {
   const tokens = createTokenService(deps.secret, config.accessTokenExpireMinutes)
   const sessions = createSessionService(data, {
     refreshTokenExpireDays: config.refreshTokenExpireDays,
-    userActive: (id) => then(users.getById(id), (u) => u?.isActive === true),
+    secret: deps.secret,
     audit
   })
   // Password change, reset, deactivation and deletion end every session.
   hooks.credentialsRevoked.push((tx, userId) => sessions.revokeAll(tx, userId))
+  // Several instances share one PostgreSQL database: failed logins and the
+  // strict /auth/* buckets add up there. One SQLite instance counts in memory.
+  const counters = data.kind === 'pg' ? createCounters(data) : undefined
   const mail = createMailService(data, config, deps.mailer)
   const verification = createVerificationService({ data, users, mail, audit, publicUrl: config.publicUrl })
   // The welcome mail (with the verification link) is written in the new user's
   // transaction: both or neither. A new address gets its own link.
   hooks.created.push((tx, user) => verification.onCreated(tx, user))
   hooks.emailChanged.push((tx, user, oldEmail) => verification.onEmailChanged(tx, user, oldEmail))
-  const auth = createAuthService(users, {
+  const authOptions = {
     audit,
     requireEmailVerification: config.requireEmailVerification,
-    onUnverified: async (user) => {
+    onUnverified: async (user: { id: number }) => {
       try {
         await verification.resend(user.id)
       } catch {
         // Over the hourly cap: the links already sent stand.
       }
     }
-  })
+  }
+  const auth = createAuthService(users, authOptions, counters ? createSharedLoginThrottle(counters) : createLoginThrottle())
   const accessTokens = createAccessTokenService(data, { now: deps.now, audit })
   const mfa = createMfaService({ data, secretKey: deps.secret, throttle: auth.throttle, now: deps.now, audit })
   // Personal access tokens and pending logins die with the credentials
@@ -75,15 +81,16 @@ export function createServices(deps: ServiceDeps) {
   // A password change, deactivation or reset also kills outstanding reset links.
   hooks.credentialsRevoked.push((tx, userId) => resets.revokeAll(tx, userId))
   const files = createFileService(data, {
-    dataDir: config.dataDir,
+    uploadDir: config.uploadDir,
     maxUploadBytes: config.maxUploadBytes,
     uploadQuotaBytes: config.uploadQuotaBytes,
+    uploadMaxFiles: config.uploadMaxFiles,
     logger
   })
   // Rows go with the user by FK cascade; the bytes are removed after the commit.
   hooks.deleting.push(files.onUserDeleting)
   const metrics = createMetricsService(data)
-  return { users, tokens, sessions, auth, hooks, mail, resets, files, metrics, accessTokens, mfa, audit, verification, invitations }
+  return { users, tokens, sessions, auth, hooks, mail, resets, files, metrics, accessTokens, mfa, counters, audit, verification, invitations }
 }
 
 export type Services = ReturnType<typeof createServices>

@@ -30,6 +30,7 @@ export async function buildApp(o: { dataDir: string; secret: string; env?: Recor
 
 /** A session and an access token for `user` without a login (no password hash on the way). */
 export async function accessToken(services: Services, user: Pick<UserRow, 'id' | 'tokenVersion'>): Promise<string> {
-  const session = await services.sessions.start(user.id, { userAgent: null, ip: null })
+  const session = await services.sessions.start(user, { userAgent: null, ip: null })
+  if (!session) throw new Error('the user changed while the session was opened')
   return services.tokens.sign(user.id, user.tokenVersion, session.id)
 }

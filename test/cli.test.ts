@@ -1,7 +1,7 @@
 // The CLI verbs, run as the compiled binary from a folder that holds nothing but
 // the binary and a decoy .env / bunfig.toml (which must be ignored).
 import { afterEach, beforeAll, describe, expect, test } from 'bun:test'
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pkg from '../package.json' with { type: 'json' }
 import { baseEnv, buildBinary, cleanup, scratchDir, openDb, postJson, runCli, userBody } from './binary'
@@ -121,6 +121,80 @@ describe('help, version and usage errors', () => {
     const missing = await runCli(f.bin, ['--env-file', 'nope.env', 'migrate'], { cwd: f.cwd, env: baseEnv(f.dataDir) })
     expect(missing.code).toBe(1)
     oneLine(missing.stderr)
+  })
+})
+
+describe('one Roster per port and per DATA_DIR', () => {
+  test('a second serve on the same port exits 1 with one line; nothing is shared', async () => {
+    const f = folder()
+    const first = await startServer([f.bin], { cwd: f.cwd, env: baseEnv(f.dataDir) })
+    const port = new URL(first.url).port
+    const second = await runCli(f.bin, ['serve'], { cwd: f.cwd, env: baseEnv(join(f.cwd, 'other'), { HOST: '127.0.0.1', PORT: port }) })
+    expect(second.code).toBe(1)
+    oneLine(second.stderr)
+    expect(second.stderr).toBe(`roster: cannot listen on 127.0.0.1:${port}: the address is in use by another program (EADDRINUSE)\n`)
+    expect((await fetch(`${first.url}/health`)).status).toBe(200)
+  })
+
+  test('a second serve on the same DATA_DIR exits 1 with one line; the lock dies with its holder', async () => {
+    const f = folder()
+    const first = await startServer([f.bin], { cwd: f.cwd, env: baseEnv(f.dataDir) })
+    const second = await runCli(f.bin, ['serve'], { cwd: f.cwd, env: baseEnv(f.dataDir) })
+    expect(second.code).toBe(1)
+    oneLine(second.stderr)
+    expect(second.stderr).toBe(`roster: DATA_DIR: another Roster is already serving ${f.dataDir}\n`)
+    // Other verbs still work beside the server (backup is made for that).
+    expect((await runCli(f.bin, ['migrate'], { cwd: f.cwd, env: baseEnv(f.dataDir) })).code).toBe(0)
+    // kill -9 leaves no stale lock: the kernel drops it with the process.
+    first.proc.kill('SIGKILL')
+    await first.exited
+    const third = await startServer([f.bin], { cwd: f.cwd, env: baseEnv(f.dataDir) })
+    expect((await fetch(`${third.url}/health`)).status).toBe(200)
+  })
+})
+
+describe('file modes and DATA_DIR errors', () => {
+  const mode = (p: string) => statSync(p).mode & 0o777
+
+  test('under umask 022: DATA_DIR 0700, database, WAL, secret and lock 0600; wider modes are tightened at start', async () => {
+    const f = folder()
+    const env = baseEnv(f.dataDir)
+    delete env.SECRET_KEY
+    const previous = process.umask(0o022)
+    try {
+      const files = ['roster.db', 'roster.db-wal', 'roster.db-shm', 'secret.key', 'roster.lock']
+      let s = await startServer([f.bin], { cwd: f.cwd, env })
+      expect((await postJson(`${s.url}/users`, userBody('modes'))).status).toBe(201)
+      expect(mode(f.dataDir)).toBe(0o700)
+      for (const file of files) expect({ file, mode: mode(join(f.dataDir, file)) }).toEqual({ file, mode: 0o600 })
+      s.proc.kill('SIGKILL')
+      await s.exited
+      // As an older version (or a careless copy) may have left them.
+      chmodSync(f.dataDir, 0o755)
+      for (const file of files) chmodSync(join(f.dataDir, file), 0o644)
+      s = await startServer([f.bin], { cwd: f.cwd, env })
+      expect(mode(f.dataDir)).toBe(0o700)
+      for (const file of files) expect({ file, mode: mode(join(f.dataDir, file)) }).toEqual({ file, mode: 0o600 })
+    } finally {
+      process.umask(previous)
+    }
+  })
+
+  test('a DATA_DIR this user cannot write: one line naming the folder and EACCES', async () => {
+    const f = folder()
+    // The parent is not writable by the user Roster runs as (nobody, when the tests run as root).
+    const parent = join(f.cwd, 'locked')
+    mkdirSync(parent, { mode: 0o755 })
+    chmodSync(f.cwd, 0o755)
+    const asUser = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', f.bin] : [f.bin]
+    if (process.getuid?.() !== 0) chmodSync(parent, 0o555)
+    const run = (dataDir: string) => runCli(asUser[0]!, [...asUser.slice(1), 'migrate'], { cwd: f.cwd, env: baseEnv(dataDir) })
+    const missing = await run(join(parent, 'data'))
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toBe(`roster: DATA_DIR: cannot create ${join(parent, 'data')} (EACCES)\n`)
+    const existing = await run(parent)
+    expect(existing.code).toBe(1)
+    expect(existing.stderr).toBe(`roster: DATA_DIR: ${parent} is not writable by this user (EACCES)\n`)
   })
 })
 
@@ -402,7 +476,8 @@ describe('backup', () => {
     expect(none.stderr).not.toContain(f.cwd)
     expect((await runCli(f.bin, ['migrate'], { cwd: f.cwd, env })).code).toBe(0)
     const cases: [string[], RegExp][] = [
-      [['backup', 'missing-dir/b.db'], /^roster: backup to missing-dir\/b\.db failed/],
+      [['backup', 'missing-dir/b.db'], /^roster: backup to missing-dir\/b\.db failed: the folder missing-dir does not exist \(ENOENT\)\n$/],
+      [['backup', 'data/roster.db/x.db'], /^roster: backup to data\/roster\.db\/x\.db failed: the folder data\/roster\.db is not a folder \(ENOTDIR\)\n$/],
       [['backup', '--force', 'data/roster.db'], /^roster: data\/roster\.db is the live database/],
       [['backup', '--force', 'data'], /^roster: data is a directory/]
     ]

@@ -43,7 +43,11 @@ describe('parseConfig', () => {
     [{ AUDIT_RETENTION_DAYS: 'forever' }, 'AUDIT_RETENTION_DAYS'],
     [{ RATE_LIMIT_PER_MINUTE: '-1' }, 'RATE_LIMIT_PER_MINUTE'],
     [{ ADMIN_USERNAME: 'root' }, 'ADMIN_EMAIL'],
-    [{ ADMIN_USERNAME: 'root', ADMIN_EMAIL: 'bad', ADMIN_PASSWORD: 'Admin1234' }, 'ADMIN_EMAIL']
+    [{ ADMIN_USERNAME: 'root', ADMIN_EMAIL: 'bad', ADMIN_PASSWORD: 'Admin1234' }, 'ADMIN_EMAIL'],
+    // The signup rules apply to the bootstrap admin too.
+    [{ ADMIN_USERNAME: 'root', ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'weak' }, 'ADMIN_PASSWORD'],
+    [{ ADMIN_USERNAME: 'root', ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'alllowercase1' }, 'ADMIN_PASSWORD'],
+    [{ USER_DIRECTORY: 'public' }, 'USER_DIRECTORY']
   ]
   for (const [env, variable] of bad) {
     test(`refuses ${JSON.stringify(env)} naming ${variable}`, () => {
@@ -57,8 +61,21 @@ describe('parseConfig', () => {
       expect((err as ConfigError).variable).toBe(variable)
       expect((err as Error).message.startsWith(`${variable}: `)).toBe(true)
       expect((err as Error).message).not.toContain('\n')
+      // A refused value is never echoed when it may be a secret.
+      if (env.ADMIN_PASSWORD) expect((err as Error).message).not.toContain(env.ADMIN_PASSWORD)
     })
   }
+
+  test('a weak ADMIN_PASSWORD names the rule it breaks', () => {
+    expect(() => parseConfig({ ADMIN_USERNAME: 'root', ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'weak' })).toThrow(
+      'ADMIN_PASSWORD: must be at least 8 characters long'
+    )
+  })
+
+  test('UPLOAD_DIR defaults to DATA_DIR/uploads', () => {
+    expect(parseConfig({ DATA_DIR: '/srv/roster' }).uploadDir).toBe('/srv/roster/uploads')
+    expect(parseConfig({ DATA_DIR: '/srv/roster', UPLOAD_DIR: '/mnt/shared/uploads' }).uploadDir).toBe('/mnt/shared/uploads')
+  })
 
   test('DATABASE_URL selects PostgreSQL; unset keeps SQLite', () => {
     expect(parseConfig({}).databaseUrl).toBeUndefined()

@@ -3,12 +3,23 @@
 // concurrent read-modify-write transactions never lose an update, and nobody
 // outside sees a transaction's rows before it commits.
 import { describe, expect, test } from 'bun:test'
+import { foldKey } from '../src/lib/unicode'
 import { eq, sql } from 'drizzle-orm'
+import { createCounters } from '../src/db/counters'
 import { constraintError } from '../src/db/data'
 import { BACKEND, tempDir, testData } from './helpers'
 
 const now = () => new Date().toISOString()
-const user = (name: string) => ({ username: name, email: `${name}@example.com`, hashedPassword: 'x', createdAt: now(), updatedAt: now() })
+// The folded keys are what makes a name unique (see users/service.ts).
+const user = (name: string) => ({
+  username: name,
+  email: `${name}@example.com`,
+  usernameKey: foldKey(name),
+  emailKey: foldKey(`${name}@example.com`),
+  hashedPassword: 'x',
+  createdAt: now(),
+  updatedAt: now()
+})
 
 describe(`transactions (${BACKEND})`, () => {
   test('a transaction that fails after awaiting a timer leaves nothing behind', async () => {
@@ -110,5 +121,25 @@ describe(`transactions (${BACKEND})`, () => {
     expect(constraintError(orphan)).toBe('foreign_key')
     const [n] = await data.db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(users)
     expect(n!.n).toBe(1)
+  })
+
+  test('shared counters: 20 concurrent hits on a limit of 5 count exactly 5; refused hits count nothing on any key', async () => {
+    const data = await testData(tempDir())
+    const counters = createCounters(data)
+    const keys = [
+      { key: 'a', limit: 5, windowMs: 60_000 },
+      { key: 'b', limit: 100, windowMs: 60_000 }
+    ]
+    const waits = await Promise.all(Array.from({ length: 20 }, () => counters.take(keys)))
+    expect(waits.filter((w) => w === 0)).toHaveLength(5)
+    expect(waits.filter((w) => w > 0).every((w) => w <= 60)).toBe(true)
+    const rows = await data.db.select().from(data.t.counters).orderBy(data.t.counters.key)
+    expect(rows.map((r) => [r.key, r.count])).toEqual([
+      ['a', 5],
+      ['b', 5]
+    ])
+    expect(await counters.waitFor(keys)).toBeGreaterThan(0)
+    await counters.giveBack('a')
+    expect(await counters.waitFor(keys)).toBe(0)
   })
 })

@@ -483,6 +483,8 @@ describe('ownership', () => {
     expect(stored(w.t).length).toBe(3)
     expect((await req(w.t, 'DELETE', `/users/${w.alice.id}`, { token: w.alice.token })).status).toBe(204)
     expect((await rows(w.t)).map((r) => r.id)).toEqual([b.id])
+    // The bytes go in the background, after the answer.
+    await w.t.services.files.removalsSettled()
     expect(stored(w.t)).toEqual([(await rows(w.t))[0]!.storageName])
   })
 
@@ -509,13 +511,28 @@ describe('start-up sweep', () => {
     writeFileSync(join(uploads(w.t), orphan), 'renamed, row never inserted')
     writeFileSync(join(uploads(w.t), 'README'), 'not ours')
 
-    const result = await sweepUploads(w.t.data, w.t.dataDir)
+    const result = await sweepUploads(w.t.data, uploads(w.t))
     expect(result).toEqual({ tmpFiles: 1, missingRows: 1, orphanFiles: 1 })
     expect(temps(w.t)).toEqual([])
     expect((await rows(w.t)).map((r) => r.id)).toEqual([kept.id])
     expect(stored(w.t).sort()).toEqual(['README', (await rows(w.t))[0]!.storageName].sort())
     expect((await download(w.t, w.alice.token, kept.id)).bytes.toString()).toBe('kept')
-    expect(await sweepUploads(w.t.data, w.t.dataDir)).toEqual({ tmpFiles: 0, missingRows: 0, orphanFiles: 0 })
+    expect(await sweepUploads(w.t.data, uploads(w.t))).toEqual({ tmpFiles: 0, missingRows: 0, orphanFiles: 0 })
+  })
+
+  test('with a minimum age (instances sharing the folder) nothing fresh is touched: in-flight temp files, renamed files, new rows', async () => {
+    const w = await world()
+    const kept = await uploadFile(w.t, w.alice.token, 'kept')
+    const lost = await uploadFile(w.t, w.alice.token, 'lost')
+    const lostRow = (await w.t.db.select().from(w.t.tables.files).where(eq(w.t.tables.files.id, lost.id)))[0]!
+    rmSync(join(uploads(w.t), lostRow.storageName))
+    writeFileSync(join(uploads(w.t), '.tmp', '.upload-0123.part'), 'another instance is writing this')
+    const orphan = 'cd'.repeat(16)
+    writeFileSync(join(uploads(w.t), orphan), 'renamed a moment ago, row about to be inserted')
+    expect(await sweepUploads(w.t.data, uploads(w.t), undefined, 60 * 60 * 1000)).toEqual({ tmpFiles: 0, missingRows: 0, orphanFiles: 0 })
+    expect((await rows(w.t)).map((r) => r.id)).toEqual([kept.id, lost.id])
+    expect(temps(w.t)).toEqual(['.upload-0123.part'])
+    expect(stored(w.t)).toContain(orphan)
   })
 
   test('a missing uploads folder (volume not mounted?) keeps the rows', async () => {
@@ -524,7 +541,7 @@ describe('start-up sweep', () => {
     rmSync(uploads(w.t), { recursive: true })
     const logs: string[] = []
     const { createLogger } = await import('../src/lib/log')
-    expect(await sweepUploads(w.t.data, w.t.dataDir, createLogger('info', (l) => logs.push(l)))).toEqual({ tmpFiles: 0, missingRows: 0, orphanFiles: 0 })
+    expect(await sweepUploads(w.t.data, uploads(w.t), createLogger('info', (l) => logs.push(l)))).toEqual({ tmpFiles: 0, missingRows: 0, orphanFiles: 0 })
     expect((await rows(w.t)).length).toBe(1)
     expect(logs.some((l) => l.includes('uploads folder missing'))).toBe(true)
     expect(existsSync(join(uploads(w.t), '.tmp'))).toBe(true)

@@ -50,12 +50,17 @@ const databaseUrls = new WeakMap<Data, string>()
 /** The PostgreSQL URL a test's Data was opened on: another instance can open it too. */
 export const databaseUrlOf = (data: Data): string | undefined => databaseUrls.get(data)
 
-/** A migrated database for one test on the selected backend, closed after it. */
-export async function testData(dataDir: string): Promise<Data> {
+/**
+ * A migrated database for one test on the selected backend, closed after it.
+ * On PostgreSQL its URL is returned too (for DATABASE_URL: the mail worker
+ * and child processes open their own connections).
+ */
+export async function testDatabase(dataDir: string): Promise<{ data: Data; url: string | undefined }> {
   let data: Data
+  let url: string | undefined
   if (BACKEND === 'pg') {
     const { freshDatabase } = await import('./pg')
-    const url = await freshDatabase()
+    url = await freshDatabase()
     data = pgData(url, { max: 4 })
     databaseUrls.set(data, url)
   } else {
@@ -63,7 +68,11 @@ export async function testData(dataDir: string): Promise<Data> {
     await data.migrate()
   }
   cleanups.push(() => data.close())
-  return data
+  return { data, url }
+}
+
+export async function testData(dataDir: string): Promise<Data> {
+  return (await testDatabase(dataDir)).data
 }
 
 export function rawSql(data: Data) {
@@ -81,8 +90,8 @@ export interface AppOptions {
 
 export async function makeApp(env: Record<string, string> = {}, opts: AppOptions = {}): Promise<TestApp> {
   const dataDir = tempDir()
-  const config = parseConfig({ DATA_DIR: dataDir, SECRET_KEY: SECRET, LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0', ...env })
-  const data = await testData(dataDir)
+  const { data, url } = await testDatabase(dataDir)
+  const config = parseConfig({ DATA_DIR: dataDir, SECRET_KEY: SECRET, LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0', ...(url ? { DATABASE_URL: url } : {}), ...env })
   const logs: string[] = []
   const logger = createLogger(config.logLevel, (l) => logs.push(l))
   const deps = { config, data, secret: SECRET, logger, now: opts.now }

@@ -1,6 +1,6 @@
 // Cross-cutting behaviour: error shapes, request ids, health, logs, OpenAPI, docs.
 import { describe, expect, test } from 'bun:test'
-import { expectNoSecrets, makeApp, req, settledLogs, userWithToken } from './helpers'
+import { expectNoSecrets, makeApp, req, settledLogs, userWithToken, world } from './helpers'
 
 describe('errors and request ids', () => {
   test('unknown route: 404 {"detail":"Not Found"} with a request id', async () => {
@@ -66,7 +66,8 @@ describe('health and readiness', () => {
 
   test('/ready is 503 while migrations are not applied', async () => {
     const t = await makeApp()
-    await t.sql('DELETE FROM __drizzle_migrations')
+    // Drizzle keeps its bookkeeping in a schema of its own on PostgreSQL.
+    await t.sql(`DELETE FROM ${t.data.kind === 'pg' ? 'drizzle.' : ''}__drizzle_migrations`)
     const r = await req(t, 'GET', '/ready')
     expect(r.status).toBe(503)
     expect(r.json).toEqual({ detail: 'Not ready' })
@@ -153,5 +154,29 @@ describe('OpenAPI document and docs page', () => {
       expect(asset.text.length).toBeGreaterThan(100)
     }
     expect(page.text).not.toMatch(/https?:\/\/(?!localhost)/)
+  })
+})
+
+describe('path ids are plain decimal numbers', () => {
+  const lenient = ['0x2', '2e0', '+2', '%202', '1e3', '2.0', '-2', '%EF%BC%92', '2%20']
+  test('anything else is 422 in the contract shape, on every route with an id', async () => {
+    const w = await world()
+    const routes: [string, (id: string) => string, string][] = [
+      ['GET', (id) => `/users/${id}`, 'path.user_id'],
+      ['DELETE', (id) => `/users/${id}`, 'path.user_id'],
+      ['GET', (id) => `/files/${id}`, 'path.file_id'],
+      ['POST', (id) => `/admin/emails/${id}/retry`, 'path.email_id']
+    ]
+    for (const [method, url, field] of routes) {
+      for (const id of lenient) {
+        const r = await req(w.t, method, url(id), { token: w.root.token })
+        expect({ url: url(id), status: r.status }).toEqual({ url: url(id), status: 422 })
+        expect(r.json.detail[0].field).toBe(field)
+      }
+    }
+    // The plain form still works, and nothing was deleted by a lenient id.
+    const alice = await req(w.t, 'GET', `/users/${w.alice.id}`, { token: w.root.token })
+    expect(alice.status).toBe(200)
+    expect((await req(w.t, 'GET', `/users/0${w.alice.id}`, { token: w.root.token })).json.id).toBe(w.alice.id)
   })
 })

@@ -97,34 +97,70 @@ describe('failed-login throttle', () => {
   })
 })
 
+describe('the throttle under concurrency: an attempt is counted before its hash', () => {
+  test('40 parallel wrong passwords for one account from one IP: 5 password checks, the rest 429', async () => {
+    const t = await app()
+    await signup(t, 'alice')
+    verifies = 0
+    const answers = await Promise.all(Array.from({ length: 40 }, () => attempt(t, 'alice', 'Wrong1234')))
+    expect(verifies).toBe(5)
+    expect(answers.filter((r) => r.status === 401)).toHaveLength(5)
+    expect(answers.filter((r) => r.status === 429)).toHaveLength(35)
+  })
+
+  test('a parallel flood over many accounts from one IP gets at most the per-IP cap of password checks', async () => {
+    const t = await app()
+    verifies = 0
+    // 4 tries each for 40 names: no account reaches its own limit, the IP does.
+    const answers = await Promise.all(Array.from({ length: 160 }, (_, i) => attempt(t, `user${i % 40}`, 'Wrong1234')))
+    expect(verifies).toBe(50)
+    expect(answers.filter((r) => r.status === 401)).toHaveLength(50)
+    expect(answers.filter((r) => r.status === 429)).toHaveLength(110)
+  })
+
+  test('a success gives back its IP reservation and clears the account; a failure keeps both', () => {
+    const th = createLoginThrottle({ perAccount: 2, perIp: 3, windowMs: 60_000, maxEntries: 100 })
+    // Good logins, even many at once, never use up the IP's budget.
+    const held = Array.from({ length: 10 }, () => th.reserve('u:1', 'ip'))
+    expect(held.filter((r) => r === 0)).toHaveLength(2)
+    th.succeeded('u:1', 'ip')
+    th.succeeded('u:1', 'ip')
+    expect(th.reserve('u:2', 'ip')).toBe(0)
+    expect(th.reserve('u:3', 'ip')).toBe(0)
+    expect(th.reserve('u:4', 'ip')).toBe(0)
+    // Three failures held: the IP is full.
+    expect(th.reserve('u:5', 'ip')).toBeGreaterThan(0)
+  })
+})
+
 describe('throttle windows and memory', () => {
   test('the window resets after windowMs', () => {
     let now = 1_000_000
     const th = createLoginThrottle({ perAccount: 2, perIp: 10, windowMs: 60_000, maxEntries: 100, now: () => now })
-    th.failed('u:1', 'ip')
-    th.failed('u:1', 'ip')
+    th.reserve('u:1', 'ip')
+    th.reserve('u:1', 'ip')
     expect(th.retryAfter('u:1', 'ip')).toBe(60)
     now += 30_000
     expect(th.retryAfter('u:1', 'ip')).toBe(30)
     now += 30_000
     expect(th.retryAfter('u:1', 'ip')).toBe(0)
-    th.failed('u:1', 'ip')
+    th.reserve('u:1', 'ip')
     expect(th.retryAfter('u:1', 'ip')).toBe(0)
   })
 
   test('memory stays bounded however many clients fail', () => {
     const th = createLoginThrottle({ perAccount: 5, perIp: 50, windowMs: 60_000, maxEntries: 1000 })
-    for (let i = 0; i < 100_000; i++) th.failed(`n:user${i}`, `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`)
+    for (let i = 0; i < 100_000; i++) th.reserve(`n:user${i}`, `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`)
     expect(th.size.accounts).toBeLessThanOrEqual(1000)
     expect(th.size.ips).toBeLessThanOrEqual(1000)
   })
 
   test('when full, the least recently failing keys go first; an active attacker stays counted', () => {
     const th = createLoginThrottle({ perAccount: 3, perIp: 1000, windowMs: 60_000, maxEntries: 10 })
-    for (let i = 0; i < 3; i++) th.failed('u:1', 'attacker')
-    for (let i = 0; i < 5; i++) th.failed(`n:x${i}`, `ip${i}`)
-    th.failed('u:1', 'attacker')
-    for (let i = 5; i < 14; i++) th.failed(`n:x${i}`, `ip${i}`)
+    for (let i = 0; i < 3; i++) th.reserve('u:1', 'attacker')
+    for (let i = 0; i < 5; i++) th.reserve(`n:x${i}`, `ip${i}`)
+    th.reserve('u:1', 'attacker')
+    for (let i = 5; i < 14; i++) th.reserve(`n:x${i}`, `ip${i}`)
     expect(th.size.accounts).toBe(10)
     // Its last failure was recent enough to survive the 9 newer keys.
     expect(th.retryAfter('u:1', 'attacker')).toBeGreaterThan(0)

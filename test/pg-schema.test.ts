@@ -11,6 +11,7 @@ import * as lite from '../src/db/schema'
 import * as pg from '../src/db/schema.pg'
 import { openPostgres, pgMigrationStatus, runPgMigrations } from '../src/db/pg'
 import { migrations as pgMigrations } from '../src/db/migrations.pg.gen'
+import { foldKey } from '../src/lib/unicode'
 import { emptyDatabase } from './pg'
 
 // Exact type equality (not mere assignability), evaluated by tsc.
@@ -28,6 +29,7 @@ const rowTypesMatch: {
   recoveryCodes: Same<typeof lite.recoveryCodes, typeof pg.recoveryCodes>
   mfaChallenges: Same<typeof lite.mfaChallenges, typeof pg.mfaChallenges>
   accessTokens: Same<typeof lite.accessTokens, typeof pg.accessTokens>
+  counters: Same<typeof lite.counters, typeof pg.counters>
   emailVerificationTokens: Same<typeof lite.emailVerificationTokens, typeof pg.emailVerificationTokens>
   invitations: Same<typeof lite.invitations, typeof pg.invitations>
   auditEvents: Same<typeof lite.auditEvents, typeof pg.auditEvents>
@@ -42,6 +44,7 @@ const rowTypesMatch: {
   recoveryCodes: true,
   mfaChallenges: true,
   accessTokens: true,
+  counters: true,
   emailVerificationTokens: true,
   invitations: true,
   auditEvents: true,
@@ -141,16 +144,17 @@ describe('PostgreSQL migrations', () => {
     }
   })
 
-  test('the case-insensitive username index holds on PostgreSQL too', async () => {
+  test('the folded-key username index holds on PostgreSQL too', async () => {
     const url = await emptyDatabase()
     const db = openPostgres(url, { max: 2 })
     try {
       await runPgMigrations(db)
       const row = { email: 'a@example.com', hashedPassword: 'x', createdAt: 'now', updatedAt: 'now' }
-      await db.insert(pg.users).values({ ...row, username: 'Alice' })
+      // The key is computed by the application (lib/unicode.ts foldKey), as on SQLite.
+      await db.insert(pg.users).values({ ...row, username: 'Иван', usernameKey: foldKey('Иван'), emailKey: foldKey(row.email) })
       const err = await db
         .insert(pg.users)
-        .values({ ...row, username: 'alice', email: 'b@example.com' })
+        .values({ ...row, username: 'иван', email: 'b@example.com', usernameKey: foldKey('иван'), emailKey: 'b@example.com' })
         .then(() => undefined, (e: unknown) => e as { cause?: { errno?: string } })
       expect(err?.cause?.errno).toBe('23505')
     } finally {

@@ -3,7 +3,7 @@
 import { describe, expect, test } from 'bun:test'
 import { hashToken } from '../src/lib/token'
 import { createSessionService } from '../src/modules/sessions/service'
-import { admin, expectNoSecrets, makeApp, PASSWORD, req, signup, type TestApp } from './helpers'
+import { admin, expectNoSecrets, makeApp, PASSWORD, req, SECRET, signup, type TestApp } from './helpers'
 
 const UNAUTH_REFRESH = { detail: 'Invalid refresh token' }
 
@@ -98,11 +98,21 @@ describe('POST /auth/refresh', () => {
     expect((await refresh(t, a.json.refresh_token)).status).toBe(200)
   })
 
-  test('in the grace window but without the remembered successor (a restart): 401, the session survives', async () => {
+  test('in the grace window another instance (or a restarted one) hands out the same successor', async () => {
     const { t, alice, s } = await aliceWorld()
     const r1 = await refresh(t, s.refresh_token)
-    const restarted = createSessionService(t.data, { refreshTokenExpireDays: 30, userActive: () => true })
-    await expect(restarted.rotate(s.refresh_token, { userAgent: null, ip: null })).rejects.toThrow('Invalid refresh token')
+    const other = createSessionService(t.data, { refreshTokenExpireDays: 30, secret: SECRET })
+    const again = await other.rotate(s.refresh_token, { userAgent: null, ip: null })
+    expect(again.refreshToken).toBe(r1.json.refresh_token)
+    expect((await sessionRows(t, alice.id))[0].revoked_at).toBeNull()
+    expect((await refresh(t, r1.json.refresh_token)).status).toBe(200)
+  })
+
+  test('in the grace window but under another secret the successor does not open: 401, the session survives', async () => {
+    const { t, alice, s } = await aliceWorld()
+    const r1 = await refresh(t, s.refresh_token)
+    const rekeyed = createSessionService(t.data, { refreshTokenExpireDays: 30, secret: 'another-secret-that-is-long-enough-0123456789' })
+    await expect(rekeyed.rotate(s.refresh_token, { userAgent: null, ip: null })).rejects.toThrow('Invalid refresh token')
     expect((await sessionRows(t, alice.id))[0].revoked_at).toBeNull()
     expect((await refresh(t, r1.json.refresh_token)).status).toBe(200)
   })
@@ -325,15 +335,15 @@ describe('credential events revoke every session', () => {
 })
 
 describe('limits', () => {
-  test('the grace-window memory is bounded', async () => {
-    const t = await makeApp()
-    const a = await signup(t, 'alice')
-    const svc = createSessionService(t.data, { refreshTokenExpireDays: 30, userActive: () => true, maxRecent: 3 })
-    for (let i = 0; i < 20; i++) {
-      const { refreshToken } = await svc.start(a.id, { userAgent: null, ip: null })
-      await svc.rotate(refreshToken, { userAgent: null, ip: null })
-    }
-    expect(svc.recentSize).toBe(3)
+  test('the successor is kept sealed, never in clear, and dropped when the session is revoked', async () => {
+    const { t, alice, s } = await aliceWorld()
+    const r1 = await refresh(t, s.refresh_token)
+    const [row] = await sessionRows(t, alice.id)
+    expect(row.successor).toBeString()
+    expect(row.successor).not.toContain(r1.json.refresh_token)
+    expect(Buffer.from(row.successor, 'base64url').toString('latin1')).not.toContain(r1.json.refresh_token)
+    expect((await req(t, 'POST', '/auth/logout', { body: { refresh_token: r1.json.refresh_token } })).status).toBe(204)
+    expect((await sessionRows(t, alice.id))[0].successor).toBeNull()
   })
 
   test('dead sessions are purged at the next login after a day', async () => {

@@ -4,7 +4,7 @@
 // beside FILE under a temporary name, synced, checked, and only then given FILE's
 // name, so FILE is never a half-written database.
 import { Database } from 'bun:sqlite'
-import { chmodSync, existsSync, linkSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs'
+import { accessSync, chmodSync, constants, existsSync, linkSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import type { Config } from '../config'
 import { DB_FILE } from '../db/client'
@@ -23,6 +23,17 @@ export async function backup(config: Config, file: string, force: boolean): Prom
   }
   if (existsSync(dest) && !force) throw new CliError(`${file} already exists (use --force to replace it)`)
   if (existsSync(dest) && statSync(dest).isDirectory()) throw new CliError(`${file} is a directory`)
+
+  // SQLite would only say SQLITE_CANTOPEN: name the folder and the system's reason.
+  const folder = dirname(file)
+  try {
+    if (!statSync(dirname(dest)).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' })
+    accessSync(dirname(dest), constants.W_OK | constants.X_OK)
+  } catch (err) {
+    const code = (err as { code?: unknown })?.code
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a folder' : code === 'EACCES' || code === 'EPERM' ? 'is not writable by this user' : 'cannot be written'
+    throw new CliError(`backup to ${file} failed: the folder ${folder} ${why}${codeOf(err)}`)
+  }
 
   const tmp = join(dirname(dest), `.${basename(dest)}.tmp-${process.pid}-${Date.now()}`)
   let db: Database | undefined

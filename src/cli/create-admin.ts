@@ -2,27 +2,12 @@
 // ROSTER_ADMIN_PASSWORD, else a prompt without echo (on a terminal), else the
 // first line of standard input. The same rules as the API apply.
 import { Value } from '@sinclair/typebox/value'
-import { ValueErrorType } from '@sinclair/typebox/errors'
 import { adminPasswordFromEnv, type Config } from '../config'
-import { Email, Password, Username } from '../modules/users/model'
+import { Email, passwordProblem, Username } from '../modules/users/model'
 import { createLogger } from '../lib/log'
 import { createServices } from '../services'
 import { CliError } from './errors'
 import { openData, readSecret } from './open'
-
-/** One line naming the rule the value breaks, or undefined when it is fine. Never echoes the value. */
-export function passwordProblem(password: string): string | undefined {
-  const e = Value.Errors(Password, password).First()
-  if (!e) return undefined
-  switch (e.type) {
-    case ValueErrorType.StringMinLength:
-      return `password must be at least ${Password.minLength} characters long`
-    case ValueErrorType.StringMaxLength:
-      return `password must be at most ${Password.maxLength} characters long`
-    default:
-      return 'password must contain at least one digit and one uppercase letter'
-  }
-}
 
 function checkIdentity(username: string, email: string): void {
   if (!Value.Check(Username, username)) throw new CliError(`username must be ${Username.description}`)

@@ -1,4 +1,4 @@
-/** A failure the CLI reports as one line, exit 1. The message must hold no path but the user's own argument. */
+/** A failure the CLI reports as one line, exit 1. The message holds no path but the user's own argument or setting (DATA_DIR). */
 export class CliError extends Error {
   override name = 'CliError'
 }

@@ -7,6 +7,7 @@ import { AppError } from '../lib/errors'
 import pkg from '../../package.json' with { type: 'json' }
 import { auditVerify } from './audit'
 import { backup } from './backup'
+import { copyDb } from './copy-db'
 import { createAdmin } from './create-admin'
 import { healthcheck } from './healthcheck'
 import { CliError, UsageError } from './errors'
@@ -26,6 +27,10 @@ Usage:
                                  else the first line of standard input
   roster backup [--force] FILE   write a consistent copy of the database to FILE,
                                  also while the server runs; --force replaces FILE
+                                 (SQLite; with DATABASE_URL use pg_dump)
+  roster copy-db FROM TO         copy every table between databases, each a SQLite
+                                 file or a postgres:// URL, into an empty target;
+                                 stop the servers first
   roster healthcheck             exit 0 when the server on HOST:PORT answers /health
   roster audit verify            check the audit log's hash chain: prints the number
                                  of events checked (exit 0), or names the first
@@ -38,9 +43,11 @@ Options (any command):
 
 Environment (defaults in brackets):
   PORT [3000]  HOST [127.0.0.1]  DATA_DIR [./data]  SECRET_KEY [generated, kept in DATA_DIR]
+  DATABASE_URL [SQLite in DATA_DIR]  UPLOAD_DIR [DATA_DIR/uploads]
   ACCESS_TOKEN_EXPIRE_MINUTES [30]  REFRESH_TOKEN_EXPIRE_DAYS [30]  ALLOW_SIGNUP [true]
   CORS_ORIGINS  RATE_LIMIT_PER_MINUTE [100]  TRUST_PROXY [false]
-  MAX_UPLOAD_BYTES [10485760]  UPLOAD_QUOTA_BYTES [0]
+  MAX_UPLOAD_BYTES [10485760]  UPLOAD_QUOTA_BYTES [0]  UPLOAD_MAX_FILES [10000]
+  USER_DIRECTORY [restricted]    restricted or open: what users see of each other
   SMTP_URL  MAIL_FROM  PUBLIC_URL  EMAIL_RETENTION_DAYS [7]  METRICS_TOKEN
   ADMIN_USERNAME + ADMIN_EMAIL + ADMIN_PASSWORD   create that admin at start if absent
   ROSTER_ADMIN_PASSWORD          password for create-admin
@@ -118,6 +125,12 @@ async function dispatch(raw: string[]): Promise<void> {
       const file = positionals[0]
       if (!file) throw new UsageError('backup needs a destination file: roster backup FILE')
       return backup(loadConfig(values['env-file']).config, file, values.force === true)
+    }
+    case 'copy-db': {
+      const { values, positionals } = parse(rest, {}, 2)
+      if (values.help) return void process.stdout.write(HELP)
+      if (positionals.length !== 2) throw new UsageError('copy-db needs a source and a target: roster copy-db FROM TO')
+      return copyDb(positionals[0]!, positionals[1]!)
     }
     case 'healthcheck': {
       const { values } = parse(rest, {}, 0)

@@ -4,9 +4,10 @@ import { createApp } from '../app'
 import type { Config } from '../config'
 import { createLogger } from '../lib/log'
 import { mailWorkerConfig, startMailWorker } from '../mail/mailer'
-import { sweepUploads, uploadBodyLimit } from '../modules/files/service'
+import { sweepUploads } from '../modules/files/service'
 import { CliError, codeOf } from './errors'
 import { startAuditRetention } from '../modules/audit/retention'
+import { lockDataDir } from './lock'
 import { createServices } from '../services'
 import { openData, readSecret } from './open'
 
@@ -18,6 +19,8 @@ import { openData, readSecret } from './open'
 export const DRAIN_TIMEOUT_MS = 5_000
 /** How long background tasks (stopped together) get to finish their current item. */
 export const BACKGROUND_TIMEOUT_MS = 3_000
+/** With several instances on one UPLOAD_DIR, the start-up sweep leaves anything younger alone. */
+export const SHARED_SWEEP_MIN_AGE_MS = 60 * 60 * 1000
 
 /** Background work that runs beside the server (the mail worker, sweeps, ...). */
 export interface BackgroundTask {
@@ -39,7 +42,12 @@ async function within<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
 export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel)
   const secret = readSecret(config)
-  const data = await openData(config)
+  // With SQLite, before the database is touched: a second serve on this
+  // DATA_DIR stops here. Held until the process exits (the kernel drops it
+  // then, even on kill -9). Kept referenced: a collected handle would close the
+  // file and drop the lock. Instances sharing PostgreSQL need no such lock.
+  const lock = config.databaseUrl ? undefined : lockDataDir(config.dataDir)
+  const data = await openData(config, logger)
 
   // Stopped together on shutdown, after the server has drained (requests may
   // enqueue work until then) and before the WAL checkpoint.
@@ -58,16 +66,23 @@ export async function serve(config: Config): Promise<void> {
   }
 
   // Temporary files and rows without bytes left by a crash mid-upload.
-  await sweepUploads(data, config.dataDir, logger)
+  // Several instances share UPLOAD_DIR on PostgreSQL: only what is an hour old
+  // is swept, never another instance's upload in flight (or its fresh row).
+  await sweepUploads(data, config.uploadDir, logger, data.kind === 'pg' ? SHARED_SWEEP_MIN_AGE_MS : 0)
 
   const app = createApp({ config, data, logger }, services)
   try {
-    // Above Bun's 128 MiB default when MAX_UPLOAD_BYTES asks for it, so that
-    // Roster's own JSON 413 answers first, not Bun's empty one.
-    app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: uploadBodyLimit(config.maxUploadBytes) })
+    // Every route caps its own body and refuses with the contract's JSON 413
+    // (JSON and forms at 1 MiB, uploads at MAX_UPLOAD_BYTES plus framing), a
+    // declared Content-Length before reading a byte. Bun's own limit answers an
+    // empty 413 before any handler runs, so it is set out of reach.
+    // reusePort off (Elysia turns it on): a second process on the same port
+    // must fail with EADDRINUSE, not silently take half the connections.
+    app.listen({ port: config.port, hostname: config.host, reusePort: false, maxRequestBodySize: Number.MAX_SAFE_INTEGER })
   } catch (err) {
     await data.close()
-    throw new CliError(`cannot listen on ${config.host}:${config.port}${codeOf(err)}`)
+    const inUse = (err as { code?: unknown })?.code === 'EADDRINUSE'
+    throw new CliError(`cannot listen on ${config.host}:${config.port}${inUse ? ': the address is in use by another program' : ''}${codeOf(err)}`)
   }
   const server = app.server
   if (!server) throw new Error('server did not start')
@@ -117,6 +132,7 @@ export async function serve(config: Config): Promise<void> {
       logger.error('closing the database failed', { error: err instanceof Error ? err.name : 'error' })
     }
     logger.info('stopped', { duration_ms: Math.round(performance.now() - started) })
+    lock?.release()
     process.exit(exitCode)
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))

@@ -21,6 +21,7 @@ import { openDatabase, type Db as SqliteDb } from './client'
 import { migrationStatus, runMigrations } from './migrate'
 import { openPostgres, pgMigrationStatus, runPgMigrations, type PgDb } from './pg'
 import * as sqliteSchema from './schema'
+import { fillUserKeys } from './user-keys'
 import * as pgSchema from './schema.pg'
 
 export type Tables = typeof pgSchema
@@ -28,6 +29,12 @@ export type Tables = typeof pgSchema
 export type Q = PgDatabase<BunSQLQueryResultHKT, Tables>
 /** The handle a transaction callback receives; services pass it to hooks so their writes commit together. */
 export type Tx = Q
+
+/** What a start-up's migration did besides the SQL. */
+export interface MigrationReport {
+  /** Users whose name or address collides with an older user's after Unicode folding (user-keys.ts). */
+  keyCollisions: number[]
+}
 
 export interface Data {
   readonly kind: 'sqlite' | 'pg'
@@ -49,14 +56,23 @@ export interface Data {
    */
   lock(tx: Q, key: string): Promise<void>
   /**
+   * Wakes every listener of `channel` once `tx` commits (NOTIFY on
+   * PostgreSQL: the mail workers of all instances); nothing on SQLite, whose
+   * one worker is woken in process.
+   */
+  notify(tx: Q, channel: string): Promise<void>
+  /**
    * `query FOR UPDATE` on PostgreSQL (the rows stay locked until commit; with
    * skipLocked, rows another transaction holds are left out); as is on SQLite.
    */
   forUpdate<T>(query: T, opts?: { skipLocked?: boolean }): T
   /** The bun:sqlite connection for reads, when the engine is SQLite (prepared hot paths). */
   readonly sqlite: Database | undefined
-  /** Applies the embedded migrations this program carries (idempotent). */
-  migrate(): Promise<void>
+  /**
+   * Applies the embedded migrations this program carries (idempotent), then
+   * fills the users' folded keys where missing (user-keys.ts).
+   */
+  migrate(): Promise<MigrationReport>
   /** The number of migrations this program carries and how many the database has. */
   migrationStatus(): MaybePromise<{ known: number; applied: number }>
   /** The SQLite database file, when there is one (backup, metrics, the mail worker). */
@@ -152,9 +168,11 @@ export function sqliteData(path: string, opts: { busyTimeoutMs?: number; create?
       pending.push(fn)
     },
     async lock() {},
+    async notify() {},
     forUpdate: (q) => q,
     async migrate() {
       runMigrations(writer)
+      return { keyCollisions: await fillUserKeys(this) }
     },
     migrationStatus: () => migrationStatus(reader),
     async close() {
@@ -192,8 +210,14 @@ export function pgData(url: string, opts: { max?: number } = {}): Data {
     async lock(tx, key) {
       await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${key}))`)
     },
+    async notify(tx, channel) {
+      await tx.execute(sql`SELECT pg_notify(${channel}, '')`)
+    },
     forUpdate: (q, o) => (q as { for(s: 'update', c?: { skipLocked?: boolean }): unknown }).for('update', o?.skipLocked ? { skipLocked: true } : undefined) as typeof q,
-    migrate: () => runPgMigrations(pdb),
+    async migrate() {
+      await runPgMigrations(pdb)
+      return { keyCollisions: await fillUserKeys(this) }
+    },
     migrationStatus: () => pgMigrationStatus(pdb),
     async close() {
       await pdb.$client.close()

@@ -7,7 +7,6 @@
 // (inserting explicit ids stays possible, for `roster copy-db`), millisecond
 // times are bigint (past 2^31) read back as JavaScript numbers, booleans are
 // real booleans.
-import { sql } from 'drizzle-orm'
 import { bigint, boolean, index, integer, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core'
 
 // Millisecond times and byte counts outgrow integer (2^31); read back as numbers.
@@ -19,6 +18,8 @@ export const users = pgTable(
     id: integer('id').primaryKey().generatedByDefaultAsIdentity(),
     username: text('username').notNull(),
     email: text('email').notNull(),
+    usernameKey: text('username_key'),
+    emailKey: text('email_key'),
     hashedPassword: text('hashed_password').notNull(),
     age: integer('age'),
     role: text('role', { enum: ['user', 'admin'] })
@@ -32,8 +33,8 @@ export const users = pgTable(
     updatedAt: text('updated_at').notNull()
   },
   (t) => [
-    uniqueIndex('users_username_lower_uq').on(sql`lower(${t.username})`),
-    uniqueIndex('users_email_uq').on(t.email),
+    uniqueIndex('users_username_key_uq').on(t.usernameKey),
+    uniqueIndex('users_email_key_uq').on(t.emailKey),
     index('users_active_id_idx').on(t.isActive, t.id)
   ]
 )
@@ -48,6 +49,7 @@ export const sessions = pgTable(
     tokenHash: text('token_hash').notNull(),
     previousTokenHash: text('previous_token_hash'),
     rotatedAt: int64('rotated_at'),
+    successor: text('successor'),
     createdAt: int64('created_at').notNull(),
     lastUsedAt: int64('last_used_at').notNull(),
     expiresAt: int64('expires_at').notNull(),
@@ -182,6 +184,13 @@ export const accessTokens = pgTable(
   },
   (t) => [uniqueIndex('access_tokens_hash_uq').on(t.tokenHash), index('access_tokens_user_idx').on(t.userId, t.id)]
 )
+
+// UNLOGGED (set in its migration): counters are worth no WAL; a crash resets them.
+export const counters = pgTable('counters', {
+  key: text('key').primaryKey(),
+  count: integer('count').notNull(),
+  resetAt: int64('reset_at').notNull()
+})
 
 export const emailVerificationTokens = pgTable(
   'email_verification_tokens',

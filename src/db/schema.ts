@@ -4,7 +4,6 @@
 // Times: users keep RFC 3339 text (returned to clients as is, no conversion on the
 // hot path); machine-only times (expiry, retry schedules) are integer milliseconds
 // since the epoch, which compare and index cheaply.
-import { sql } from 'drizzle-orm'
 import {
   index,
   integer,
@@ -18,8 +17,13 @@ export const users = sqliteTable(
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
     username: text('username').notNull(),
-    // Stored lower-cased: e-mail addresses are compared case-insensitively.
+    // Stored lower-cased (ASCII and Unicode): e-mail addresses are compared case-insensitively.
     email: text('email').notNull(),
+    // The comparison keys (lib/unicode.ts foldKey: NFKC + case folding); SQLite's
+    // lower() folds ASCII only. Null only between the migration that added them
+    // and the start-up step that fills them (db/migrate.ts).
+    usernameKey: text('username_key'),
+    emailKey: text('email_key'),
     hashedPassword: text('hashed_password').notNull(),
     age: integer('age'),
     role: text('role', { enum: ['user', 'admin'] })
@@ -37,9 +41,9 @@ export const users = sqliteTable(
     updatedAt: text('updated_at').notNull()
   },
   (t) => [
-    // Case-insensitive so that "Alice" cannot register next to "alice".
-    uniqueIndex('users_username_lower_uq').on(sql`lower(${t.username})`),
-    uniqueIndex('users_email_uq').on(t.email),
+    // So that "Alice", "ＡＬＩＣＥ" and "alice" are one name, and one address.
+    uniqueIndex('users_username_key_uq').on(t.usernameKey),
+    uniqueIndex('users_email_key_uq').on(t.emailKey),
     // Listing active users ordered by id (v1, /users, v2 keyset pages).
     index('users_active_id_idx').on(t.isActive, t.id)
   ]
@@ -59,6 +63,10 @@ export const sessions = sqliteTable(
     // that two tabs refreshing at once do not trip reuse detection.
     previousTokenHash: text('previous_token_hash'),
     rotatedAt: integer('rotated_at'),
+    // The current refresh token, encrypted with a key derived from the secret,
+    // kept only to hand the same successor to a second tab (on any instance)
+    // that refreshes with the previous token within the grace window.
+    successor: text('successor'),
     createdAt: integer('created_at').notNull(),
     lastUsedAt: integer('last_used_at').notNull(),
     expiresAt: integer('expires_at').notNull(),
@@ -210,6 +218,15 @@ export const files = sqliteTable(
     index('files_owner_idx').on(t.ownerId, t.id)
   ]
 )
+
+// Shared counters in fixed windows: failed-login throttle and the strict
+// per-client buckets of /auth/*, so that every instance on one database counts
+// the same attempts. (PostgreSQL keeps them in an UNLOGGED table.)
+export const counters = sqliteTable('counters', {
+  key: text('key').primaryKey(),
+  count: integer('count').notNull(),
+  resetAt: integer('reset_at').notNull()
+})
 
 // E-mail verification links: single use, stored as the token's sha256. `email` is
 // the address the link was sent to: a link for an address the user has since

@@ -13,6 +13,8 @@
 // than `maxClients / 2` other clients have been inserted or moved since its
 // last request: the bound on memory stays exact, the recency is approximate.
 import { Elysia, type Context } from 'elysia'
+import type { Counters } from '../db/counters'
+import { hashToken } from '../lib/token'
 import { AppError } from '../lib/errors'
 
 export interface RateDecision {
@@ -124,7 +126,10 @@ export function clientKey(ip: string): string {
 /** Paths that never count: probes from a load balancer or a scraper are not client traffic. */
 export const EXEMPT = new Set(['/health', '/ready', '/metrics'])
 
-/** Stricter buckets of their own (requests per minute, capped by the general limit). */
+/**
+ * Stricter buckets of their own (requests per minute, capped by the general
+ * limit), keyed by the path without a trailing slash.
+ */
 export const STRICT_LIMITS: Record<string, number> = {
   '/auth/login': 10,
   '/auth/mfa/verify': 10,
@@ -135,6 +140,13 @@ export interface RateLimitOptions {
   perMinute: number
   clientIp: (request: Request) => string | null
   maxClients?: number
+  /**
+   * Several instances on one database (PostgreSQL): the strict buckets are
+   * also counted there, in fixed one-minute windows, so N instances together
+   * let the strict limit through, not N times it. The general limit stays per
+   * instance.
+   */
+  shared?: Counters
 }
 
 /**
@@ -143,7 +155,7 @@ export interface RateLimitOptions {
  * RateLimit-Limit / -Remaining / -Reset (IETF draft, delta seconds); a refused
  * one is `429 {"detail":"Rate limit exceeded"}` with Retry-After.
  */
-export function rateLimitPlugin({ perMinute, clientIp, maxClients }: RateLimitOptions) {
+export function rateLimitPlugin({ perMinute, clientIp, maxClients, shared }: RateLimitOptions) {
   const app = new Elysia({ name: 'roster.ratelimit' })
   if (perMinute <= 0) return app
   const general = createRateLimiter({ limit: perMinute, maxClients })
@@ -180,7 +192,9 @@ export function rateLimitPlugin({ perMinute, clientIp, maxClients }: RateLimitOp
       const ip = clientIp(request)
       const key = ip === null ? 'unknown' : clientKey(ip)
       const now = Date.now()
-      const s = strict.get(path)
+      // Elysia routes `/auth/login/` to `/auth/login` (one trailing slash is
+      // ignored): both are one path for the strict buckets.
+      const s = strict.get(path.length > 1 && path.charCodeAt(path.length - 1) === 47 ? path.slice(0, -1) : path)
       let d = s !== undefined && request.method === 'POST' ? s.hit(key, now) : undefined
       // A request refused by its strict bucket does not spend the general quota.
       if (d === undefined || d.allowed) {
@@ -194,9 +208,22 @@ export function rateLimitPlugin({ perMinute, clientIp, maxClients }: RateLimitOp
       if (!d.allowed) throw new AppError(429, 'Rate limit exceeded', { 'retry-after': String(d.retryAfterSeconds) })
     }
   }
-  return app
+  const limited = app
     .headers({ 'ratelimit-limit': str(perMinute), 'ratelimit-remaining': str(perMinute), 'ratelimit-reset': '0' })
     .onRequest(limit as never)
+  if (!shared) return limited
+  // A second hook, async, registered only with a shared store: the in-process
+  // one above stays synchronous for SQLite.
+  const sharedStrict = async ({ request, path }: OnRequestContext) => {
+    const n = STRICT_LIMITS[path]
+    if (n !== undefined && request.method === 'POST') {
+      const ip = clientIp(request)
+      const key = hashToken(ip === null ? 'unknown' : clientKey(ip))
+      const wait = await shared.take([{ key: `rate:${path}:${key}`, limit: Math.min(n, perMinute), windowMs: 60_000 }])
+      if (wait > 0) throw new AppError(429, 'Rate limit exceeded', { 'retry-after': String(Math.max(1, Math.ceil(wait))) })
+    }
+  }
+  return limited.onRequest(sharedStrict as never)
 }
 
 // Elysia computes `path` before onRequest (routing needs it) but leaves it out

@@ -7,6 +7,7 @@
 // kept other requests a little faster under a wrong-password flood but halved
 // the rate of signups and logins.
 import { availableParallelism } from 'node:os'
+import { normalizePassword } from './unicode'
 
 // OWASP's argon2id recommendation (19 MiB, 2 passes). Bun's default (64 MiB)
 // costs several times the time and memory per hash for little gain.
@@ -38,12 +39,20 @@ class Semaphore {
 
 const hashing = new Semaphore(Math.max(1, availableParallelism()))
 
+/** Hashes the NFC form: `Café` typed composed or decomposed is one password. */
 export function hashPassword(password: string): Promise<string> {
-  return hashing.run(() => Bun.password.hash(password, HASH_PARAMS))
+  return hashing.run(() => Bun.password.hash(normalizePassword(password), HASH_PARAMS))
 }
 
-export function verifyPassword(password: string, hash: string): Promise<boolean> {
-  return hashing.run(() => Bun.password.verify(password, hash).catch(() => false))
+/**
+ * Checks the NFC form, then (only when it differs) the password as typed:
+ * hashes made before passwords were normalised hold the raw form.
+ */
+export async function verifyPassword(password: string, hash: string): Promise<boolean> {
+  const nfc = normalizePassword(password)
+  const check = (p: string) => hashing.run(() => Bun.password.verify(p, hash).catch(() => false))
+  if (await check(nfc)) return true
+  return nfc !== password && check(password)
 }
 
 /** True when the stored hash was made with other (older) parameters than HASH_PARAMS. */

@@ -1,7 +1,7 @@
 // Bearer secrets handed to a client once (refresh tokens, reset links): 256
 // random bits, and only their sha256 is stored. A fast hash is right here: the
 // input is random, not a password, so there is nothing to guess.
-import { randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
 
 export function newToken(): string {
   return randomBytes(32).toString('base64url')
@@ -9,4 +9,33 @@ export function newToken(): string {
 
 export function hashToken(token: string): string {
   return new Bun.CryptoHasher('sha256').update(token).digest('hex')
+}
+
+/**
+ * Symmetric sealing (AES-256-GCM) of a short secret that must be handed out
+ * again later, with a key derived from the signing secret: what the database
+ * holds is useless without the server's key. `purpose` separates keys per use.
+ */
+export function createSealer(secret: string, purpose: string) {
+  const key = createHash('sha256').update(`roster:${purpose}\u0000`).update(secret).digest()
+  return {
+    seal(plain: string): string {
+      const iv = randomBytes(12)
+      const cipher = createCipheriv('aes-256-gcm', key, iv)
+      const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()])
+      return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url')
+    },
+    /** The sealed text, or undefined when it was not sealed with this key (or was altered). */
+    open(sealed: string): string | undefined {
+      const raw = Buffer.from(sealed, 'base64url')
+      if (raw.length < 29) return undefined
+      try {
+        const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12))
+        decipher.setAuthTag(raw.subarray(12, 28))
+        return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8')
+      } catch {
+        return undefined
+      }
+    }
+  }
 }

@@ -57,7 +57,10 @@ const blankResetBodies = (t: Data['t']) => ({
   htmlBody: sql<string>`CASE WHEN ${hasLink(t)} THEN '' ELSE ${t.emailOutbox.htmlBody} END`
 })
 
-/** Writes a mail on the caller's transaction `tx`. */
+/** The channel a committed mail is announced on (PostgreSQL NOTIFY). */
+export const MAIL_CHANNEL = 'roster_mail'
+
+/** Writes a mail on the caller's transaction `tx`; idle workers of every instance wake when it commits. */
 export async function enqueueEmail(data: MailDb, tx: Tx, mail: NewEmail, now: number = Date.now()): Promise<number> {
   const { emailOutbox } = data.t
   const [row] = await tx
@@ -75,6 +78,7 @@ export async function enqueueEmail(data: MailDb, tx: Tx, mail: NewEmail, now: nu
       createdAt: now
     })
     .returning({ id: emailOutbox.id })
+  await data.notify(tx, MAIL_CHANNEL)
   return row!.id
 }
 

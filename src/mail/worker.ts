@@ -8,7 +8,7 @@ import { Database } from 'bun:sqlite'
 import { pgData, sqliteData, type Data } from '../db/data'
 import { resolveMailConfig, type MailWorkerConfig, type ResolvedMailWorkerConfig } from './config'
 import { deliverDue, type DeliveryEvent } from './delivery'
-import { prune, recoverOrphans } from './outbox'
+import { MAIL_CHANNEL, prune, recoverOrphans } from './outbox'
 import { createTransport, type LoggedMail } from './transport'
 
 declare var self: Worker
@@ -101,7 +101,16 @@ function tryLock(path: string): Database | null {
 async function open(cfg: ResolvedMailWorkerConfig): Promise<{ data: Data; lock: Database | null } | null> {
   // Several instances deliver side by side on PostgreSQL: claims skip each
   // other's locked rows, and a row of a dead worker comes back when its lease expires.
-  if (cfg.databaseUrl) return { data: pgData(cfg.databaseUrl, { max: 2 }), lock: null }
+  if (cfg.databaseUrl) {
+    const data = pgData(cfg.databaseUrl, { max: 2 })
+    // A mail committed by any instance wakes this worker at once (NOTIFY); the
+    // poll stays as the fallback when a notification is missed.
+    await data.pg!.listen(MAIL_CHANNEL, () => {
+      kicked = true
+      wakeUp?.()
+    })
+    return { data, lock: null }
+  }
   let lock = tryLock(`${cfg.dbPath}.mail-lock`)
   if (!lock) emit({ type: 'waiting-for-lock' })
   while (!lock && !stopping) {

@@ -18,8 +18,8 @@ if (!file || (kind !== 'raw' && kind !== 'elysia')) throw new Error('usage: base
 const db = new Database(file, { readonly: true })
 db.run('PRAGMA cache_size = -16000')
 
-type Row = { id: number; username: string; email: string; age: number | null; role: string; is_active: number; created_at: string }
-const COLUMNS = 'id, username, email, age, role, is_active, created_at'
+type Row = { id: number; username: string; email: string; age: number | null; role: string; is_active: number; mfa_enabled: number; created_at: string }
+const COLUMNS = 'id, username, email, age, role, is_active, mfa_enabled, created_at'
 const byId = db.query<Row, [number]>(`SELECT ${COLUMNS} FROM users WHERE id = ?`)
 const list = db.query<Row, [number, number]>(`SELECT ${COLUMNS} FROM users WHERE is_active = 1 ORDER BY id LIMIT ? OFFSET ?`)
 
@@ -30,6 +30,7 @@ const toJson = (r: Row) => ({
   age: r.age,
   role: r.role,
   is_active: r.is_active === 1,
+  mfa_enabled: r.mfa_enabled === 1,
   created_at: r.created_at
 })
 

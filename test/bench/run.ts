@@ -381,6 +381,9 @@ async function singleHashMs(): Promise<number> {
 
 interface Memory {
   idle: number
+  /** Idle RSS of the raw and Elysia baselines (bun from source), for scale. */
+  rawIdle: number
+  elysiaIdle: number
   peakGet: number
   peakAll: number
 }
@@ -416,6 +419,9 @@ async function runDataset(binary: string, name: string, count: number, work: str
     const raw = await startBaseline(main.db, 'raw')
     const elysia = await startBaseline(main.db, 'elysia')
     started.push(raw, elysia)
+    await Bun.sleep(1000)
+    const rawIdle = rssMb(raw.pid)
+    const elysiaIdle = rssMb(elysia.pid)
     const token = await login(roster, username(1))
     await sameAnswer([raw, elysia, roster], bearer(token), `/users/${Math.ceil(count / 2)}`)
     await sameAnswer([raw, roster], bearer(token), `/users?limit=10`)
@@ -480,28 +486,35 @@ async function runDataset(binary: string, name: string, count: number, work: str
     const peakGet = Math.max(...rows.slice(getRows).filter((r) => r.server === ROSTER).map((r) => r.peakRss))
 
     if (full && !quick && (filter === undefined || 'POST'.includes(filter))) {
-      commit = commitMs(main.dir)
+      // Hash-bound rows on a Roster with the limiter off: /auth/login has a
+      // strict bucket of its own (10 a minute) that would refuse the flood.
+      const hash = copy('hash')
+      const hashed = await startRoster(binary, ROSTER_OFF, hash.dir, LIMITER_OFF)
+      started.push(hashed)
+      const hashedById = randomIdsScript(`get-hash-${name}`, bearer(await login(hashed, username(1))), count)
+      commit = commitMs(hash.dir)
       const timeout = '30s'
       const seconds = Math.max(opts.duration, 6)
       // wrk's closed connections leave their requests queued for a hash; one
       // more login waits behind all of them (the queue is FIFO).
-      const drain = () => login(roster, username(3))
-      await group(name, [{ label: 'POST /users (signup)', proc: roster, path: '', script: signupScript(), timeout, drain, hashBound: true, seconds }])
-      await group(name, [{ label: 'POST /auth/login', proc: roster, path: '/auth/login', script: loginScript(), timeout, drain, hashBound: true, seconds }])
+      const drain = () => login(hashed, username(3))
+      await group(name, [{ label: 'POST /users (signup)', proc: hashed, path: '', script: signupScript(), timeout, drain, hashBound: true, seconds }])
+      await group(name, [{ label: 'POST /auth/login', proc: hashed, path: '/auth/login', script: loginScript(), timeout, drain, hashBound: true, seconds }])
       // The event loop must stay free while hashes run: GETs beside a signup flood.
       log(`${name}: GET /users/{id} (48 connections) during a signup flood (16 connections)`)
-      const cpu0 = cpuUs(roster.pid)
+      const cpu0 = cpuUs(hashed.pid)
       const [get, flood] = await Promise.all([
-        wrk({ url: `http://127.0.0.1:${roster.port}`, script: byId, seconds: opts.duration, connections: 48 }),
-        wrk({ url: `http://127.0.0.1:${roster.port}`, script: signupScript(), seconds: opts.duration, connections: 16, timeout: '30s', args: ['flood'] })
+        wrk({ url: `http://127.0.0.1:${hashed.port}`, script: hashedById, seconds: opts.duration, connections: 48 }),
+        wrk({ url: `http://127.0.0.1:${hashed.port}`, script: signupScript(), seconds: opts.duration, connections: 16, timeout: '30s', args: ['flood'] })
       ])
-      const cpu = (cpuUs(roster.pid) - cpu0) / (get.requests + flood.requests)
-      rows.push({ dataset: name, label: 'GET /users/{id} during signup flood (48 conn.)', server: ROSTER, runs: [{ ...get, cpu: NaN }], peakRss: NaN })
-      rows.push({ dataset: name, label: 'POST /users flood beside it (16 conn.)', server: ROSTER, runs: [{ ...flood, cpu }], peakRss: NaN })
+      const cpu = (cpuUs(hashed.pid) - cpu0) / (get.requests + flood.requests)
+      rows.push({ dataset: name, label: 'GET /users/{id} during signup flood (48 conn.)', server: ROSTER_OFF, runs: [{ ...get, cpu: NaN }], peakRss: NaN })
+      rows.push({ dataset: name, label: 'POST /users flood beside it (16 conn.)', server: ROSTER_OFF, runs: [{ ...flood, cpu }], peakRss: NaN })
       await drain()
+      extras.push(`${name}: peak RSS overall of the Roster that ran the argon2-bound rows ${fmt(statusField(hashed.pid, 'VmHWM'), 1)} MB`)
     }
     const peakAll = statusField(roster.pid, 'VmHWM')
-    memory.set(name, { idle, peakGet, peakAll })
+    memory.set(name, { idle, rawIdle, elysiaIdle, peakGet, peakAll })
 
     // One JSON line per request: count what Roster wrote.
     const lines = readFileSync(join(main.dir, 'roster.log'), 'utf8').split('\n').filter((l) => l.includes('"msg":"request"')).length
@@ -541,9 +554,9 @@ function report(started: number): string {
     )
   }
   out.push('')
-  out.push('| dataset | Roster (binary) RSS idle | peak under GET load | peak overall (incl. argon2) |')
-  out.push('|---|---:|---:|---:|')
-  for (const [name, m] of memory) out.push(`| ${name} | ${fmt(m.idle, 1)} MB | ${fmt(m.peakGet, 1)} MB | ${fmt(m.peakAll, 1)} MB |`)
+  out.push('| dataset | Roster (binary) RSS idle | peak under GET load | peak overall | raw idle | elysia idle |')
+  out.push('|---|---:|---:|---:|---:|---:|')
+  for (const [name, m] of memory) out.push(`| ${name} | ${fmt(m.idle, 1)} MB | ${fmt(m.peakGet, 1)} MB | ${fmt(m.peakAll, 1)} MB | ${fmt(m.rawIdle, 1)} MB | ${fmt(m.elysiaIdle, 1)} MB |`)
   out.push('')
 
   // Targets.
@@ -588,16 +601,16 @@ function report(started: number): string {
   for (const [name, m] of memory) {
     targets.push(`RSS of the binary at ${name}: idle ${fmt(m.idle, 1)} MB ≤ 64 (${check(m.idle <= 64)}); peak under GET load ${fmt(m.peakGet, 1)} MB ≤ 150 (${check(m.peakGet <= 150)})`)
   }
-  const signup = find(small, 'POST /users (signup)')
+  const signup = find(small, 'POST /users (signup)', ROSTER_OFF)
   if (signup?.bound) {
     const bound = signup.bound
     const s = rps(signup)
     targets.push(`signup ≥ 90% of cores ÷ single-hash time (${cores} ÷ ${((cores * 1000) / bound).toFixed(1)} ms = ${bound.toFixed(1)}/s, measured beside the runs): ${s.toFixed(1)}/s = ${((s / bound) * 100).toFixed(0)}% (${check(s >= 0.9 * bound)})`)
     if (signup.parallel) targets.push(`  what ${cores} hashes at once really got beside the runs (shared machine): ${signup.parallel.toFixed(1)}/s; signup = ${((s / signup.parallel) * 100).toFixed(0)}% of that`)
     if (commit) targets.push(`  one durable commit (synchronous=FULL) on this disk: median ${commit.median.toFixed(2)} ms, p90 ${commit.p90.toFixed(2)} ms, on the event loop`)
-    const loginRow = find(small, 'POST /auth/login')
+    const loginRow = find(small, 'POST /auth/login', ROSTER_OFF)
     if (loginRow?.bound) targets.push(`login (same argon2 bound, plus a session insert): ${rps(loginRow).toFixed(1)}/s = ${((rps(loginRow) / loginRow.bound) * 100).toFixed(0)}% of ${loginRow.bound.toFixed(1)}/s`)
-    const during = find(small, 'GET /users/{id} during signup flood (48 conn.)')
+    const during = find(small, 'GET /users/{id} during signup flood (48 conn.)', ROSTER_OFF)
     if (during) targets.push(`GET /users/{id} beside a signup flood: ${fmt(rps(during))} req/s, p99 ${fmt(p99(during), 2)} ms (hashing runs off the event loop)`)
   }
   out.push('Targets:')

@@ -2,26 +2,25 @@
 import { Elysia, t } from 'elysia'
 import { bodyPlugin } from '../../http/body'
 import { errorResponses } from '../../http/schemas'
+import { Unauthorized } from '../../lib/errors'
 import { MfaRequired, MfaVerifyBody } from '../mfa/model'
-import type { MfaService } from '../mfa/service'
+import { INVALID_MFA_TOKEN, type MfaService } from '../mfa/service'
 import type { SessionService } from '../sessions/service'
-import type { UserService } from '../users/service'
 import { LoginBody, RefreshBody, TokenResponse } from './model'
-import type { AuthService } from './service'
+import { BAD_LOGIN, type AuthService } from './service'
 import type { TokenService } from './tokens'
 
 interface Deps {
   auth: AuthService
   tokens: TokenService
   sessions: SessionService
-  users: UserService
   mfa: MfaService
   clientIp: (request: Request) => string | null
 }
 
 const REFRESH_401 = 'Invalid refresh token: unknown, spent, expired or revoked; a spent one revokes its whole session'
 
-export function authModule({ auth, tokens, sessions, users, mfa, clientIp }: Deps) {
+export function authModule({ auth, tokens, sessions, mfa, clientIp }: Deps) {
   const meta = (request: Request) => ({ userAgent: request.headers.get('user-agent'), ip: clientIp(request) })
   // Login and refresh answer alike: an access token for the session and its refresh token.
   const tokenResponse = async (user: { id: number; tokenVersion: number }, sessionId: string, refreshToken: string) => ({
@@ -39,8 +38,15 @@ export function authModule({ auth, tokens, sessions, users, mfa, clientIp }: Dep
         const client = meta(request)
         const user = await auth.checkCredentials(body.username, body.password, client)
         set.headers['cache-control'] = 'no-store'
-        if (user.mfaEnabled) return { mfa_required: true as const, ...(await mfa.startChallenge(user.id)) }
-        const session = await sessions.start(user.id, client)
+        // Both undefined when a password change, reset, deactivation or deletion
+        // landed while the password was being verified: that login never happened.
+        if (user.mfaEnabled) {
+          const challenge = await mfa.startChallenge(user)
+          if (!challenge) throw Unauthorized(BAD_LOGIN)
+          return { mfa_required: true as const, ...challenge }
+        }
+        const session = await sessions.start(user, client)
+        if (!session) throw Unauthorized(BAD_LOGIN)
         return tokenResponse(user, session.id, session.refreshToken)
       },
       {
@@ -67,7 +73,9 @@ export function authModule({ auth, tokens, sessions, users, mfa, clientIp }: Dep
       '/auth/mfa/verify',
       async ({ body, request, set }) => {
         const { user } = await mfa.verifyChallenge(body.mfa_token, body.code, clientIp(request), { actorId: null, ...meta(request) })
-        const session = await sessions.start(user.id, meta(request))
+        // The user as read with the code: a credential change since then refuses the session.
+        const session = await sessions.start(user, meta(request))
+        if (!session) throw Unauthorized(INVALID_MFA_TOKEN)
         set.headers['cache-control'] = 'no-store'
         return tokenResponse(user, session.id, session.refreshToken)
       },
@@ -91,11 +99,11 @@ export function authModule({ auth, tokens, sessions, users, mfa, clientIp }: Dep
     .post(
       '/auth/refresh',
       async ({ body, request, set }) => {
+        // rotate() refuses sessions of missing or inactive users, and reads the
+        // token version under its own lock.
         const r = await sessions.rotate(body.refresh_token, meta(request))
-        // rotate() refuses sessions of missing or inactive users.
-        const user = (await users.getById(r.userId))!
         set.headers['cache-control'] = 'no-store'
-        return tokenResponse(user, r.sessionId, r.refreshToken)
+        return tokenResponse({ id: r.userId, tokenVersion: r.tokenVersion }, r.sessionId, r.refreshToken)
       },
       {
         accepts: 'json',

@@ -50,7 +50,8 @@ export function filesModule({ files, auth, maxUploadBytes }: Deps) {
           summary: 'Upload a file (multipart, field `file`)',
           description:
             `Streamed to disk, never held in memory. At most MAX_UPLOAD_BYTES (now ${maxUploadBytes} bytes): over it the answer is 413 as soon as the limit is crossed, ` +
-            'and a Content-Length above it is refused unread. With UPLOAD_QUOTA_BYTES, the caller\'s files together may not exceed it (413 "Upload quota exceeded"). ' +
+            'and a Content-Length above it is refused unread. With UPLOAD_QUOTA_BYTES, the caller\'s files together may not exceed it (413 "Upload quota exceeded"); ' +
+            'a user keeps at most UPLOAD_MAX_FILES files (default 10,000; 413 "Too many files: at most N per user"). ' +
             '201 means the bytes and the row are on disk. The file name is kept as sanitised metadata; the file is stored under a generated name. ' +
             'No `file` part (or not multipart at all): 422 body.file. Broken multipart: 400. A refused or interrupted upload leaves nothing behind.',
           requestBody: uploadRequestBody as never

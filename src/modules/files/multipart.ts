@@ -34,6 +34,14 @@ export class NoFilePartError extends failure('NoFilePartError', 'no file part') 
 /** A multipart content type without a usable boundary, or a body that breaks the grammar. */
 export class MalformedMultipartError extends failure('MalformedMultipartError', 'malformed multipart body') {}
 
+/** The body broke one of the parser's limits (part count, field size); the message names the limit. */
+export class MultipartLimitError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'MultipartLimitError'
+  }
+}
+
 /** The body stream failed: the client went away mid-body. */
 export class BodyAbortedError extends failure('BodyAbortedError', 'request body aborted') {}
 
@@ -93,6 +101,8 @@ export async function streamFilePart(input: MultipartInput, opts: StreamPartOpti
   }
   if (input.body === null) throw new NoFilePartError()
 
+  const maxParts = opts.maxParts ?? 20
+  const maxFieldBytes = opts.maxFieldBytes ?? 16 * 1024
   let bb: BusboyInstance
   try {
     bb = Busboy({
@@ -104,8 +114,8 @@ export async function streamFilePart(input: MultipartInput, opts: StreamPartOpti
       // The raw client name comes through; it is sanitised by the caller.
       preservePath: true,
       limits: {
-        parts: opts.maxParts ?? 20,
-        fieldSize: opts.maxFieldBytes ?? 16 * 1024,
+        parts: maxParts,
+        fieldSize: maxFieldBytes,
         headerPairs: 50,
         headerSize: 16 * 1024,
         // Busboy never hands over more than this; our own counter decides.
@@ -153,6 +163,12 @@ export async function streamFilePart(input: MultipartInput, opts: StreamPartOpti
     fileTask.catch(fail)
   })
   bb.on('error', () => fail(new MalformedMultipartError()))
+  // Busboy skips parts over the count and cuts fields at the size, silently:
+  // refuse instead, naming the limit, rather than answer "no file part".
+  bb.on('partsLimit', () => fail(new MultipartLimitError(`Too many parts in the multipart body: at most ${maxParts}`)))
+  bb.on('field', (_name: string, _value: string, _nameTruncated: boolean, valueTruncated: boolean) => {
+    if (valueTruncated) fail(new MultipartLimitError(`A form field in the multipart body is over ${maxFieldBytes} bytes`))
+  })
   const finished = new Promise<void>((resolve) => bb.once('finish', () => resolve()))
 
   // Pull from the web stream, push into busboy, honouring its back-pressure.

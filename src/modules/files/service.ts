@@ -21,6 +21,7 @@ import { normalizeContentType, sanitizeFilename } from './filename'
 import {
   BodyAbortedError,
   MalformedMultipartError,
+  MultipartLimitError,
   NoFilePartError,
   PartTooLargeError,
   streamFilePart,
@@ -32,31 +33,25 @@ const MiB = 1024 * 1024
 /** Multipart framing and small fields tolerated on top of MAX_UPLOAD_BYTES. */
 export const UPLOAD_OVERHEAD_BYTES = MiB
 
-/**
- * Bun.serve's maxRequestBodySize for a given MAX_UPLOAD_BYTES. Bun answers an
- * empty 413 itself over this (before the handler runs when Content-Length says
- * so), so it sits far enough above our own limit, including Bun's read-ahead of
- * about 1 MiB on chunked bodies, for `{"detail":"File too large"}` to fire first.
- */
-export const uploadBodyLimit = (maxUploadBytes: number): number => maxUploadBytes + UPLOAD_OVERHEAD_BYTES + 4 * MiB
-
 export const UPLOADS_DIR = 'uploads'
 const TMP_DIR = '.tmp'
 /** Generated storage names: 128 random bits, hex. Nothing else in the folder is ours. */
 const STORAGE_NAME = /^[0-9a-f]{32}$/
 
-export const uploadsDir = (dataDir: string) => join(dataDir, UPLOADS_DIR)
-
 export interface FileServiceOptions {
-  dataDir: string
+  /** UPLOAD_DIR: where the bytes live (DATA_DIR/uploads unless set). */
+  uploadDir: string
   maxUploadBytes: number
   /** 0: no quota. */
   uploadQuotaBytes: number
+  /** Files one user may keep; 0: no limit. */
+  uploadMaxFiles: number
   logger?: Logger
 }
 
 const fileTooLarge = () => new AppError(413, 'File too large')
 const quotaExceeded = () => new AppError(413, 'Upload quota exceeded')
+const tooManyFiles = (max: number) => new AppError(413, `Too many files: at most ${max} per user`)
 
 function isCode(err: unknown, code: string): boolean {
   return (err as { code?: unknown } | null)?.code === code
@@ -82,6 +77,26 @@ function removeStored(dir: string, names: string[], logger?: Logger): void {
   }
 }
 
+/** How many unlinks a background removal keeps in flight. */
+const REMOVE_BATCH = 32
+
+/**
+ * The same as removeStored, off the request path: started after the current
+ * request has been answered, a batch of asynchronous unlinks at a time (on the
+ * thread pool), so a user with thousands of files blocks nobody. A crash
+ * midway leaves files without rows, which the start-up sweep removes.
+ */
+async function removeStoredLater(dir: string, names: string[], logger?: Logger): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve))
+  let failed = 0
+  for (let i = 0; i < names.length; i += REMOVE_BATCH) {
+    const results = await Promise.allSettled(names.slice(i, i + REMOVE_BATCH).map((n) => unlink(join(dir, n))))
+    for (const r of results) if (r.status === 'rejected' && !isCode(r.reason, 'ENOENT')) failed++
+  }
+  if (failed) logger?.warn('stored files not removed', { count: failed })
+  if (names.length > failed) await fsyncPathAsync(dir).catch(() => {})
+}
+
 export interface SweepResult {
   /** Temporary files of uploads cut short by a crash or restart. */
   tmpFiles: number
@@ -97,10 +112,28 @@ export interface SweepResult {
  * that is not mounted, say), rows are kept and a warning is logged instead of
  * emptying the table.
  */
-export async function sweepUploads(data: Data, dataDir: string, logger?: Logger): Promise<SweepResult> {
+export async function sweepUploads(
+  data: Data,
+  dir: string,
+  logger?: Logger,
+  /**
+   * Only what is older than this is touched. 0 for one instance at start-up
+   * (nothing is in flight); several instances sharing the folder pass a
+   * margin, so one never removes another's upload in progress or its row.
+   */
+  minAgeMs = 0
+): Promise<SweepResult> {
   const { files } = data.t
-  const dir = uploadsDir(dataDir)
   const tmp = join(dir, TMP_DIR)
+  const cutoff = Date.now() - minAgeMs
+  const old = (path: string) => {
+    if (minAgeMs === 0) return true
+    try {
+      return statSync(path).mtimeMs < cutoff
+    } catch {
+      return false
+    }
+  }
   const result: SweepResult = { tmpFiles: 0, missingRows: 0, orphanFiles: 0 }
   let entries: string[]
   try {
@@ -116,16 +149,18 @@ export async function sweepUploads(data: Data, dataDir: string, logger?: Logger)
 
   mkdirSync(tmp, { recursive: true, mode: 0o700 })
   for (const name of readdirSync(tmp)) {
+    if (!old(join(tmp, name))) continue
     rmSync(join(tmp, name), { recursive: true, force: true })
     result.tmpFiles++
   }
 
   const onDisk = new Set(entries.filter((e) => STORAGE_NAME.test(e)))
   const missing: number[] = []
-  for (const row of await data.db.select({ id: files.id, storageName: files.storageName }).from(files)) {
+  for (const row of await data.db.select({ id: files.id, storageName: files.storageName, createdAt: files.createdAt }).from(files)) {
     if (onDisk.has(row.storageName)) onDisk.delete(row.storageName)
-    else missing.push(row.id)
+    else if (minAgeMs === 0 || Date.parse(row.createdAt) < cutoff) missing.push(row.id)
   }
+  for (const name of [...onDisk]) if (!old(join(dir, name))) onDisk.delete(name)
   if (missing.length) {
     await data.transaction(async (tx) => {
       for (let i = 0; i < missing.length; i += 500) await tx.delete(files).where(inArray(files.id, missing.slice(i, i + 500)))
@@ -141,16 +176,22 @@ export async function sweepUploads(data: Data, dataDir: string, logger?: Logger)
 export function createFileService(data: Data, opts: FileServiceOptions) {
   const { db, t } = data
   const { files } = t
-  const dir = uploadsDir(opts.dataDir)
+  const dir = opts.uploadDir
   const tmpDir = join(dir, TMP_DIR)
   mkdirSync(tmpDir, { recursive: true, mode: 0o700 })
-  const { maxUploadBytes, uploadQuotaBytes, logger } = opts
+  const { maxUploadBytes, uploadQuotaBytes, uploadMaxFiles, logger } = opts
+  // Background removals of deleted users' files, chained (tests and shutdown may wait for them).
+  let removals: Promise<void> = Promise.resolve()
 
   const usedBytes = async (q: Tx, owner: number): Promise<number> => {
     const [row] = await q
       .select({ n: sql<number>`coalesce(sum(${files.size}), 0)`.mapWith(Number) })
       .from(files)
       .where(eq(files.ownerId, owner))
+    return row?.n ?? 0
+  }
+  const fileCount = async (q: Tx, owner: number): Promise<number> => {
+    const [row] = await q.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(files).where(eq(files.ownerId, owner))
     return row?.n ?? 0
   }
 
@@ -171,6 +212,7 @@ export function createFileService(data: Data, opts: FileServiceOptions) {
       if (err instanceof PartTooLargeError) throw quotaBound ? quotaExceeded() : fileTooLarge()
       if (err instanceof NoFilePartError) throw new RequestValidationError([{ field: 'body.file', message: 'Field required', type: 'missing' }])
       if (err instanceof MalformedMultipartError) throw new AppError(400, 'Malformed multipart body')
+      if (err instanceof MultipartLimitError) throw new AppError(413, err.message)
       if (err instanceof BodyAbortedError) {
         logger?.info('upload aborted', { reason: 'client_gone' })
         throw new AppError(400, 'Upload aborted')
@@ -189,6 +231,8 @@ export function createFileService(data: Data, opts: FileServiceOptions) {
      * and the row are durable; on any failure neither is left behind.
      */
     async upload(ownerId: number, input: MultipartInput): Promise<FileRow> {
+      // Refused before a byte is read; checked again with the insert.
+      if (uploadMaxFiles > 0 && (await fileCount(db, ownerId)) >= uploadMaxFiles) throw tooManyFiles(uploadMaxFiles)
       let limit = maxUploadBytes
       let quotaBound = false
       if (uploadQuotaBytes > 0) {
@@ -213,10 +257,9 @@ export function createFileService(data: Data, opts: FileServiceOptions) {
         return await data.transaction(async (tx) => {
           // Again inside the transaction, under the owner's lock: other uploads
           // (on any instance) may have finished meanwhile.
-          if (uploadQuotaBytes > 0) {
-            await data.lock(tx, `quota:${ownerId}`)
-            if ((await usedBytes(tx, ownerId)) + part.size > uploadQuotaBytes) throw quotaExceeded()
-          }
+          if (uploadQuotaBytes > 0 || uploadMaxFiles > 0) await data.lock(tx, `quota:${ownerId}`)
+          if (uploadMaxFiles > 0 && (await fileCount(tx, ownerId)) >= uploadMaxFiles) throw tooManyFiles(uploadMaxFiles)
+          if (uploadQuotaBytes > 0 && (await usedBytes(tx, ownerId)) + part.size > uploadQuotaBytes) throw quotaExceeded()
           const [row] = await tx
             .insert(files)
             .values({
@@ -264,11 +307,21 @@ export function createFileService(data: Data, opts: FileServiceOptions) {
 
     /**
      * UserHooks.deleting: the rows go with the user by FK cascade; their files
-     * are removed once the deletion has committed.
+     * are removed in the background once the deletion has committed (see
+     * removeStoredLater), not while the request waits.
      */
     async onUserDeleting(tx: Tx, userId: number): Promise<(() => void) | void> {
       const names = (await tx.select({ name: files.storageName }).from(files).where(eq(files.ownerId, userId))).map((r) => r.name)
-      if (names.length) return () => removeStored(dir, names, logger)
+      if (names.length) {
+        return () => {
+          removals = removals.then(() => removeStoredLater(dir, names, logger))
+        }
+      }
+    },
+
+    /** Resolves once every background removal started so far has finished. */
+    removalsSettled(): Promise<void> {
+      return removals
     }
   }
 }

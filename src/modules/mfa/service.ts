@@ -15,7 +15,7 @@ import { verifyPassword } from '../../lib/password'
 import { createSecretBox } from '../../lib/secretbox'
 import { hashToken, newToken } from '../../lib/token'
 import { SYSTEM, type AuditService, type Origin } from '../audit/service'
-import type { LoginThrottle } from '../auth/throttle'
+import type { Throttle } from '../auth/service'
 
 export const INVALID_CODE = 'Invalid code'
 export const INVALID_MFA_TOKEN = 'Invalid or expired MFA token'
@@ -35,7 +35,7 @@ interface Deps {
   data: Data
   secretKey: string
   /** The login throttle: every code attempt counts in it like a password attempt. */
-  throttle: LoginThrottle
+  throttle: Throttle
   now?: () => number
   /** mfa.enabled, mfa.disabled and mfa.failed are recorded here, in their transaction. */
   audit?: AuditService
@@ -112,7 +112,14 @@ export function createMfaService({ data, secretKey, throttle, now = Date.now, au
 
   /** The user's row, locked until the transaction ends (PostgreSQL); SQLite's writer lock covers it. */
   const lockedUser = (tx: Tx, id: number) =>
-    data.forUpdate(tx.select({ id: usersTable.id, mfaEnabled: usersTable.mfaEnabled }).from(usersTable).where(eq(usersTable.id, id))).then((r) => r[0])
+    data
+      .forUpdate(
+        tx
+          .select({ id: usersTable.id, mfaEnabled: usersTable.mfaEnabled, isActive: usersTable.isActive, tokenVersion: usersTable.tokenVersion })
+          .from(usersTable)
+          .where(eq(usersTable.id, id))
+      )
+      .then((r) => r[0])
 
   async function checkPassword(user: UserRow, password: string): Promise<void> {
     if (!(await verifyPassword(password, user.hashedPassword))) throw BadRequest('Incorrect password')
@@ -183,16 +190,26 @@ export function createMfaService({ data, secretKey, throttle, now = Date.now, au
       })
     },
 
-    /** After a correct password: the token that /auth/mfa/verify exchanges, with a code, for a session. */
-    async startChallenge(userId: number): Promise<{ mfa_token: string; expires_in: number }> {
+    /**
+     * After a correct password: the token that /auth/mfa/verify exchanges, with
+     * a code, for a session. Undefined when the user changed since the password
+     * was checked (at `checked.tokenVersion`): a password change, reset,
+     * deactivation or deletion that landed meanwhile has already revoked the
+     * user's challenges, so this one must not be created after it.
+     */
+    async startChallenge(checked: { id: number; tokenVersion: number }): Promise<{ mfa_token: string; expires_in: number } | undefined> {
+      const userId = checked.id
       const token = newToken()
       const t = now()
-      await data.transaction(async (tx) => {
+      const started = await data.transaction(async (tx) => {
+        const user = await lockedUser(tx, userId)
+        if (!user || !user.isActive || user.tokenVersion !== checked.tokenVersion) return false
         // Housekeeping on the user's own rows: expired challenges go.
         await tx.delete(mfaChallenges).where(and(eq(mfaChallenges.userId, userId), lt(mfaChallenges.expiresAt, t)))
         await tx.insert(mfaChallenges).values({ userId, tokenHash: hashToken(token), failures: 0, expiresAt: t + MFA_TOKEN_TTL_S * 1000 })
+        return true
       })
-      return { mfa_token: token, expires_in: MFA_TOKEN_TTL_S }
+      return started ? { mfa_token: token, expires_in: MFA_TOKEN_TTL_S } : undefined
     },
 
     /**
@@ -208,7 +225,8 @@ export function createMfaService({ data, secretKey, throttle, now = Date.now, au
       const [first] = await db.select().from(mfaChallenges).where(eq(mfaChallenges.tokenHash, tokenHash))
       if (!live(first)) throw Unauthorized(INVALID_MFA_TOKEN)
       const account = `u:${first!.userId}`
-      const wait = throttle.retryAfter(account, from)
+      // Counted before the code is checked, like a password (see auth/throttle.ts).
+      const wait = await throttle.reserve(account, from)
       if (wait > 0) throw TooManyRequests('Too many login attempts', wait)
       const result = await data.transaction(async (tx) => {
         // Re-read and locked: a parallel request may have spent or killed it.
@@ -228,12 +246,14 @@ export function createMfaService({ data, secretKey, throttle, now = Date.now, au
         else await tx.update(mfaChallenges).set({ failures: sql`${mfaChallenges.failures} + 1` }).where(eq(mfaChallenges.id, row.id))
         return 'wrong' as const
       })
-      if (result === 'dead') throw Unauthorized(INVALID_MFA_TOKEN)
-      if (result === 'wrong') {
-        throttle.failed(account, from)
-        throw Unauthorized(INVALID_CODE)
+      if (result === 'dead') {
+        // No code was checked: the place goes back.
+        await throttle.release(account, from)
+        throw Unauthorized(INVALID_MFA_TOKEN)
       }
-      throttle.succeeded(account, from)
+      // A wrong code keeps the place it reserved.
+      if (result === 'wrong') throw Unauthorized(INVALID_CODE)
+      await throttle.succeeded(account, from)
       return result
     },
 

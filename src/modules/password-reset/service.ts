@@ -10,7 +10,7 @@ import { hashPassword } from '../../lib/password'
 import { hashToken, newToken } from '../../lib/token'
 import type { MailService } from '../../mail/service'
 import { passwordResetMail, RESET_TOKEN_TTL_MS } from '../../mail/templates'
-import type { AuditService, Origin } from '../audit/service'
+import { SYSTEM, type AuditService, type Origin } from '../audit/service'
 import type { UserService } from '../users/service'
 
 /** At most this many reset mails per address per hour (counted in password_reset_tokens). */
@@ -71,7 +71,7 @@ export function createPasswordResetService({ data, users, mail, audit, publicUrl
      * the instant between the answer and the commit loses the request; the user asks
      * again. Nothing is logged that would tell whether the address exists.
      */
-    request(email: string, origin: Origin): void {
+    request(email: string, origin: Origin = SYSTEM): void {
       const task = new Promise<void>((resolve) =>
         setImmediate(() => {
           issue(email, origin)
@@ -90,7 +90,7 @@ export function createPasswordResetService({ data, users, mail, audit, publicUrl
     },
 
     /** Sets the new password; the token, every other outstanding token and every session die with it. */
-    async confirm(token: string, newPassword: string, origin: Origin): Promise<void> {
+    async confirm(token: string, newPassword: string, origin: Origin = SYSTEM): Promise<void> {
       const tokenHash = hashToken(token)
       // Checked before hashing, so a flood of bad tokens costs no argon2 time.
       const first = await usable(db, tokenHash)

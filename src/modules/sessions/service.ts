@@ -3,14 +3,16 @@
 // rotated away last is remembered (previous_token_hash) so that presenting it
 // again is recognised as reuse and revokes the whole session, except within a
 // short grace window in which a second tab refreshing with the same token gets
-// the same new token instead of a logout.
+// the same new token instead of a logout. That new token is kept in the session
+// row, sealed with a key derived from the server's secret, so the second tab
+// gets it from whichever instance it reaches, and after a restart.
 import { randomBytes } from 'node:crypto'
 import { and, eq, isNull, lt, ne, or, sql } from 'drizzle-orm'
 import type { Data, Tx } from '../../db/data'
 import type { SessionRow } from '../../db/schema'
 import { then, type MaybePromise } from '../../lib/maybe'
 import { NotFound, Unauthorized } from '../../lib/errors'
-import { hashToken, newToken } from '../../lib/token'
+import { createSealer, hashToken, newToken } from '../../lib/token'
 import type { AuditService } from '../audit/service'
 
 export const INVALID_REFRESH = 'Invalid refresh token'
@@ -29,17 +31,17 @@ export interface ClientMeta {
 export interface Rotation {
   sessionId: string
   userId: number
+  /** users.token_version read under the same lock as the rotation: the access token is signed with it. */
+  tokenVersion: number
   refreshToken: string
 }
 
 export interface SessionServiceOptions {
   refreshTokenExpireDays: number
-  /** Whether the user may still hold sessions (exists and is active). */
-  userActive: (userId: number) => MaybePromise<boolean>
   now?: () => number
   graceMs?: number
-  /** Upper bound on remembered rotations (see `recent`). */
-  maxRecent?: number
+  /** The server's signing secret: the successor is sealed with a key derived from it. */
+  secret: string
   /** Logins, logouts, revocations and refresh-token reuse are recorded here, in their transaction. */
   audit?: AuditService
 }
@@ -53,22 +55,9 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
   const lifetimeMs = opts.refreshTokenExpireDays * 24 * 60 * 60 * 1000
   const now = opts.now ?? Date.now
   const graceMs = opts.graceMs ?? GRACE_MS
-  const maxRecent = opts.maxRecent ?? 10_000
+  const sealer = createSealer(opts.secret, 'refresh-successor')
   const audit = opts.audit
   const origin = (actorId: number | null, meta: ClientMeta) => ({ actorId, ip: meta.ip, userAgent: meta.userAgent })
-
-  // The new token of each rotation of the last few seconds, in clear, by
-  // session id: the only way to hand a second tab the *same* new token (the
-  // database keeps hashes only). Entries live GRACE_MS; the map is capped.
-  const recent = new Map<string, { token: string; until: number }>()
-  function remember(sessionId: string, token: string, t: number) {
-    recent.delete(sessionId)
-    recent.set(sessionId, { token, until: t + graceMs })
-    for (const [id, e] of recent) {
-      if (recent.size <= maxRecent && e.until > t) break
-      recent.delete(id)
-    }
-  }
 
   // The access-token hot path: one primary-key lookup per authenticated
   // request. On SQLite a raw prepared statement, synchronous (cheaper than
@@ -89,8 +78,20 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
       )
 
   async function revoke(tx: Tx, id: string, t: number) {
-    await tx.update(sessions).set({ revokedAt: t }).where(and(eq(sessions.id, id), isNull(sessions.revokedAt)))
-    data.afterCommit(tx, () => recent.delete(id))
+    await tx.update(sessions).set({ revokedAt: t, successor: null }).where(and(eq(sessions.id, id), isNull(sessions.revokedAt)))
+  }
+
+  /**
+   * The user's active flag and token version, read inside `tx` (locked until
+   * commit on PostgreSQL; the writer transaction on SQLite). A credential change
+   * updates this same row in its own transaction, so it commits wholly before
+   * or wholly after the caller's.
+   */
+  async function userState(tx: Tx, userId: number): Promise<{ isActive: boolean; tokenVersion: number } | undefined> {
+    const [u] = await data.forUpdate(
+      tx.select({ isActive: t.users.isActive, tokenVersion: t.users.tokenVersion }).from(t.users).where(eq(t.users.id, userId))
+    )
+    return u
   }
 
   function alive(row: Pick<SessionRow, 'revokedAt' | 'expiresAt'>, t: number) {
@@ -112,12 +113,23 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
   }
 
   return {
-    /** Opens a session and returns its id and refresh token (the only time the token exists in clear). */
-    async start(userId: number, meta: ClientMeta): Promise<{ id: string; refreshToken: string }> {
+    /**
+     * Opens a session for a user whose password was checked when the user was
+     * at `checked.tokenVersion`, and returns its id and refresh token (the only
+     * time the token exists in clear). Returns undefined when the user changed
+     * since the check: deleted, deactivated, or a password change or reset
+     * bumped token_version while the password was being verified. The re-check
+     * and the insert share one transaction, so a credential change commits
+     * either before it (no session) or after it (the change revokes the session).
+     */
+    async start(checked: { id: number; tokenVersion: number }, meta: ClientMeta): Promise<{ id: string; refreshToken: string } | undefined> {
+      const userId = checked.id
       const token = newToken()
       const id = randomBytes(16).toString('base64url')
       const t = now()
-      await data.transaction(async (tx) => {
+      return data.transaction(async (tx) => {
+        const state = await userState(tx, userId)
+        if (!state || !state.isActive || state.tokenVersion !== checked.tokenVersion) return undefined
         // Housekeeping on the user's own rows (indexed by user): long-dead sessions go.
         await tx
           .delete(sessions)
@@ -133,8 +145,8 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
           ip: meta.ip?.slice(0, 64) ?? null
         })
         await audit?.append(tx, { type: 'login.succeeded', origin: origin(userId, meta), targetId: userId, details: { session_id: id } })
+        return { id, refreshToken: token }
       })
-      return { id, refreshToken: token }
     },
 
     /**
@@ -150,21 +162,22 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
         const found = await lookup(tx, token)
         if (!found) return 'invalid'
         const { row, spent } = found
-        if (!alive(row, t) || !(await opts.userActive(row.userId))) return 'invalid'
+        const state = await userState(tx, row.userId)
+        if (!alive(row, t) || !state?.isActive) return 'invalid'
         if (spent) {
-          const cached = recent.get(row.id)
           const inGrace = row.rotatedAt !== null && t - row.rotatedAt <= graceMs
-          if (inGrace && cached && cached.until >= t && hashToken(cached.token) === row.tokenHash) {
+          const successor = inGrace && row.successor ? sealer.open(row.successor) : undefined
+          if (successor !== undefined && hashToken(successor) === row.tokenHash) {
             // A second tab with the same token: same successor, no new rotation.
             await tx.update(sessions).set({ lastUsedAt: t }).where(eq(sessions.id, row.id))
-            return { sessionId: row.id, userId: row.userId, refreshToken: cached.token }
+            return { sessionId: row.id, userId: row.userId, tokenVersion: state.tokenVersion, refreshToken: successor }
           }
           // Reuse of a spent token: whoever holds it, the session is no longer trusted.
           if (!inGrace) {
             await revoke(tx, row.id, t)
             await audit?.append(tx, { type: 'refresh.reuse_detected', origin: origin(null, meta), targetId: row.userId, details: { session_id: row.id } })
           }
-          // In the window but without the successor (restarted since): refuse, keep the session.
+          // In the window but the successor does not open (the secret changed): refuse, keep the session.
           return 'invalid'
         }
         const next = newToken()
@@ -173,14 +186,14 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
           .set({
             tokenHash: hashToken(next),
             previousTokenHash: row.tokenHash,
+            successor: sealer.seal(next),
             rotatedAt: t,
             lastUsedAt: t,
             userAgent: meta.userAgent?.slice(0, 512) ?? row.userAgent,
             ip: meta.ip?.slice(0, 64) ?? row.ip
           })
           .where(eq(sessions.id, row.id))
-        remember(row.id, next, t)
-        return { sessionId: row.id, userId: row.userId, refreshToken: next }
+        return { sessionId: row.id, userId: row.userId, tokenVersion: state.tokenVersion, refreshToken: next }
       })
       if (result === 'invalid') throw Unauthorized(INVALID_REFRESH)
       return result
@@ -240,7 +253,7 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
       const rows = await data.transaction(async (tx) => {
         const gone = await tx
           .update(sessions)
-          .set({ revokedAt: now() })
+          .set({ revokedAt: now(), successor: null })
           .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), ne(sessions.id, keepId)))
           .returning({ id: sessions.id })
         if (gone.length > 0) {
@@ -248,25 +261,15 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
         }
         return gone
       })
-      for (const r of rows) recent.delete(r.id)
       return rows.length
     },
 
     /** For UserHooks.credentialsRevoked: inside the caller's transaction. */
     async revokeAll(tx: Tx, userId: number): Promise<void> {
-      const rows = await tx
+      await tx
         .update(sessions)
-        .set({ revokedAt: now() })
+        .set({ revokedAt: now(), successor: null })
         .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)))
-        .returning({ id: sessions.id })
-      data.afterCommit(tx, () => {
-        for (const r of rows) recent.delete(r.id)
-      })
-    },
-
-    /** Remembered rotations (for tests of the bound). */
-    get recentSize(): number {
-      return recent.size
     }
   }
 }

@@ -7,7 +7,7 @@ import { bodyPlugin } from '../../http/body'
 import { limitParam, querySpec, skipParam } from '../../http/query'
 import { MAX_SKIP } from '../../lib/page'
 import { errorResponses } from '../../http/schemas'
-import { PasswordChange, toUserResponse, UserCreate, UserIdParams, UserResponse, UserUpdate, V1List, V2List } from './model'
+import { PasswordChange, toUserResponse, UserCreate, UserIdParams, UserResponse, UserUpdate, UserView, V1List, V2List, viewUser, type UserDirectory } from './model'
 import { decodeCursor, type UserService } from './service'
 import type { Actor } from '../../lib/actor'
 import type { Origin } from '../audit/service'
@@ -21,7 +21,7 @@ const listQuery = querySpec({
 const v2Query = querySpec({
   skip: skipParam(`Rows to skip (O(skip); at most ${MAX_SKIP}); prefer after`),
   limit: limitParam(10),
-  include_inactive: { type: 'boolean', default: false, description: 'List deactivated users too' },
+  include_inactive: { type: 'boolean', default: false, description: 'List deactivated users too (admins only)' },
   after: { type: 'string', maxLength: 64, description: 'next_cursor of the previous page (keyset pagination)' },
   q: { type: 'string', maxLength: 254, description: 'Username prefix, case-insensitive; for admins also an e-mail prefix' },
   role: { type: 'string', maxLength: 5, enum: ['user', 'admin'] as const, description: 'Only users with this role (admins only)' },
@@ -37,10 +37,16 @@ interface Deps {
   users: UserService
   auth: AuthPlugin
   allowSignup: boolean
+  /** USER_DIRECTORY: what non-admins see of other users. */
+  directory: UserDirectory
   clientMeta: (request: Request) => ClientMeta
 }
 
-export function usersModule({ users, auth, allowSignup, clientMeta }: Deps) {
+const DIRECTORY_NOTE =
+  'With USER_DIRECTORY=restricted (the default) a non-admin gets UserPublic (id, username, created_at) for every user but themself; ' +
+  'admins, the caller\'s own row and USER_DIRECTORY=open get the full UserResponse. Inactive users are listed to admins only.'
+
+export function usersModule({ users, auth, allowSignup, directory, clientMeta }: Deps) {
   const origin = (request: Request, actor: { id: number } | undefined): Origin => ({ actorId: actor?.id ?? null, ...clientMeta(request) })
   return new Elysia({ name: 'roster.users' })
     .use(bodyPlugin)
@@ -69,14 +75,14 @@ export function usersModule({ users, auth, allowSignup, clientMeta }: Deps) {
     )
     .get(
       '/users',
-      ({ query }) => {
+      ({ query, actor }) => {
         const q = listQuery.parse(query)
-        return then(users.list(q.skip, q.limit), (rows) => rows.map(toUserResponse))
+        return then(users.list(q.skip, q.limit), (rows) => rows.map((u) => viewUser(u, actor, directory)))
       },
       {
         auth: 'users:read',
-        response: { 200: t.Array(UserResponse), ...errorResponses(401, 422) },
-        detail: { tags: ['users'], summary: 'List active users, ordered by id', parameters: listQuery.parameters }
+        response: { 200: t.Array(UserView), ...errorResponses(401, 422) },
+        detail: { tags: ['users'], summary: 'List active users, ordered by id', description: DIRECTORY_NOTE, parameters: listQuery.parameters }
       }
     )
     .get('/users/me', ({ user }) => toUserResponse(user), {
@@ -98,11 +104,11 @@ export function usersModule({ users, auth, allowSignup, clientMeta }: Deps) {
         detail: { tags: ['users'], summary: "Change the caller's password" }
       }
     )
-    .get('/users/:user_id', ({ params, actor }) => then(users.getVisible(params.user_id, actor), toUserResponse), {
+    .get('/users/:user_id', ({ params, actor }) => then(users.getVisible(params.user_id, actor), (u) => viewUser(u, actor, directory)), {
       auth: 'users:read',
       params: UserIdParams,
-      response: { 200: UserResponse, ...errorResponses(401, 404, 422) },
-      detail: { tags: ['users'], summary: 'Get a user by id' }
+      response: { 200: UserView, ...errorResponses(401, 404, 422) },
+      detail: { tags: ['users'], summary: 'Get a user by id', description: `${DIRECTORY_NOTE} An inactive user is 404 to non-admins.` }
     })
     .put(
       '/users/:user_id',
@@ -161,28 +167,28 @@ export function usersModule({ users, auth, allowSignup, clientMeta }: Deps) {
     )
 }
 
-export function versionedUsersModule({ users, auth }: Pick<Deps, 'users' | 'auth'>) {
+export function versionedUsersModule({ users, auth, directory }: Pick<Deps, 'users' | 'auth' | 'directory'>) {
   return new Elysia({ name: 'roster.users.versioned' })
     .use(auth)
     .get(
       '/api/v1/users',
-      ({ query }) => {
+      ({ query, actor }) => {
         const q = listQuery.parse(query)
-        return then(users.list(q.skip, q.limit), (rows) => ({ version: '1.0' as const, users: rows.map(toUserResponse) }))
+        return then(users.list(q.skip, q.limit), (rows) => ({ version: '1.0' as const, users: rows.map((u) => viewUser(u, actor, directory)) }))
       },
       {
         auth: 'users:read',
         response: { 200: V1List, ...errorResponses(401, 422) },
-        detail: { tags: ['v1'], summary: 'List active users (v1)', parameters: listQuery.parameters }
+        detail: { tags: ['v1'], summary: 'List active users (v1)', description: DIRECTORY_NOTE, parameters: listQuery.parameters }
       }
     )
     .get(
       '/api/v2/users',
-      ({ query, user }) => {
+      ({ query, actor }) => {
         const q = v2Query.parse(query)
-        const admin = user.role === 'admin'
-        // Filtering by role or status would tell a non-admin what the directory hides.
-        if (!admin && (q.role !== undefined || q.status !== undefined || q.email_verified !== undefined)) throw Forbidden()
+        const admin = actor.role === 'admin'
+        // Inactive users, and filtering by role, status or confirmation, would tell a non-admin what the directory hides.
+        if (!admin && (q.include_inactive || q.role !== undefined || q.status !== undefined || q.email_verified !== undefined)) throw Forbidden()
         let after: number | undefined
         if (q.after !== undefined) {
           after = decodeCursor(q.after)
@@ -203,7 +209,7 @@ export function versionedUsersModule({ users, auth }: Pick<Deps, 'users' | 'auth
         })
         return then(page, (page) => ({
           version: '2.0' as const,
-          users: page.rows.map(toUserResponse),
+          users: page.rows.map((u) => viewUser(u, actor, directory)),
           includes_inactive: active === undefined ? q.include_inactive : !active,
           next_cursor: page.nextCursor
         }))
@@ -216,7 +222,8 @@ export function versionedUsersModule({ users, auth }: Pick<Deps, 'users' | 'auth
           summary: 'List users (v2) with keyset pagination',
           description:
             'Follow next_cursor with `after` for pages whose cost does not grow with depth. `skip` is O(skip) and capped. ' +
-            '`q` finds users whose username (for admins: or e-mail) starts with it, case-insensitively; `role`, `status` and `email_verified` are for admins (403 otherwise). Filters keep the keyset order by id.',
+            '`q` finds users whose username (for admins: or e-mail) starts with it, case-insensitively; `include_inactive`, `role`, `status` and `email_verified` are for admins (403 otherwise). Filters keep the keyset order by id. ' +
+            DIRECTORY_NOTE,
           parameters: v2Query.parameters
         }
       }

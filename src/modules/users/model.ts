@@ -3,6 +3,8 @@
 // t.Integer would coerce "30" to 30 in a JSON body.
 import { t } from 'elysia'
 import { FormatRegistry, Type, type Static } from '@sinclair/typebox'
+import { ValueErrorType } from '@sinclair/typebox/errors'
+import { Value } from '@sinclair/typebox/value'
 import type { UserRow } from '../../db/schema'
 
 // Python's str.isalnum(): Unicode letters and digits, nothing else.
@@ -29,6 +31,20 @@ export const Password = t.String({
   description: '8 to 128 characters with at least one digit and one uppercase letter',
   examples: ['Secret123']
 })
+/** One line naming the rule the value breaks, or undefined when it is fine. Never echoes the value. */
+export function passwordProblem(password: string): string | undefined {
+  const e = Value.Errors(Password, password).First()
+  if (!e) return undefined
+  switch (e.type) {
+    case ValueErrorType.StringMinLength:
+      return `password must be at least ${Password.minLength} characters long`
+    case ValueErrorType.StringMaxLength:
+      return `password must be at most ${Password.maxLength} characters long`
+    default:
+      return 'password must contain at least one digit and one uppercase letter'
+  }
+}
+
 export const Age = Type.Union([Type.Integer({ minimum: 0, maximum: 150 }), Type.Null()], {
   description: 'Optional, 0 to 150'
 })
@@ -83,10 +99,24 @@ export const UserResponse = t.Object(
 )
 export type UserResponse = Static<typeof UserResponse>
 
-/** What a listing reads: the response's columns, not the hash. */
-export type PublicUser = Pick<UserRow, 'id' | 'username' | 'email' | 'age' | 'role' | 'isActive' | 'emailVerified' | 'mfaEnabled' | 'createdAt'>
+/** What another non-admin may see of a user while USER_DIRECTORY is restricted. */
+export const UserPublic = t.Object(
+  {
+    id: Type.Integer(),
+    username: t.String(),
+    created_at: t.String({ format: 'date-time' })
+  },
+  { additionalProperties: false, description: 'Another user, as a non-admin sees them (USER_DIRECTORY=restricted)' }
+)
+export type UserPublic = Static<typeof UserPublic>
 
-export function toUserResponse(u: PublicUser): UserResponse {
+/** A user as some caller may see them: the full row (self, admins, open directory) or UserPublic. */
+export const UserView = t.Union([UserResponse, UserPublic])
+
+/** What a listing reads: the response's columns, not the hash. */
+export type ListedUser = Pick<UserRow, 'id' | 'username' | 'email' | 'age' | 'role' | 'isActive' | 'emailVerified' | 'mfaEnabled' | 'createdAt'>
+
+export function toUserResponse(u: ListedUser): UserResponse {
   return {
     id: u.id,
     username: u.username,
@@ -105,10 +135,24 @@ export const UserIdParams = t.Object({
   user_id: t.Integer({ description: 'User id' })
 })
 
-export const V1List = t.Object({ version: t.Literal('1.0'), users: t.Array(UserResponse) })
+export function toUserPublic(u: ListedUser): UserPublic {
+  return { id: u.id, username: u.username, created_at: u.createdAt }
+}
+
+export type UserDirectory = 'restricted' | 'open'
+
+/**
+ * How `viewer` sees `u`: the full row for themself, for admins and in an open
+ * directory; otherwise only the public part (no e-mail, age, role or status).
+ */
+export function viewUser(u: ListedUser, viewer: { id: number; role: string }, directory: UserDirectory): UserResponse | UserPublic {
+  return directory === 'open' || viewer.role === 'admin' || viewer.id === u.id ? toUserResponse(u) : toUserPublic(u)
+}
+
+export const V1List = t.Object({ version: t.Literal('1.0'), users: t.Array(UserView) })
 export const V2List = t.Object({
   version: t.Literal('2.0'),
-  users: t.Array(UserResponse),
+  users: t.Array(UserView),
   includes_inactive: t.Boolean(),
   next_cursor: Type.Union([t.String(), Type.Null()], {
     description: 'Pass as `after` to get the next page; null on the last page'

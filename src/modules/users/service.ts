@@ -5,12 +5,13 @@ import { and, asc, eq, gt, like, or, sql } from 'drizzle-orm'
 import { constraintError, constraintName, type Data, type Tx } from '../../db/data'
 import type { Role, UserRow } from '../../db/schema'
 import type { Actor } from '../../lib/actor'
-import { AppError, BadRequest, NotFound } from '../../lib/errors'
+import { AppError, BadRequest, NotFound, RequestValidationError } from '../../lib/errors'
 import { hashPassword, verifyPassword } from '../../lib/password'
 import { then, type MaybePromise } from '../../lib/maybe'
 import { trimPage } from '../../lib/page'
 import { SYSTEM, type Origin } from '../audit/service'
-import type { PublicUser } from './model'
+import { foldKey, mixesScripts } from '../../lib/unicode'
+import type { ListedUser } from './model'
 
 /**
  * Extension points for other features, called inside the same transaction as
@@ -65,7 +66,7 @@ export interface PageOptions {
   skip: number
   limit: number
   includeInactive: boolean
-  /** Username prefix (and e-mail prefix with matchEmail), case-insensitive. */
+  /** Username prefix (and e-mail prefix with matchEmail), compared folded (NFKC + case folding, as names are). */
   q?: string
   matchEmail?: boolean
   role?: Role
@@ -80,7 +81,7 @@ interface Search {
   after: number
   limit: number
   skip: number
-  /** Lower-cased prefix and the bound above every text that starts with it. */
+  /** Folded prefix (foldKey) and the bound above every key that starts with it. */
   prefix?: { lo: string; hi: string; email: boolean }
   role?: Role
   active?: boolean
@@ -91,6 +92,15 @@ interface Search {
 const ADMINS_LOCK = 'users:admins'
 
 export const normalizeEmail = (email: string) => email.trim().toLowerCase()
+
+/** Refuses a username that mixes scripts the way look-alike impersonations do (UTS #39; see lib/unicode.ts). */
+function assertSingleScript(username: string | undefined): void {
+  if (username !== undefined && mixesScripts(username)) {
+    throw new RequestValidationError([
+      { field: 'body.username', message: 'Username must not mix scripts (such as Latin with Cyrillic or Greek)', type: 'value_error' }
+    ])
+  }
+}
 
 export function encodeCursor(id: number): string {
   return Buffer.from(`u:${id}`).toString('base64url')
@@ -137,10 +147,11 @@ export function createUserService(data: Data, hooks: UserHooks = newUserHooks())
   const { users } = t
   const hot = data.sqlite ? sqliteHotReads(data.sqlite) : drizzleHotReads(data)
 
+  // Names and addresses are looked up by their folded key (lib/unicode.ts), never as typed.
   const byUsername = (q: Tx, username: string): Promise<UserRow | undefined> =>
-    q.select().from(users).where(sql`lower(${users.username}) = lower(${username})`).limit(1).then((r) => r[0])
+    q.select().from(users).where(eq(users.usernameKey, foldKey(username))).limit(1).then((r) => r[0])
   const byEmail = (q: Tx, email: string): Promise<UserRow | undefined> =>
-    q.select().from(users).where(eq(users.email, email)).limit(1).then((r) => r[0])
+    q.select().from(users).where(eq(users.emailKey, foldKey(email))).limit(1).then((r) => r[0])
 
   async function assertUnique(q: Tx, username: string | undefined, email: string | undefined, exceptId?: number): Promise<void> {
     if (username !== undefined) {
@@ -204,6 +215,8 @@ export function createUserService(data: Data, hooks: UserHooks = newUserHooks())
       .values({
         username: input.username,
         email,
+        usernameKey: foldKey(input.username),
+        emailKey: foldKey(email),
         hashedPassword,
         age: input.age ?? null,
         // Mass assignment: only an admin (or the admin's invitation) may choose these.
@@ -253,8 +266,9 @@ export function createUserService(data: Data, hooks: UserHooks = newUserHooks())
     /** Login accepts the username or the e-mail address. */
     findForLogin(identifier: string): Promise<UserRow | undefined> {
       const id = identifier.trim()
-      if (id.includes('@')) return byEmail(db, normalizeEmail(id))
-      return byUsername(db, id)
+      // No stored name holds NUL (PostgreSQL text cannot), so nobody is found by one.
+      if (id.includes('\u0000')) return Promise.resolve(undefined)
+      return id.includes('@') ? byEmail(db, id) : byUsername(db, id)
     },
 
     /** Visible to the caller: active users to everyone, inactive ones to admins only. */
@@ -265,15 +279,15 @@ export function createUserService(data: Data, hooks: UserHooks = newUserHooks())
       })
     },
 
-    list(skip: number, limit: number): MaybePromise<PublicUser[]> {
+    list(skip: number, limit: number): MaybePromise<ListedUser[]> {
       return hot.list(skip, limit)
     },
 
     /** Keyset page: cost independent of depth. Filters narrow it (see HotReads.search). */
-    page(opts: PageOptions): MaybePromise<{ rows: PublicUser[]; nextCursor: string | null }> {
+    page(opts: PageOptions): MaybePromise<{ rows: ListedUser[]; nextCursor: string | null }> {
       const after = opts.after ?? 0
       const filtered = opts.q !== undefined || opts.role !== undefined || opts.active !== undefined || opts.verified !== undefined
-      const lo = opts.q?.toLowerCase()
+      const lo = opts.q === undefined ? undefined : foldKey(opts.q)
       const found = filtered
         ? hot.search({
             after,
@@ -294,6 +308,7 @@ export function createUserService(data: Data, hooks: UserHooks = newUserHooks())
 
     async create(input: NewUser, actor: Actor | undefined, origin: Origin = SYSTEM): Promise<UserRow> {
       const email = normalizeEmail(input.email)
+      assertSingleScript(input.username)
       // Cheap check before the expensive hash, repeated inside the transaction.
       await assertUnique(db, input.username, email)
       const hashedPassword = await hashPassword(input.password)
@@ -319,12 +334,19 @@ export function createUserService(data: Data, hooks: UserHooks = newUserHooks())
       if ((wantsRole || wantsActive) && !isAdmin) throw new AppError(403, 'Not enough permissions')
 
       const email = changes.email !== undefined ? normalizeEmail(changes.email) : undefined
+      assertSingleScript(changes.username)
       await assertUnique(db, changes.username, email, id)
       const hashedPassword = changes.password !== undefined ? await hashPassword(changes.password) : undefined
 
       const set: Partial<UserRow> = { updatedAt: new Date().toISOString() }
-      if (changes.username !== undefined) set.username = changes.username
-      if (email !== undefined) set.email = email
+      if (changes.username !== undefined) {
+        set.username = changes.username
+        set.usernameKey = foldKey(changes.username)
+      }
+      if (email !== undefined) {
+        set.email = email
+        set.emailKey = foldKey(email)
+      }
       if (hashedPassword !== undefined) set.hashedPassword = hashedPassword
       if (changes.age !== undefined) set.age = changes.age
       else if (replace) set.age = null
@@ -382,9 +404,15 @@ export function createUserService(data: Data, hooks: UserHooks = newUserHooks())
       await tx.update(users).set({ emailVerified: true }).where(eq(users.id, id))
     },
 
-    /** Stores a hash made with the current parameters (after a successful login). */
-    async rehash(id: number, hashedPassword: string): Promise<void> {
-      await data.transaction((tx) => tx.update(users).set({ hashedPassword }).where(eq(users.id, id)).then(() => undefined))
+    /** Stores a hash made with the current parameters (after a successful login), unless the password changed meanwhile. */
+    async rehash(id: number, verifiedHash: string, hashedPassword: string): Promise<void> {
+      await data.transaction((tx) =>
+        tx
+          .update(users)
+          .set({ hashedPassword })
+          .where(and(eq(users.id, id), eq(users.hashedPassword, verifiedHash)))
+          .then(() => undefined)
+      )
     },
 
     async delete(id: number, origin: Origin = SYSTEM): Promise<void> {
@@ -411,7 +439,7 @@ export function createUserService(data: Data, hooks: UserHooks = newUserHooks())
      * unique index finds the admin there and reports it as existing.
      */
     async ensureAdmin(admin: { username: string; email: string; password: string }): Promise<'created' | 'exists'> {
-      const exists = async () => (await byUsername(db, admin.username)) !== undefined || (await byEmail(db, normalizeEmail(admin.email))) !== undefined
+      const exists = async () => (await byUsername(db, admin.username)) !== undefined || (await byEmail(db, admin.email)) !== undefined
       if (await exists()) return 'exists'
       try {
         await this.create({ ...admin, role: 'admin', is_active: true, email_verified: true }, { id: 0, role: 'admin' })
@@ -430,11 +458,11 @@ export type UserWithSession = UserRow & { sessionExpiresAt: number | null }
 interface HotReads {
   byId(id: number): MaybePromise<UserRow | undefined>
   withSession: ((id: number, sessionId: string) => UserWithSession | undefined) | undefined
-  list(skip: number, limit: number): MaybePromise<PublicUser[]>
+  list(skip: number, limit: number): MaybePromise<ListedUser[]>
   /** Rows with id > after, in id order (limit already includes the one extra row). */
-  page(after: number, limit: number, skip: number, includeInactive: boolean): MaybePromise<PublicUser[]>
+  page(after: number, limit: number, skip: number, includeInactive: boolean): MaybePromise<ListedUser[]>
   /** A filtered keyset page, in id order. */
-  search(f: Search): MaybePromise<PublicUser[]>
+  search(f: Search): MaybePromise<ListedUser[]>
 }
 
 function sqliteHotReads(sqlite: Database): HotReads {
@@ -446,30 +474,30 @@ function sqliteHotReads(sqlite: Database): HotReads {
        (SELECT expires_at FROM sessions WHERE id = ?2 AND user_id = ?1 AND revoked_at IS NULL) AS sessionExpiresAt
      FROM users WHERE id = ?1`
   )
-  const listActive = sqlite.query<Raw<PublicUser>, [number, number]>(
+  const listActive = sqlite.query<Raw<ListedUser>, [number, number]>(
     `SELECT ${PUBLIC_COLUMNS} FROM users WHERE is_active = 1 ORDER BY id LIMIT ? OFFSET ?`
   )
   // Keyset pages: `id > after` walks the primary key (or the (is_active, id)
   // index) from the cursor on, so a page costs the same at any depth.
-  const pageActive = sqlite.query<Raw<PublicUser>, [number, number, number]>(
+  const pageActive = sqlite.query<Raw<ListedUser>, [number, number, number]>(
     `SELECT ${PUBLIC_COLUMNS} FROM users WHERE is_active = 1 AND id > ? ORDER BY id LIMIT ? OFFSET ?`
   )
-  const pageAll = sqlite.query<Raw<PublicUser>, [number, number, number]>(
+  const pageAll = sqlite.query<Raw<ListedUser>, [number, number, number]>(
     `SELECT ${PUBLIC_COLUMNS} FROM users WHERE id > ? ORDER BY id LIMIT ? OFFSET ?`
   )
   // One prepared statement per combination of filters. A prefix is a range on the
-  // unique indexes (lower(username), email): the other terms get a unary + so that
+  // unique indexes of the folded keys (username_key, email_key): the other terms get a unary + so that
   // SQLite cannot pick the id or status index instead and scan every user; the
   // matches are then sorted by id. Without a prefix, role and status walk the
   // (is_active, id) index or the ids from the cursor on.
-  const searches = new Map<string, ReturnType<typeof sqlite.query<Raw<PublicUser>, (string | number)[]>>>()
-  function search(f: Search): PublicUser[] {
+  const searches = new Map<string, ReturnType<typeof sqlite.query<Raw<ListedUser>, (string | number)[]>>>()
+  function search(f: Search): ListedUser[] {
     const plain = f.prefix ? '+' : ''
     const where = [`${plain}id > ?`]
     const args: (string | number)[] = [f.after]
     if (f.prefix) {
       const { lo, hi } = f.prefix
-      where.push(f.prefix.email ? '((lower(username) >= ? AND lower(username) < ?) OR (email >= ? AND email < ?))' : 'lower(username) >= ? AND lower(username) < ?')
+      where.push(f.prefix.email ? '((username_key >= ? AND username_key < ?) OR (email_key >= ? AND email_key < ?))' : 'username_key >= ? AND username_key < ?')
       args.push(lo, hi, ...(f.prefix.email ? [lo, hi] : []))
     }
     if (f.role !== undefined) {
@@ -481,7 +509,7 @@ function sqliteHotReads(sqlite: Database): HotReads {
     const text = `SELECT ${PUBLIC_COLUMNS} FROM users WHERE ${where.join(' AND ')} ORDER BY id LIMIT ? OFFSET ?`
     let stmt = searches.get(text)
     if (!stmt) searches.set(text, (stmt = sqlite.query(text)))
-    return stmt.all(...args, f.limit, f.skip).map(fromRaw<PublicUser>)
+    return stmt.all(...args, f.limit, f.skip).map(fromRaw<ListedUser>)
   }
   return {
     byId(id) {
@@ -492,8 +520,8 @@ function sqliteHotReads(sqlite: Database): HotReads {
       const row = withSessionRaw.get(id, sessionId)
       return row ? fromRaw<UserWithSession>(row) : undefined
     },
-    list: (skip, limit) => listActive.all(limit, skip).map(fromRaw<PublicUser>),
-    page: (after, limit, skip, includeInactive) => (includeInactive ? pageAll : pageActive).all(after, limit, skip).map(fromRaw<PublicUser>),
+    list: (skip, limit) => listActive.all(limit, skip).map(fromRaw<ListedUser>),
+    page: (after, limit, skip, includeInactive) => (includeInactive ? pageAll : pageActive).all(after, limit, skip).map(fromRaw<ListedUser>),
     search
   }
 }
@@ -529,13 +557,13 @@ function drizzleHotReads({ db, t: { users } }: Data): HotReads {
     list: (skip, limit) => pageActive.execute({ after: 0, limit, skip }),
     page: (after, limit, skip, includeInactive) => (includeInactive ? pageAll : pageActive).execute({ after, limit, skip }),
     // PostgreSQL's planner weighs the indexes by its statistics; the prefix is a
-    // LIKE on the lower-cased text (its collation need not sort by code point).
+    // LIKE on the folded keys (its collation need not sort by code point).
     search(f) {
       const conds = [gt(users.id, f.after)]
       if (f.prefix) {
         const pattern = `${f.prefix.lo.replace(/[\\%_]/g, '\\$&')}%`
-        const name = like(sql`lower(${users.username})`, pattern)
-        conds.push(f.prefix.email ? or(name, like(users.email, pattern))! : name)
+        const name = like(users.usernameKey, pattern)
+        conds.push(f.prefix.email ? or(name, like(users.emailKey, pattern))! : name)
       }
       if (f.role !== undefined) conds.push(eq(users.role, f.role))
       if (f.active !== undefined) conds.push(eq(users.isActive, f.active))
