@@ -60,3 +60,19 @@ test('a personal access token created and revoked: its id, name and scopes, neve
   ])
   expectNoSecrets(JSON.stringify(await auditRows(t)), [made.json.token, made.json.token.slice(4)])
 })
+
+test('a credential change revokes every token, each with its own event', async () => {
+  const t = await makeApp()
+  const alice = await signup(t, 'alice')
+  const token = (await req(t, 'POST', '/auth/login', { body: { username: 'alice', password: PASSWORD } })).json.access_token
+  const a = await req(t, 'POST', '/auth/tokens', { token, body: { name: 'a', scopes: ['users:read'] } })
+  const b = await req(t, 'POST', '/auth/tokens', { token, body: { name: 'b', scopes: ['files:read'] } })
+  expect((await req(t, 'PUT', '/users/me/password', { token, body: { current_password: PASSWORD, new_password: 'Other9Pass' } })).status).toBe(204)
+  const rows = (await auditRows(t)).filter((r) => r.type === 'token.revoked' || r.type === 'password.changed')
+  expect(rows.map((r) => [r.type, r.targetId, JSON.parse(r.details)])).toEqual([
+    ['token.revoked', alice.id, { token_id: a.json.id, name: 'a', reason: 'credentials_revoked' }],
+    ['token.revoked', alice.id, { token_id: b.json.id, name: 'b', reason: 'credentials_revoked' }],
+    ['password.changed', alice.id, {}]
+  ])
+  expectNoSecrets(JSON.stringify(await auditRows(t)), [a.json.token.slice(4), b.json.token.slice(4)])
+})

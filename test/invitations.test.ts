@@ -197,6 +197,11 @@ describe('POST /auth/accept-invite', () => {
     expect(res.text).not.toContain('Qz9')
     const noToken = await accept(t, { username: 'carol', password: PASSWORD })
     expect(noToken.json.detail[0].field).toBe('body.token')
+    // A name mixing Latin with Cyrillic, refused as at signup; the invitation stays usable.
+    const mixed = await accept(t, { token, username: 'p\u0430ypal', password: PASSWORD })
+    expect(mixed.status).toBe(422)
+    expect(mixed.json.detail[0].field).toBe('body.username')
+    expect((await accept(t, { token, username: 'carol', password: PASSWORD })).status).toBe(201)
   })
 
   test('20 parallel accepts of one invitation: exactly one account', async () => {

@@ -145,9 +145,16 @@ export function createAccessTokenService(data: Data, opts: { now?: () => number;
       return row
     },
 
-    /** For UserHooks.credentialsRevoked: inside the caller's transaction. */
+    /**
+     * For UserHooks.credentialsRevoked: inside the caller's transaction. Each
+     * token's end is recorded (the cause, a password change, reset,
+     * deactivation or deletion, has its own event).
+     */
     async revokeAll(tx: Tx, userId: number): Promise<void> {
-      await tx.delete(accessTokens).where(eq(accessTokens.userId, userId))
+      const gone = await tx.delete(accessTokens).where(eq(accessTokens.userId, userId)).returning({ id: accessTokens.id, name: accessTokens.name })
+      for (const g of gone) {
+        await audit?.append(tx, { type: 'token.revoked', origin: SYSTEM, targetId: userId, details: { token_id: g.id, name: g.name, reason: 'credentials_revoked' } })
+      }
     },
 
     /**

@@ -87,10 +87,9 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
    * updates this same row in its own transaction, so it commits wholly before
    * or wholly after the caller's.
    */
-  async function userState(tx: Tx, userId: number): Promise<{ isActive: boolean; tokenVersion: number } | undefined> {
-    const [u] = await data.forUpdate(
-      tx.select({ isActive: t.users.isActive, tokenVersion: t.users.tokenVersion }).from(t.users).where(eq(t.users.id, userId))
-    )
+  async function userState(tx: Tx, userId: number, lock: boolean): Promise<{ isActive: boolean; tokenVersion: number } | undefined> {
+    const q = tx.select({ isActive: t.users.isActive, tokenVersion: t.users.tokenVersion }).from(t.users).where(eq(t.users.id, userId))
+    const [u] = await (lock ? data.forUpdate(q) : q)
     return u
   }
 
@@ -128,7 +127,9 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
       const id = randomBytes(16).toString('base64url')
       const t = now()
       return data.transaction(async (tx) => {
-        const state = await userState(tx, userId)
+        // Locked before the session row exists, in the order a credential change
+        // takes them (users, then sessions).
+        const state = await userState(tx, userId, true)
         if (!state || !state.isActive || state.tokenVersion !== checked.tokenVersion) return undefined
         // Housekeeping on the user's own rows (indexed by user): long-dead sessions go.
         await tx
@@ -162,7 +163,12 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
         const found = await lookup(tx, token)
         if (!found) return 'invalid'
         const { row, spent } = found
-        const state = await userState(tx, row.userId)
+        // Not locked: the session row is (FOR UPDATE), and a credential change
+        // locks users then sessions, so locking the user here would invert that
+        // order (a deadlock on PostgreSQL). A change committing after this read
+        // waits for this transaction, then revokes the rotated session, and the
+        // access token carries the old version.
+        const state = await userState(tx, row.userId, false)
         if (!alive(row, t) || !state?.isActive) return 'invalid'
         if (spent) {
           const inGrace = row.rotatedAt !== null && t - row.rotatedAt <= graceMs

@@ -246,6 +246,8 @@ export function createUserService(data: Data, hooks: UserHooks = newUserHooks())
 
     /** Refuses a username or e-mail already taken (on `q`: inside a transaction, pass it). */
     assertAvailable(username: string | undefined, email: string | undefined, q: Tx = db): Promise<void> {
+      // The same rule as signup: an invited person cannot pick a look-alike name either.
+      assertSingleScript(username)
       return assertUnique(q, username, email === undefined ? undefined : normalizeEmail(email))
     },
 
