@@ -18,17 +18,20 @@ import { requestLogPlugin } from './http/request-log'
 import { securityHeadersPlugin } from './http/security-headers'
 import type { Logger } from './lib/log'
 import { accessTokensModule } from './modules/access-tokens'
+import { auditModule } from './modules/audit'
 import { authModule } from './modules/auth'
 import { authPlugin } from './modules/auth/macro'
 import { consoleModule } from './modules/console'
 import { filesModule } from './modules/files'
 import { healthModule } from './modules/health'
+import { invitationsModule } from './modules/invitations'
 import { metricsModule } from './modules/metrics'
 import { mfaModule } from './modules/mfa'
 import { outboxModule } from './modules/outbox'
 import { passwordResetModule } from './modules/password-reset'
 import { sessionsModule } from './modules/sessions'
 import { usersModule, versionedUsersModule } from './modules/users'
+import { verificationModule } from './modules/verification'
 import type { Services } from './services'
 
 export interface AppDeps {
@@ -43,6 +46,8 @@ export function createApp({ config, data, logger }: AppDeps, services: Services)
 
   let server: Server<unknown> | null = null
   const clientIp = createClientIp(() => server, config.trustProxy)
+  // Who is asking, from where: recorded with every audit event a request causes.
+  const clientMeta = (request: Request) => ({ ip: clientIp(request), userAgent: request.headers.get('user-agent') })
   const authDeps = { tokens, users, sessions, accessTokens }
   const authP = authPlugin(authDeps, data.kind === 'sqlite')
 
@@ -69,12 +74,15 @@ export function createApp({ config, data, logger }: AppDeps, services: Services)
         })
       )
       .use(authModule({ auth, tokens, sessions, mfa, clientIp }))
-      .use(mfaModule({ mfa, auth: authP }))
-      .use(accessTokensModule({ accessTokens, auth: authP }))
-      .use(sessionsModule({ sessions, auth: authP }))
-      .use(usersModule({ users, auth: authP, allowSignup: config.allowSignup, directory: config.userDirectory }))
+      .use(mfaModule({ mfa, auth: authP, clientMeta }))
+      .use(accessTokensModule({ accessTokens, auth: authP, clientMeta }))
+      .use(sessionsModule({ sessions, auth: authP, clientMeta }))
+      .use(usersModule({ users, auth: authP, allowSignup: config.allowSignup, directory: config.userDirectory, clientMeta }))
       .use(versionedUsersModule({ users, auth: authP, directory: config.userDirectory }))
-      .use(passwordResetModule({ resets }))
+      .use(passwordResetModule({ resets, clientMeta }))
+      .use(verificationModule({ verification: services.verification, auth: authP, clientMeta }))
+      .use(invitationsModule({ invitations: services.invitations, auth: authP, clientMeta }))
+      .use(auditModule({ audit: services.audit, auth: authP }))
       .use(outboxModule({ mail, auth: authP }))
       .use(filesModule({ files, auth: authP, maxUploadBytes: config.maxUploadBytes }))
       .use(consoleModule())

@@ -37,6 +37,9 @@ export interface Config {
   logLevel: LogLevel
   /** restricted: non-admins see only UserPublic of other users; open: full rows of active users. */
   userDirectory: 'restricted' | 'open'
+  requireEmailVerification: boolean
+  /** Audit events older than this are pruned; 0 keeps them forever. */
+  auditRetentionDays: number
 }
 
 export class ConfigError extends Error {
@@ -210,7 +213,9 @@ export function parseConfig(env: Env = process.env): Config {
     metricsToken: str(env, 'METRICS_TOKEN'),
     admin,
     logLevel: logLevel as LogLevel,
-    userDirectory
+    userDirectory,
+    requireEmailVerification: bool(env, 'REQUIRE_EMAIL_VERIFICATION', false),
+    auditRetentionDays: int(env, 'AUDIT_RETENTION_DAYS', 365, 0, 36_500)
   }
 }
 

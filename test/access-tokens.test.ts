@@ -120,6 +120,23 @@ describe('scopes are enforced on every route', () => {
     }
   })
 
+  test("docs/mfa-and-tokens.md's scope table lists exactly the routes of each scope", async () => {
+    const t = await makeApp()
+    const doc = (await req(t, 'GET', '/openapi.json')).json
+    const fromDoc = new Map<string, string>()
+    for (const [path, ops] of Object.entries<Record<string, { 'x-required-scope'?: string }>>(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        if (op['x-required-scope']) fromDoc.set(`${method.toUpperCase()} ${path.replace(/\{\w+\}/g, '{id}')}`, op['x-required-scope'])
+      }
+    }
+    const page = await Bun.file(new URL('../docs/mfa-and-tokens.md', import.meta.url)).text()
+    const fromTable = new Map<string, string>()
+    for (const m of page.matchAll(/^\| `([a-z:]+)` \| (.+) \|$/gm)) {
+      for (const route of m[2]!.matchAll(/`([A-Z]+ [^`]+)`/g)) fromTable.set(route[1]!, m[1]!)
+    }
+    expect(Object.fromEntries([...fromTable].sort())).toEqual(Object.fromEntries([...fromDoc].sort()))
+  })
+
   test('the admin scope alone grants nothing but admin routes', async () => {
     const { t, root } = await w()
     const k = (await pat(t, root.token, ['admin'])).token

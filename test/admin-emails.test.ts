@@ -115,12 +115,13 @@ describe('POST /admin/emails/{email_id}/retry', () => {
     {
       name: 'a dead mail is queued again, due now, with a fresh budget',
       method: 'POST',
-      url: (w) => `/admin/emails/${w.welcomeAlice}/retry`,
+      // root's welcome holds no link: root was created verified.
+      url: (w) => `/admin/emails/${w.welcomeRoot}/retry`,
       token: (w) => w.root.token,
-      setup: (w) => setStatus(w, w.welcomeAlice, 'dead'),
+      setup: (w) => setStatus(w, w.welcomeRoot, 'dead'),
       status: 200,
       expect: (j, w) => {
-        expect(j).toMatchObject({ id: w.welcomeAlice, status: 'queued', attempts: 0, last_error: null })
+        expect(j).toMatchObject({ id: w.welcomeRoot, status: 'queued', attempts: 0, last_error: null })
         expect(Date.parse(j.next_attempt_at)).toBeLessThanOrEqual(Date.now())
       }
     },
@@ -139,6 +140,14 @@ describe('POST /admin/emails/{email_id}/retry', () => {
       url: (w) => `/admin/emails/${w.welcomeAlice}/retry`,
       token: (w) => w.root.token,
       setup: (w) => setStatus(w, w.welcomeAlice, 'sending'),
+      status: 409
+    },
+    {
+      name: 'a dead welcome mail that held a verification link is not resent: 409',
+      method: 'POST',
+      url: (w) => `/admin/emails/${w.welcomeAlice}/retry`,
+      token: (w) => w.root.token,
+      setup: (w) => setStatus(w, w.welcomeAlice, 'dead'),
       status: 409
     },
     {

@@ -18,7 +18,9 @@ describe('parseConfig', () => {
       rateLimitPerMinute: 100,
       trustProxy: false,
       maxUploadBytes: 10 * 1024 * 1024,
-      logLevel: 'info'
+      logLevel: 'info',
+      requireEmailVerification: false,
+      auditRetentionDays: 365
     })
     expect(c.dataDir.endsWith('/data')).toBe(true)
     expect(c.publicUrl).toBe('http://127.0.0.1:3000')
@@ -36,6 +38,9 @@ describe('parseConfig', () => {
     [{ DATABASE_URL: 'mysql://db.example.com/roster' }, 'DATABASE_URL'],
     [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ REQUIRE_EMAIL_VERIFICATION: 'sometimes' }, 'REQUIRE_EMAIL_VERIFICATION'],
+    [{ AUDIT_RETENTION_DAYS: '-5' }, 'AUDIT_RETENTION_DAYS'],
+    [{ AUDIT_RETENTION_DAYS: 'forever' }, 'AUDIT_RETENTION_DAYS'],
     [{ RATE_LIMIT_PER_MINUTE: '-1' }, 'RATE_LIMIT_PER_MINUTE'],
     [{ ADMIN_USERNAME: 'root' }, 'ADMIN_EMAIL'],
     [{ ADMIN_USERNAME: 'root', ADMIN_EMAIL: 'bad', ADMIN_PASSWORD: 'Admin1234' }, 'ADMIN_EMAIL'],

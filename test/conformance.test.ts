@@ -84,6 +84,12 @@ async function withTotp(w: W) {
   return { ...u, recovery: enable.json.recovery_codes as string[] }
 }
 
+/** The token of the newest link to `page` mailed to `to`, read from the outbox as the recipient would. */
+async function mailedToken(w: W, page: 'verify-email' | 'accept-invite', to: string): Promise<string> {
+  const [row] = await w.t.sql<{ text_body: string }>('SELECT text_body FROM email_outbox WHERE to_address = ? ORDER BY id DESC LIMIT 1', to)
+  return new RegExp(`${page}\\?token=([A-Za-z0-9_-]+)`).exec(row!.text_body)![1]!
+}
+
 /** The scenario of every documented operation, keyed "METHOD /template". */
 const SCENARIOS: Record<string, Scenario> = {
   'GET /health': { valid: () => ({}) },
@@ -120,6 +126,47 @@ const SCENARIOS: Record<string, Scenario> = {
     },
     more: async () => [['a spent or unknown token', { json: { token: 'nope', new_password: 'Another9Pass' } }, 400]]
   },
+
+  'POST /auth/verify-email': {
+    valid: async (w) => ({ json: { token: await mailedToken(w, 'verify-email', `${(await w.fresh()).username}@example.com`) } }),
+    more: async () => [['an unknown token', { json: { token: 'nope' } }, 400]]
+  },
+  'POST /auth/verify-email/resend': {
+    valid: async (w) => ({ token: (await w.fresh()).token }),
+    more: async (w) => {
+      const u = await w.fresh()
+      return [
+        ['a first resend', { token: u.token }, 202],
+        ['a second', { token: u.token }, 202],
+        ['a third', { token: u.token }, 202],
+        ['over the hourly cap', { token: u.token }, 429]
+      ]
+    }
+  },
+  'POST /auth/accept-invite': {
+    valid: async (w) => {
+      const email = `${uniq('guest')}@example.com`
+      expect((await send(w.t, 'POST', '/admin/invitations', { token: w.root.token, json: { email, role: 'user' } })).status).toBe(201)
+      return { json: { token: await mailedToken(w, 'accept-invite', email), username: uniq('guest'), password: PASSWORD } }
+    },
+    more: async () => [['an unknown token', { json: { token: 'nope', username: uniq('guest'), password: PASSWORD } }, 400]]
+  },
+  'POST /admin/invitations': {
+    admin: true,
+    valid: (w) => ({ token: w.root.token, json: { email: `${uniq('guest')}@example.com`, role: 'user' } }),
+    more: async (w) => [['a registered address', { token: w.root.token, json: { email: 'alice@example.com', role: 'user' } }, 400]]
+  },
+  'GET /admin/invitations': { admin: true, valid: (w) => ({ token: w.root.token }) },
+  'DELETE /admin/invitations/{invitation_id}': {
+    admin: true,
+    valid: async (w) => {
+      const made = await send(w.t, 'POST', '/admin/invitations', { token: w.root.token, json: { email: `${uniq('guest')}@example.com`, role: 'user' } })
+      return { token: w.root.token, params: { invitation_id: made.json.id } }
+    },
+    more: async (w) => [['an unknown invitation', { token: w.root.token, params: { invitation_id: 999999 } }, 404]]
+  },
+  'GET /admin/audit': { admin: true, valid: (w) => ({ token: w.root.token, query: { limit: '5' } }) },
+  'GET /users/me/audit': { valid: (w) => ({ token: w.alice.token, query: { limit: '5' } }) },
 
   'POST /users': {
     valid: () => ({ json: userBody(uniq('carol')) }),

@@ -30,6 +30,10 @@ const rowTypesMatch: {
   mfaChallenges: Same<typeof lite.mfaChallenges, typeof pg.mfaChallenges>
   accessTokens: Same<typeof lite.accessTokens, typeof pg.accessTokens>
   counters: Same<typeof lite.counters, typeof pg.counters>
+  emailVerificationTokens: Same<typeof lite.emailVerificationTokens, typeof pg.emailVerificationTokens>
+  invitations: Same<typeof lite.invitations, typeof pg.invitations>
+  auditEvents: Same<typeof lite.auditEvents, typeof pg.auditEvents>
+  auditChain: Same<typeof lite.auditChain, typeof pg.auditChain>
 } = {
   users: true,
   sessions: true,
@@ -40,7 +44,11 @@ const rowTypesMatch: {
   recoveryCodes: true,
   mfaChallenges: true,
   accessTokens: true,
-  counters: true
+  counters: true,
+  emailVerificationTokens: true,
+  invitations: true,
+  auditEvents: true,
+  auditChain: true
 }
 
 function tables(mod: Record<string, unknown>): Map<string, Table> {

@@ -15,8 +15,8 @@ describe('POST /users', () => {
       body: { ...userBody('carol'), email: 'Carol@Example.COM', age: 41 },
       status: 201,
       expect: (j) => {
-        expect(Object.keys(j).sort()).toEqual(['age', 'created_at', 'email', 'id', 'is_active', 'mfa_enabled', 'role', 'username'])
-        expect(j).toMatchObject({ username: 'carol', email: 'carol@example.com', age: 41, role: 'user', is_active: true, mfa_enabled: false })
+        expect(Object.keys(j).sort()).toEqual(['age', 'created_at', 'email', 'email_verified', 'id', 'is_active', 'mfa_enabled', 'role', 'username'])
+        expect(j).toMatchObject({ username: 'carol', email: 'carol@example.com', age: 41, role: 'user', is_active: true, email_verified: false, mfa_enabled: false })
         expect(new Date(j.created_at).toISOString()).toBe(j.created_at)
       }
     },

@@ -5,6 +5,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { ConfigError, envWithFile, parseConfig, type Config } from '../config'
 import { AppError } from '../lib/errors'
 import pkg from '../../package.json' with { type: 'json' }
+import { auditVerify } from './audit'
 import { backup } from './backup'
 import { copyDb } from './copy-db'
 import { createAdmin } from './create-admin'
@@ -31,6 +32,9 @@ Usage:
                                  file or a postgres:// URL, into an empty target;
                                  stop the servers first
   roster healthcheck             exit 0 when the server on HOST:PORT answers /health
+  roster audit verify            check the audit log's hash chain: prints the number
+                                 of events checked (exit 0), or names the first
+                                 edited or missing event (exit 1)
   roster --help | --version
 
 Options (any command):
@@ -48,6 +52,7 @@ Environment (defaults in brackets):
   ADMIN_USERNAME + ADMIN_EMAIL + ADMIN_PASSWORD   create that admin at start if absent
   ROSTER_ADMIN_PASSWORD          password for create-admin
   LOG_LEVEL [info]               debug, info, warn, error or silent
+  REQUIRE_EMAIL_VERIFICATION [false]  AUDIT_RETENTION_DAYS [365]
 
 Docs: GET /docs on the running server; see README.md for systemd, Docker, backups.
 `
@@ -131,6 +136,12 @@ async function dispatch(raw: string[]): Promise<void> {
       const { values } = parse(rest, {}, 0)
       if (values.help) return void process.stdout.write(HELP)
       return healthcheck(loadConfig(values['env-file']).config)
+    }
+    case 'audit': {
+      const { values, positionals } = parse(rest, {}, 1)
+      if (values.help) return void process.stdout.write(HELP)
+      if (positionals[0] !== 'verify') throw new UsageError('audit needs a subcommand: roster audit verify')
+      return auditVerify(loadConfig(values['env-file']).config)
     }
     default:
       throw new UsageError(`unknown command ${JSON.stringify(verb)}`)

@@ -6,6 +6,7 @@ import { createLogger } from '../lib/log'
 import { mailWorkerConfig, startMailWorker } from '../mail/mailer'
 import { sweepUploads } from '../modules/files/service'
 import { CliError, codeOf } from './errors'
+import { startAuditRetention } from '../modules/audit/retention'
 import { lockDataDir } from './lock'
 import { createServices } from '../services'
 import { openData, readSecret } from './open'
@@ -58,6 +59,7 @@ export async function serve(config: Config): Promise<void> {
 
   // The same wiring as every other path: the bootstrap admin gets the hooks a signup gets.
   const services = createServices({ config, data, secret, logger, mailer })
+  background.push(startAuditRetention(services.audit, config.auditRetentionDays, logger))
   if (config.admin) {
     const result = await services.users.ensureAdmin(config.admin)
     logger.info('admin bootstrap', { username: config.admin.username, result })

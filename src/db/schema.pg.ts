@@ -27,6 +27,7 @@ export const users = pgTable(
       .default('user'),
     isActive: boolean('is_active').notNull().default(true),
     tokenVersion: integer('token_version').notNull().default(0),
+    emailVerified: boolean('email_verified').notNull().default(false),
     mfaEnabled: boolean('mfa_enabled').notNull().default(false),
     createdAt: text('created_at').notNull(),
     updatedAt: text('updated_at').notNull()
@@ -90,6 +91,7 @@ export const emailOutbox = pgTable(
     subject: text('subject').notNull(),
     textBody: text('text_body').notNull(),
     htmlBody: text('html_body').notNull(),
+    hasLink: boolean('has_link').notNull().default(false),
     status: text('status', { enum: ['queued', 'sending', 'sent', 'dead'] })
       .notNull()
       .default('queued'),
@@ -188,4 +190,77 @@ export const counters = pgTable('counters', {
   key: text('key').primaryKey(),
   count: integer('count').notNull(),
   resetAt: int64('reset_at').notNull()
+})
+
+export const emailVerificationTokens = pgTable(
+  'email_verification_tokens',
+  {
+    id: integer('id').primaryKey().generatedByDefaultAsIdentity(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    email: text('email').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    reason: text('reason').notNull(),
+    createdAt: int64('created_at').notNull(),
+    expiresAt: int64('expires_at').notNull(),
+    usedAt: int64('used_at')
+  },
+  (t) => [
+    uniqueIndex('email_verification_tokens_hash_uq').on(t.tokenHash),
+    index('email_verification_tokens_user_idx').on(t.userId, t.createdAt)
+  ]
+)
+
+export const invitations = pgTable(
+  'invitations',
+  {
+    id: integer('id').primaryKey().generatedByDefaultAsIdentity(),
+    email: text('email').notNull(),
+    role: text('role', { enum: ['user', 'admin'] }).notNull(),
+    tokenHash: text('token_hash').notNull(),
+    invitedBy: integer('invited_by'),
+    createdAt: int64('created_at').notNull(),
+    expiresAt: int64('expires_at').notNull(),
+    acceptedAt: int64('accepted_at'),
+    acceptedUserId: integer('accepted_user_id'),
+    revokedAt: int64('revoked_at')
+  },
+  (t) => [
+    uniqueIndex('invitations_token_hash_uq').on(t.tokenHash),
+    index('invitations_email_idx').on(t.email),
+    index('invitations_pending_idx').on(t.acceptedAt, t.revokedAt, t.id)
+  ]
+)
+
+// Ids are given out by the append (last id + 1 under the chain row's lock); the
+// identity is there for the row types to match SQLite's and is never drawn from.
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: integer('id').primaryKey().generatedByDefaultAsIdentity(),
+    at: text('at').notNull(),
+    type: text('type').notNull(),
+    actorId: integer('actor_id'),
+    targetId: integer('target_id'),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+    details: text('details').notNull(),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull()
+  },
+  (t) => [
+    index('audit_events_type_idx').on(t.type, t.id),
+    index('audit_events_actor_idx').on(t.actorId, t.id),
+    index('audit_events_target_idx').on(t.targetId, t.id),
+    index('audit_events_at_idx').on(t.at)
+  ]
+)
+
+export const auditChain = pgTable('audit_chain', {
+  id: integer('id').primaryKey().generatedByDefaultAsIdentity(),
+  lastId: integer('last_id').notNull(),
+  lastHash: text('last_hash').notNull(),
+  prunedThroughId: integer('pruned_through_id').notNull(),
+  prunedThroughHash: text('pruned_through_hash').notNull()
 })

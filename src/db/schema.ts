@@ -33,6 +33,7 @@ export const users = sqliteTable(
     // Bumped on password change, deactivation and reset: every access token carries
     // the version it was issued under, so one UPDATE revokes them all.
     tokenVersion: integer('token_version').notNull().default(0),
+    emailVerified: integer('email_verified', { mode: 'boolean' }).notNull().default(false),
     // TOTP is on (set with the secret's confirmation in totp_secrets, in one
     // transaction). Kept on the row so login and UserResponse read no other table.
     mfaEnabled: integer('mfa_enabled', { mode: 'boolean' }).notNull().default(false),
@@ -176,6 +177,9 @@ export const emailOutbox = sqliteTable(
     subject: text('subject').notNull(),
     textBody: text('text_body').notNull(),
     htmlBody: text('html_body').notNull(),
+    // The body holds a one-time link (a bearer credential): blanked once sent or
+    // dead, never resent by an admin.
+    hasLink: integer('has_link', { mode: 'boolean' }).notNull().default(false),
     status: text('status', { enum: ['queued', 'sending', 'sent', 'dead'] })
       .notNull()
       .default('queued'),
@@ -224,9 +228,98 @@ export const counters = sqliteTable('counters', {
   resetAt: integer('reset_at').notNull()
 })
 
+// E-mail verification links: single use, stored as the token's sha256. `email` is
+// the address the link was sent to: a link for an address the user has since
+// changed verifies nothing.
+export const emailVerificationTokens = sqliteTable(
+  'email_verification_tokens',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    email: text('email').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    // signup | resend | email_change: resends are counted for the hourly cap.
+    reason: text('reason').notNull(),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    usedAt: integer('used_at')
+  },
+  (t) => [
+    uniqueIndex('email_verification_tokens_hash_uq').on(t.tokenHash),
+    index('email_verification_tokens_user_idx').on(t.userId, t.createdAt)
+  ]
+)
+
+// Invitations made by admins. Pending = not accepted, not revoked, not expired.
+export const invitations = sqliteTable(
+  'invitations',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    // Stored lower-cased, like users.email.
+    email: text('email').notNull(),
+    role: text('role', { enum: ['user', 'admin'] }).notNull(),
+    tokenHash: text('token_hash').notNull(),
+    // No foreign key: the invitation's history outlives the admin who made it.
+    invitedBy: integer('invited_by'),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    acceptedAt: integer('accepted_at'),
+    acceptedUserId: integer('accepted_user_id'),
+    revokedAt: integer('revoked_at')
+  },
+  (t) => [
+    uniqueIndex('invitations_token_hash_uq').on(t.tokenHash),
+    index('invitations_email_idx').on(t.email),
+    index('invitations_pending_idx').on(t.acceptedAt, t.revokedAt, t.id)
+  ]
+)
+
+// The audit log. Append-only and hash-chained: each row stores
+// sha256(prev_hash || canonical row), ids are assigned by the append itself
+// (last id + 1, under the write lock), so an edited row breaks its own hash and
+// a removed one leaves a gap. actor_id and target_id carry no foreign key on
+// purpose: events must outlive the users they name.
+export const auditEvents = sqliteTable(
+  'audit_events',
+  {
+    id: integer('id').primaryKey(),
+    at: text('at').notNull(),
+    type: text('type').notNull(),
+    actorId: integer('actor_id'),
+    targetId: integer('target_id'),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+    // JSON object, stored as the exact text that was hashed.
+    details: text('details').notNull(),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull()
+  },
+  (t) => [
+    index('audit_events_type_idx').on(t.type, t.id),
+    index('audit_events_actor_idx').on(t.actorId, t.id),
+    index('audit_events_target_idx').on(t.targetId, t.id),
+    index('audit_events_at_idx').on(t.at)
+  ]
+)
+
+// One row (id 1): the head of the chain (last id and hash; the append's
+// serialisation point) and the retention anchor (the last pruned event's id and
+// hash, from which verification starts once the oldest events are gone).
+export const auditChain = sqliteTable('audit_chain', {
+  id: integer('id').primaryKey(),
+  lastId: integer('last_id').notNull(),
+  lastHash: text('last_hash').notNull(),
+  prunedThroughId: integer('pruned_through_id').notNull(),
+  prunedThroughHash: text('pruned_through_hash').notNull()
+})
+
 export type UserRow = typeof users.$inferSelect
 export type Role = UserRow['role']
 export type FileRow = typeof files.$inferSelect
 export type SessionRow = typeof sessions.$inferSelect
 export type EmailRow = typeof emailOutbox.$inferSelect
 export type AccessTokenRow = typeof accessTokens.$inferSelect
+export type InvitationRow = typeof invitations.$inferSelect
+export type AuditEventRow = typeof auditEvents.$inferSelect

@@ -17,6 +17,9 @@ export const Unauthorized = (detail = 'Could not validate credentials') =>
   new AppError(401, detail, { 'www-authenticate': 'Bearer' })
 export const Forbidden = (detail = 'Not enough permissions') => new AppError(403, detail)
 export const NotFound = (detail: string) => new AppError(404, detail)
+/** The one answer for an unknown, spent or expired one-time token (reset, verification, invitation). */
+export const INVALID_TOKEN = 'Invalid or expired token'
+
 export const TooManyRequests = (detail: string, retryAfterSeconds: number) =>
   new AppError(429, detail, { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) })
 

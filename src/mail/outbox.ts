@@ -5,7 +5,7 @@
 // worker thread opens its own. Any number of workers (threads of several instances on
 // one PostgreSQL database) may claim at once: a claim locks the rows it takes and skips
 // the ones another worker holds.
-import { and, asc, eq, gt, inArray, lt, lte, or, sql } from 'drizzle-orm'
+import { and, asc, eq, gt, inArray, lt, lte, not, or, sql } from 'drizzle-orm'
 import type { Data, Tx } from '../db/data'
 import type { EmailRow } from '../db/schema'
 import { MAIL_KINDS } from './templates'
@@ -21,6 +21,8 @@ export interface NewEmail {
   subject: string
   text: string
   html: string
+  /** The body holds a one-time link (see email_outbox.has_link). */
+  hasLink?: boolean
 }
 
 export interface RetryPolicy {
@@ -45,12 +47,14 @@ export const DEFAULT_RETRY: RetryPolicy = {
   maxDelayMs: 30 * 60_000
 }
 
-// A password-reset mail carries a bearer credential (the link). Once it has left
-// (sent) or will never leave (dead), its bodies are blanked so the token is not kept
-// in clear anywhere: password_reset_tokens holds only its hash.
-const blankResetBodies = ({ emailOutbox }: Data['t']) => ({
-  textBody: sql<string>`CASE WHEN ${emailOutbox.kind} = ${MAIL_KINDS.passwordReset} THEN '' ELSE ${emailOutbox.textBody} END`,
-  htmlBody: sql<string>`CASE WHEN ${emailOutbox.kind} = ${MAIL_KINDS.passwordReset} THEN '' ELSE ${emailOutbox.htmlBody} END`
+// A password-reset, verification or invitation mail carries a bearer credential (the
+// link). Once it has left (sent) or will never leave (dead), its bodies are blanked so
+// the token is not kept in clear anywhere: the token tables hold only its hash.
+// Reset mails queued before has_link existed are recognised by their kind.
+const hasLink = ({ emailOutbox }: Data['t']) => or(eq(emailOutbox.hasLink, true), eq(emailOutbox.kind, MAIL_KINDS.passwordReset))!
+const blankResetBodies = (t: Data['t']) => ({
+  textBody: sql<string>`CASE WHEN ${hasLink(t)} THEN '' ELSE ${t.emailOutbox.textBody} END`,
+  htmlBody: sql<string>`CASE WHEN ${hasLink(t)} THEN '' ELSE ${t.emailOutbox.htmlBody} END`
 })
 
 /** The channel a committed mail is announced on (PostgreSQL NOTIFY). */
@@ -67,6 +71,7 @@ export async function enqueueEmail(data: MailDb, tx: Tx, mail: NewEmail, now: nu
       subject: mail.subject,
       textBody: mail.text,
       htmlBody: mail.html,
+      hasLink: mail.hasLink ?? false,
       status: 'queued',
       attempts: 0,
       nextAttemptAt: now,
@@ -215,8 +220,8 @@ export type RetryResult = 'queued' | 'not_found' | 'sent' | 'sending' | 'reset_l
 /**
  * Admin action: a dead (or waiting) row is queued again, due now, with a fresh
  * budget. A sent row is not resent (that is what the retention is for), a row being
- * sent is left to its worker, and a dead password-reset mail has had its link blanked:
- * the user asks for a new one instead.
+ * sent is left to its worker, and a dead mail that carried a one-time link has had it
+ * blanked: the person asks for a new link instead.
  */
 export async function retry(data: MailDb, id: number, now: number = Date.now()): Promise<RetryResult> {
   const { emailOutbox } = data.t
@@ -227,7 +232,7 @@ export async function retry(data: MailDb, id: number, now: number = Date.now()):
       .where(
         and(
           eq(emailOutbox.id, id),
-          or(eq(emailOutbox.status, 'queued'), and(eq(emailOutbox.status, 'dead'), sql`${emailOutbox.kind} <> ${MAIL_KINDS.passwordReset}`))
+          or(eq(emailOutbox.status, 'queued'), and(eq(emailOutbox.status, 'dead'), not(hasLink(data.t))))
         )
       )
       .returning({ id: emailOutbox.id })

@@ -48,7 +48,7 @@ export function createMailService(data: Data, config: Pick<Config, 'mailFrom' | 
         case 'sending':
           throw new AppError(409, 'Email is being sent')
         case 'reset_link':
-          throw new AppError(409, 'A password-reset e-mail is not resent; the user can ask for a new link')
+          throw new AppError(409, 'An e-mail with a one-time link is not resent; ask for a new link instead')
       }
       worker?.kick()
       return view((await getEmail(data, id))!)

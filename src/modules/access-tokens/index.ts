@@ -5,21 +5,23 @@ import { bodyPlugin } from '../../http/body'
 import type { AuthPlugin } from '../auth/macro'
 import { errorResponses } from '../../http/schemas'
 import { TokenCreate, TokenCreated, TokenIdParams, TokenInfo } from './model'
+import type { ClientMeta } from '../sessions/service'
 import { toTokenInfo, type AccessTokenService } from './service'
 
 interface Deps {
   accessTokens: AccessTokenService
   auth: AuthPlugin
+  clientMeta: (request: Request) => ClientMeta
 }
 
-export function accessTokensModule({ accessTokens, auth }: Deps) {
+export function accessTokensModule({ accessTokens, auth, clientMeta }: Deps) {
   return new Elysia({ name: 'roster.access-tokens' })
     .use(bodyPlugin)
     .use(auth)
     .post(
       '/auth/tokens',
-      async ({ actor, body, set }) => {
-        const { row, token } = await accessTokens.create(actor, body)
+      async ({ actor, body, request, set }) => {
+        const { row, token } = await accessTokens.create(actor, body, { actorId: actor.id, ...clientMeta(request) })
         set.status = 201
         set.headers['cache-control'] = 'no-store'
         return { ...toTokenInfo(row), token }
@@ -46,8 +48,8 @@ export function accessTokensModule({ accessTokens, auth }: Deps) {
     })
     .delete(
       '/auth/tokens/:token_id',
-      async ({ user, params, set }) => {
-        await accessTokens.revoke(user.id, params.token_id)
+      async ({ user, params, request, set }) => {
+        await accessTokens.revoke(user.id, params.token_id, { actorId: user.id, ...clientMeta(request) })
         set.status = 204
       },
       {

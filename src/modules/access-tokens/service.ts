@@ -8,6 +8,7 @@ import type { Actor } from '../../lib/actor'
 import { BadRequest, Forbidden, NotFound } from '../../lib/errors'
 import { then, type MaybePromise } from '../../lib/maybe'
 import { hashToken, newToken } from '../../lib/token'
+import { SYSTEM, type AuditService, type Origin } from '../audit/service'
 import { SCOPES, type Scope, type TokenCreate, type TokenInfo } from './model'
 
 export const TOKEN_PREFIX = 'rst_'
@@ -42,7 +43,8 @@ function parseScopes(stored: string): Scope[] {
   return stored.split(' ').filter((s): s is Scope => (SCOPES as readonly string[]).includes(s))
 }
 
-export function createAccessTokenService(data: Data, opts: { now?: () => number } = {}) {
+export function createAccessTokenService(data: Data, opts: { now?: () => number; audit?: AuditService } = {}) {
+  const audit = opts.audit
   const { db, t } = data
   const { accessTokens } = t
   const now = opts.now ?? Date.now
@@ -97,7 +99,7 @@ export function createAccessTokenService(data: Data, opts: { now?: () => number 
 
   return {
     /** The owner's new token and its secret (the only time the secret exists in clear). */
-    async create(owner: Actor, input: TokenCreate): Promise<{ row: AccessTokenRow; token: string }> {
+    async create(owner: Actor, input: TokenCreate, origin: Origin = { ...SYSTEM, actorId: owner.id }): Promise<{ row: AccessTokenRow; token: string }> {
       const scopes = [...new Set(input.scopes)]
       if (scopes.includes('admin') && owner.role !== 'admin') throw Forbidden('The admin scope is for admins only')
       const token = TOKEN_PREFIX + newToken()
@@ -119,6 +121,7 @@ export function createAccessTokenService(data: Data, opts: { now?: () => number 
             lastUsedAt: null
           })
           .returning()
+        await audit?.append(tx, { type: 'token.created', origin, targetId: owner.id, details: { token_id: inserted!.id, name: input.name, scopes: inserted!.scopes.split(' ') } })
         return inserted!
       })
       return { row, token }
@@ -129,20 +132,29 @@ export function createAccessTokenService(data: Data, opts: { now?: () => number 
     },
 
     /** Deletes one of the owner's tokens; anyone else's is "not found". Returns the row (for the audit log). */
-    async revoke(userId: number, id: number): Promise<AccessTokenRow> {
-      const [row] = await data.transaction((tx) =>
-        tx
+    async revoke(userId: number, id: number, origin: Origin = { ...SYSTEM, actorId: userId }): Promise<AccessTokenRow> {
+      const [row] = await data.transaction(async (tx) => {
+        const gone = await tx
           .delete(accessTokens)
           .where(and(eq(accessTokens.id, id), eq(accessTokens.userId, userId)))
           .returning()
-      )
+        if (gone[0]) await audit?.append(tx, { type: 'token.revoked', origin, targetId: userId, details: { token_id: id, name: gone[0].name } })
+        return gone
+      })
       if (!row) throw NotFound('Token not found')
       return row
     },
 
-    /** For UserHooks.credentialsRevoked: inside the caller's transaction. */
+    /**
+     * For UserHooks.credentialsRevoked: inside the caller's transaction. Each
+     * token's end is recorded (the cause, a password change, reset,
+     * deactivation or deletion, has its own event).
+     */
     async revokeAll(tx: Tx, userId: number): Promise<void> {
-      await tx.delete(accessTokens).where(eq(accessTokens.userId, userId))
+      const gone = await tx.delete(accessTokens).where(eq(accessTokens.userId, userId)).returning({ id: accessTokens.id, name: accessTokens.name })
+      for (const g of gone) {
+        await audit?.append(tx, { type: 'token.revoked', origin: SYSTEM, targetId: userId, details: { token_id: g.id, name: g.name, reason: 'credentials_revoked' } })
+      }
     },
 
     /**

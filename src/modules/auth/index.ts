@@ -35,8 +35,8 @@ export function authModule({ auth, tokens, sessions, mfa, clientIp }: Deps) {
     .post(
       '/auth/login',
       async ({ body, request, set }) => {
-        const ip = clientIp(request)
-        const user = await auth.checkCredentials(body.username, body.password, ip)
+        const client = meta(request)
+        const user = await auth.checkCredentials(body.username, body.password, client)
         set.headers['cache-control'] = 'no-store'
         // Both undefined when a password change, reset, deactivation or deletion
         // landed while the password was being verified: that login never happened.
@@ -45,7 +45,7 @@ export function authModule({ auth, tokens, sessions, mfa, clientIp }: Deps) {
           if (!challenge) throw Unauthorized(BAD_LOGIN)
           return { mfa_required: true as const, ...challenge }
         }
-        const session = await sessions.start(user, meta(request))
+        const session = await sessions.start(user, client)
         if (!session) throw Unauthorized(BAD_LOGIN)
         return tokenResponse(user, session.id, session.refreshToken)
       },
@@ -53,12 +53,17 @@ export function authModule({ auth, tokens, sessions, mfa, clientIp }: Deps) {
         // JSON, or the OAuth2 password form used by the docs page's Authorize button.
         accepts: 'json+form',
         body: LoginBody,
-        response: { 200: t.Union([TokenResponse, MfaRequired]), ...errorResponses(401, 422, 429) },
+        response: {
+          200: t.Union([TokenResponse, MfaRequired]),
+          ...errorResponses(401, 422, 429),
+          403: t.Object({ detail: t.String() }, { description: 'REQUIRE_EMAIL_VERIFICATION is on and the address is not verified (`Email not verified`); a fresh link is mailed' })
+        },
         detail: {
           tags: ['auth'],
           summary: 'Log in with username (or e-mail) and password',
           description:
             'Accepts JSON or the OAuth2 password form. A password in the query string is never read. Opens a session and returns its refresh token. ' +
+            'With REQUIRE_EMAIL_VERIFICATION on, a correct password for an unverified address gets 403 `{"detail":"Email not verified"}`, no session, and a fresh verification link (within the resend cap). ' +
             'After 5 failures in 15 minutes for one account from one client IP, or 50 from one IP, answers 429 `{"detail":"Too many login attempts"}` with Retry-After; a success clears the account counter. ' +
             'For an account with TOTP on, a correct password opens no session: the answer is `{"mfa_required":true,"mfa_token":...,"expires_in":300}`, finished at POST /auth/mfa/verify.'
         }
@@ -67,7 +72,7 @@ export function authModule({ auth, tokens, sessions, mfa, clientIp }: Deps) {
     .post(
       '/auth/mfa/verify',
       async ({ body, request, set }) => {
-        const { user } = await mfa.verifyChallenge(body.mfa_token, body.code, clientIp(request))
+        const { user } = await mfa.verifyChallenge(body.mfa_token, body.code, clientIp(request), { actorId: null, ...meta(request) })
         // The user as read with the code: a credential change since then refuses the session.
         const session = await sessions.start(user, meta(request))
         if (!session) throw Unauthorized(INVALID_MFA_TOKEN)
@@ -116,8 +121,8 @@ export function authModule({ auth, tokens, sessions, mfa, clientIp }: Deps) {
     )
     .post(
       '/auth/logout',
-      async ({ body, set }) => {
-        await sessions.revokeByToken(body.refresh_token)
+      async ({ body, request, set }) => {
+        await sessions.revokeByToken(body.refresh_token, meta(request))
         set.status = 204
       },
       {

@@ -6,14 +6,16 @@ import type { AuthPlugin } from '../auth/macro'
 import { errorResponses } from '../../http/schemas'
 import { UserIdParams } from '../users/model'
 import { RecoveryCodesResponse, TotpDisableBody, TotpEnableBody, TotpSetupBody, TotpSetupResponse } from './model'
+import type { ClientMeta } from '../sessions/service'
 import type { MfaService } from './service'
 
 interface Deps {
   mfa: MfaService
   auth: AuthPlugin
+  clientMeta: (request: Request) => ClientMeta
 }
 
-export function mfaModule({ mfa, auth }: Deps) {
+export function mfaModule({ mfa, auth, clientMeta }: Deps) {
   return new Elysia({ name: 'roster.mfa' })
     .use(bodyPlugin)
     .use(auth)
@@ -40,8 +42,8 @@ export function mfaModule({ mfa, auth }: Deps) {
     )
     .post(
       '/auth/mfa/totp/enable',
-      async ({ user, body, set }) => {
-        const codes = await mfa.enable(user.id, body.code)
+      async ({ user, body, request, set }) => {
+        const codes = await mfa.enable(user.id, body.code, { actorId: user.id, ...clientMeta(request) })
         set.headers['cache-control'] = 'no-store'
         return { recovery_codes: codes }
       },
@@ -61,8 +63,8 @@ export function mfaModule({ mfa, auth }: Deps) {
     )
     .post(
       '/auth/mfa/totp/disable',
-      async ({ user, body, set }) => {
-        await mfa.disable(user, body.password, body.code)
+      async ({ user, body, request, set }) => {
+        await mfa.disable(user, body.password, body.code, { actorId: user.id, ...clientMeta(request) })
         set.status = 204
       },
       {
@@ -80,8 +82,8 @@ export function mfaModule({ mfa, auth }: Deps) {
     )
     .delete(
       '/users/:user_id/mfa',
-      async ({ params, set }) => {
-        await mfa.reset(params.user_id)
+      async ({ params, user, request, set }) => {
+        await mfa.reset(params.user_id, { actorId: user.id, ...clientMeta(request) })
         set.status = 204
       },
       {

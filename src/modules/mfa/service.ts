@@ -14,6 +14,7 @@ import { BadRequest, NotFound, TooManyRequests, Unauthorized } from '../../lib/e
 import { verifyPassword } from '../../lib/password'
 import { createSecretBox } from '../../lib/secretbox'
 import { hashToken, newToken } from '../../lib/token'
+import { SYSTEM, type AuditService, type Origin } from '../audit/service'
 import type { Throttle } from '../auth/service'
 
 export const INVALID_CODE = 'Invalid code'
@@ -36,6 +37,8 @@ interface Deps {
   /** The login throttle: every code attempt counts in it like a password attempt. */
   throttle: Throttle
   now?: () => number
+  /** mfa.enabled, mfa.disabled and mfa.failed are recorded here, in their transaction. */
+  audit?: AuditService
 }
 
 export interface Setup {
@@ -54,7 +57,7 @@ function newRecoveryCode(): string {
   return b32.match(/.{4}/g)!.join('-')
 }
 
-export function createMfaService({ data, secretKey, throttle, now = Date.now }: Deps) {
+export function createMfaService({ data, secretKey, throttle, now = Date.now, audit }: Deps) {
   const { db, t } = data
   const { totpSecrets, recoveryCodes, mfaChallenges, users: usersTable } = t
   const box = createSecretBox(secretKey, 'totp-secret')
@@ -146,7 +149,7 @@ export function createMfaService({ data, secretKey, throttle, now = Date.now }: 
     },
 
     /** Turns TOTP on with a first valid code; returns the recovery codes (the only time they exist in clear). */
-    async enable(userId: number, code: string): Promise<string[]> {
+    async enable(userId: number, code: string, origin: Origin = SYSTEM): Promise<string[]> {
       const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode)
       await data.transaction(async (tx) => {
         const user = await lockedUser(tx, userId)
@@ -159,28 +162,31 @@ export function createMfaService({ data, secretKey, throttle, now = Date.now }: 
         await tx.update(usersTable).set({ mfaEnabled: true }).where(eq(usersTable.id, userId))
         await tx.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId))
         await tx.insert(recoveryCodes).values(codes.map((c) => ({ userId, codeHash: hashToken(normalizeRecoveryCode(c)), usedAt: null })))
+        await audit?.append(tx, { type: 'mfa.enabled', origin, targetId: userId })
       })
       return codes
     },
 
     /** Turns TOTP off: the password and a code (TOTP or recovery). */
-    async disable(user: UserRow, password: string, code: string): Promise<CodeKind> {
+    async disable(user: UserRow, password: string, code: string, origin: Origin = SYSTEM): Promise<CodeKind> {
       if (!user.mfaEnabled) throw BadRequest('TOTP is not enabled')
       await checkPassword(user, password)
       return data.transaction(async (tx) => {
         const kind = await spendCode(tx, user.id, code)
         if (!kind) throw BadRequest(INVALID_CODE)
         await removeAll(tx, user.id)
+        await audit?.append(tx, { type: 'mfa.disabled', origin, targetId: user.id, details: { by: 'self', factor: kind } })
         return kind
       })
     },
 
     /** An admin turns TOTP off for a locked-out user. */
-    async reset(userId: number): Promise<void> {
+    async reset(userId: number, origin: Origin = SYSTEM): Promise<void> {
       await data.transaction(async (tx) => {
         const user = await lockedUser(tx, userId)
         if (!user) throw NotFound('User not found')
         await removeAll(tx, userId)
+        if (user.mfaEnabled) await audit?.append(tx, { type: 'mfa.disabled', origin, targetId: userId, details: { by: 'admin' } })
       })
     },
 
@@ -211,7 +217,7 @@ export function createMfaService({ data, secretKey, throttle, now = Date.now }: 
      * a wrong one counts against the challenge (the fifth kills it) and in the
      * login throttle.
      */
-    async verifyChallenge(token: string, code: string, ip: string | null): Promise<{ user: UserRow; kind: CodeKind }> {
+    async verifyChallenge(token: string, code: string, ip: string | null, origin: Origin = { ...SYSTEM, ip }): Promise<{ user: UserRow; kind: CodeKind }> {
       const tokenHash = hashToken(token)
       const from = ip ?? 'unknown'
       const live = <T extends { expiresAt: number; failures: number }>(row: T | undefined) =>
@@ -234,6 +240,8 @@ export function createMfaService({ data, secretKey, throttle, now = Date.now }: 
           await tx.delete(mfaChallenges).where(eq(mfaChallenges.id, row.id))
           return { user: user as UserRow, kind }
         }
+        // The attempt is recorded, never the code that was tried.
+        await audit?.append(tx, { type: 'mfa.failed', origin, targetId: row.userId, details: { failures: row.failures + 1 } })
         if (row.failures + 1 >= MAX_CODE_FAILURES) await tx.delete(mfaChallenges).where(eq(mfaChallenges.id, row.id))
         else await tx.update(mfaChallenges).set({ failures: sql`${mfaChallenges.failures} + 1` }).where(eq(mfaChallenges.id, row.id))
         return 'wrong' as const

@@ -3,15 +3,16 @@ import { Elysia, t } from 'elysia'
 import { bodyPlugin } from '../../http/body'
 import { errorResponses } from '../../http/schemas'
 import { RESET_ACCEPTED, ResetAccepted, ResetConfirm, ResetRequest } from './model'
+import type { ClientMeta } from '../sessions/service'
 import type { PasswordResetService } from './service'
 
-export function passwordResetModule({ resets }: { resets: PasswordResetService }) {
+export function passwordResetModule({ resets, clientMeta }: { resets: PasswordResetService; clientMeta: (request: Request) => ClientMeta }) {
   return new Elysia({ name: 'roster.password-reset' })
     .use(bodyPlugin)
     .post(
       '/auth/password-reset',
-      ({ body, set }) => {
-        resets.request(body.email)
+      ({ body, request, set }) => {
+        resets.request(body.email, { actorId: null, ...clientMeta(request) })
         set.status = 202
         return RESET_ACCEPTED
       },
@@ -29,8 +30,8 @@ export function passwordResetModule({ resets }: { resets: PasswordResetService }
     )
     .post(
       '/auth/password-reset/confirm',
-      async ({ body, set }) => {
-        await resets.confirm(body.token, body.new_password)
+      async ({ body, request, set }) => {
+        await resets.confirm(body.token, body.new_password, { actorId: null, ...clientMeta(request) })
         set.status = 204
       },
       {

@@ -4,18 +4,17 @@
 // differs. The token row and its mail are written in one transaction.
 import { and, count, eq, gt, isNull } from 'drizzle-orm'
 import type { Data, Tx } from '../../db/data'
-import { BadRequest } from '../../lib/errors'
+import { BadRequest, INVALID_TOKEN } from '../../lib/errors'
 import type { Logger } from '../../lib/log'
 import { hashPassword } from '../../lib/password'
 import { hashToken, newToken } from '../../lib/token'
 import type { MailService } from '../../mail/service'
 import { passwordResetMail, RESET_TOKEN_TTL_MS } from '../../mail/templates'
+import { SYSTEM, type AuditService, type Origin } from '../audit/service'
 import type { UserService } from '../users/service'
 
 /** At most this many reset mails per address per hour (counted in password_reset_tokens). */
 export const MAX_RESETS_PER_HOUR = 3
-
-export const INVALID_TOKEN = 'Invalid or expired token'
 
 const HOUR_MS = 3_600_000
 
@@ -23,17 +22,18 @@ interface Deps {
   data: Data
   users: UserService
   mail: MailService
+  audit: AuditService
   publicUrl: string
   logger: Logger
 }
 
-export function createPasswordResetService({ data, users, mail, publicUrl, logger }: Deps) {
+export function createPasswordResetService({ data, users, mail, audit, publicUrl, logger }: Deps) {
   const { db, t } = data
   const { passwordResetTokens } = t
   let pending: Promise<void> = Promise.resolve()
 
   /** Issues a token and queues its mail, unless the address is unknown, inactive or over its cap. */
-  async function issue(email: string): Promise<'queued' | 'unknown' | 'capped'> {
+  async function issue(email: string, origin: Origin): Promise<'queued' | 'unknown' | 'capped'> {
     const user = await users.findForLogin(email)
     if (!user || !user.isActive) return 'unknown'
     return data.transaction(async (tx) => {
@@ -45,7 +45,10 @@ export function createPasswordResetService({ data, users, mail, publicUrl, logge
         .select({ n: count().mapWith(Number) })
         .from(passwordResetTokens)
         .where(and(eq(passwordResetTokens.userId, user.id), gt(passwordResetTokens.createdAt, now - HOUR_MS)))
-      if ((row?.n ?? 0) >= MAX_RESETS_PER_HOUR) return 'capped'
+      const capped = (row?.n ?? 0) >= MAX_RESETS_PER_HOUR
+      // Recorded for known addresses only; an unknown one changes nothing.
+      await audit.append(tx, { type: 'password.reset_requested', origin, targetId: user.id, details: { mailed: !capped } })
+      if (capped) return 'capped'
       const token = newToken()
       await tx
         .insert(passwordResetTokens)
@@ -68,10 +71,10 @@ export function createPasswordResetService({ data, users, mail, publicUrl, logge
      * the instant between the answer and the commit loses the request; the user asks
      * again. Nothing is logged that would tell whether the address exists.
      */
-    request(email: string): void {
+    request(email: string, origin: Origin = SYSTEM): void {
       const task = new Promise<void>((resolve) =>
         setImmediate(() => {
-          issue(email)
+          issue(email, origin)
             .catch((err: unknown) => {
               logger.error('password reset request failed', { error: err instanceof Error ? err.name : typeof err })
             })
@@ -87,7 +90,7 @@ export function createPasswordResetService({ data, users, mail, publicUrl, logge
     },
 
     /** Sets the new password; the token, every other outstanding token and every session die with it. */
-    async confirm(token: string, newPassword: string): Promise<void> {
+    async confirm(token: string, newPassword: string, origin: Origin = SYSTEM): Promise<void> {
       const tokenHash = hashToken(token)
       // Checked before hashing, so a flood of bad tokens costs no argon2 time.
       const first = await usable(db, tokenHash)
@@ -103,6 +106,7 @@ export function createPasswordResetService({ data, users, mail, publicUrl, logge
           .where(and(eq(passwordResetTokens.userId, row.userId), isNull(passwordResetTokens.usedAt)))
         // Bumps token_version (every access token) and fires credentialsRevoked (sessions).
         await users.setPassword(tx, row.userId, hashed)
+        await audit.append(tx, { type: 'password.reset_completed', origin, targetId: row.userId })
       })
     },
 

@@ -3,14 +3,15 @@ import { Elysia, t } from 'elysia'
 import type { AuthPlugin } from '../auth/macro'
 import { errorResponses } from '../../http/schemas'
 import { SessionIdParams, SessionResponse, toSessionResponse } from './model'
-import type { SessionService } from './service'
+import type { ClientMeta, SessionService } from './service'
 
 interface Deps {
   sessions: SessionService
   auth: AuthPlugin
+  clientMeta: (request: Request) => ClientMeta
 }
 
-export function sessionsModule({ sessions, auth }: Deps) {
+export function sessionsModule({ sessions, auth, clientMeta }: Deps) {
   return new Elysia({ name: 'roster.sessions' })
     .use(auth)
     .get('/auth/sessions', async ({ user, sessionId }) => (await sessions.list(user.id)).map((r) => toSessionResponse(r, sessionId)), {
@@ -24,8 +25,8 @@ export function sessionsModule({ sessions, auth }: Deps) {
     })
     .delete(
       '/auth/sessions/:session_id',
-      async ({ user, params, set }) => {
-        await sessions.revokeOne(user.id, params.session_id)
+      async ({ user, params, request, set }) => {
+        await sessions.revokeOne(user.id, params.session_id, clientMeta(request))
         set.status = 204
       },
       {
@@ -41,9 +42,9 @@ export function sessionsModule({ sessions, auth }: Deps) {
     )
     .delete(
       '/auth/sessions',
-      async ({ user, sessionId, set }) => {
+      async ({ user, sessionId, request, set }) => {
         // `auth: true` admits sessions only, so there is always one to keep.
-        await sessions.revokeOthers(user.id, sessionId!)
+        await sessions.revokeOthers(user.id, sessionId!, clientMeta(request))
         set.status = 204
       },
       {

@@ -13,6 +13,7 @@ import type { SessionRow } from '../../db/schema'
 import { then, type MaybePromise } from '../../lib/maybe'
 import { NotFound, Unauthorized } from '../../lib/errors'
 import { createSealer, hashToken, newToken } from '../../lib/token'
+import type { AuditService } from '../audit/service'
 
 export const INVALID_REFRESH = 'Invalid refresh token'
 /** How long a just-rotated refresh token is still accepted (two tabs refreshing at once). */
@@ -41,7 +42,11 @@ export interface SessionServiceOptions {
   graceMs?: number
   /** The server's signing secret: the successor is sealed with a key derived from it. */
   secret: string
+  /** Logins, logouts, revocations and refresh-token reuse are recorded here, in their transaction. */
+  audit?: AuditService
 }
+
+const NO_CLIENT: ClientMeta = { userAgent: null, ip: null }
 
 
 export function createSessionService(data: Data, opts: SessionServiceOptions) {
@@ -51,6 +56,8 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
   const now = opts.now ?? Date.now
   const graceMs = opts.graceMs ?? GRACE_MS
   const sealer = createSealer(opts.secret, 'refresh-successor')
+  const audit = opts.audit
+  const origin = (actorId: number | null, meta: ClientMeta) => ({ actorId, ip: meta.ip, userAgent: meta.userAgent })
 
   // The access-token hot path: one primary-key lookup per authenticated
   // request. On SQLite a raw prepared statement, synchronous (cheaper than
@@ -80,10 +87,9 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
    * updates this same row in its own transaction, so it commits wholly before
    * or wholly after the caller's.
    */
-  async function userState(tx: Tx, userId: number): Promise<{ isActive: boolean; tokenVersion: number } | undefined> {
-    const [u] = await data.forUpdate(
-      tx.select({ isActive: t.users.isActive, tokenVersion: t.users.tokenVersion }).from(t.users).where(eq(t.users.id, userId))
-    )
+  async function userState(tx: Tx, userId: number, lock: boolean): Promise<{ isActive: boolean; tokenVersion: number } | undefined> {
+    const q = tx.select({ isActive: t.users.isActive, tokenVersion: t.users.tokenVersion }).from(t.users).where(eq(t.users.id, userId))
+    const [u] = await (lock ? data.forUpdate(q) : q)
     return u
   }
 
@@ -121,7 +127,9 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
       const id = randomBytes(16).toString('base64url')
       const t = now()
       return data.transaction(async (tx) => {
-        const state = await userState(tx, userId)
+        // Locked before the session row exists, in the order a credential change
+        // takes them (users, then sessions).
+        const state = await userState(tx, userId, true)
         if (!state || !state.isActive || state.tokenVersion !== checked.tokenVersion) return undefined
         // Housekeeping on the user's own rows (indexed by user): long-dead sessions go.
         await tx
@@ -137,6 +145,7 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
           userAgent: meta.userAgent?.slice(0, 512) ?? null,
           ip: meta.ip?.slice(0, 64) ?? null
         })
+        await audit?.append(tx, { type: 'login.succeeded', origin: origin(userId, meta), targetId: userId, details: { session_id: id } })
         return { id, refreshToken: token }
       })
     },
@@ -154,7 +163,12 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
         const found = await lookup(tx, token)
         if (!found) return 'invalid'
         const { row, spent } = found
-        const state = await userState(tx, row.userId)
+        // Not locked: the session row is (FOR UPDATE), and a credential change
+        // locks users then sessions, so locking the user here would invert that
+        // order (a deadlock on PostgreSQL). A change committing after this read
+        // waits for this transaction, then revokes the rotated session, and the
+        // access token carries the old version.
+        const state = await userState(tx, row.userId, false)
         if (!alive(row, t) || !state?.isActive) return 'invalid'
         if (spent) {
           const inGrace = row.rotatedAt !== null && t - row.rotatedAt <= graceMs
@@ -165,7 +179,10 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
             return { sessionId: row.id, userId: row.userId, tokenVersion: state.tokenVersion, refreshToken: successor }
           }
           // Reuse of a spent token: whoever holds it, the session is no longer trusted.
-          if (!inGrace) await revoke(tx, row.id, t)
+          if (!inGrace) {
+            await revoke(tx, row.id, t)
+            await audit?.append(tx, { type: 'refresh.reuse_detected', origin: origin(null, meta), targetId: row.userId, details: { session_id: row.id } })
+          }
           // In the window but the successor does not open (the secret changed): refuse, keep the session.
           return 'invalid'
         }
@@ -189,12 +206,14 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
     },
 
     /** Logout: revokes the session of a current (or just-spent) refresh token. */
-    async revokeByToken(token: unknown): Promise<void> {
+    async revokeByToken(token: unknown, meta: ClientMeta = NO_CLIENT): Promise<void> {
       const ok = await data.transaction(async (tx) => {
         const t = now()
         const found = await lookup(tx, token)
         if (!found || !alive(found.row, t)) return false
-        await revoke(tx, found.row.id, t)
+        const { id, userId } = found.row
+        await revoke(tx, id, t)
+        await audit?.append(tx, { type: 'logout', origin: origin(userId, meta), targetId: userId, details: { session_id: id } })
         return true
       })
       if (!ok) throw Unauthorized(INVALID_REFRESH)
@@ -223,26 +242,31 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
     },
 
     /** Revokes one of the user's own live sessions; anyone else's is "not found". */
-    async revokeOne(userId: number, id: string): Promise<void> {
+    async revokeOne(userId: number, id: string, meta: ClientMeta = NO_CLIENT): Promise<void> {
       const ok = await data.transaction(async (tx) => {
         const t = now()
         const [row] = await tx.select().from(sessions).where(and(eq(sessions.id, id), eq(sessions.userId, userId)))
         if (!row || !alive(row, t)) return false
         await revoke(tx, id, t)
+        await audit?.append(tx, { type: 'session.revoked', origin: origin(userId, meta), targetId: userId, details: { session_id: id, count: 1 } })
         return true
       })
       if (!ok) throw NotFound('Session not found')
     },
 
     /** Revokes every live session of the user except `keepId`. Returns how many. */
-    async revokeOthers(userId: number, keepId: string): Promise<number> {
-      const rows = await data.transaction((tx) =>
-        tx
+    async revokeOthers(userId: number, keepId: string, meta: ClientMeta = NO_CLIENT): Promise<number> {
+      const rows = await data.transaction(async (tx) => {
+        const gone = await tx
           .update(sessions)
           .set({ revokedAt: now(), successor: null })
           .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), ne(sessions.id, keepId)))
           .returning({ id: sessions.id })
-      )
+        if (gone.length > 0) {
+          await audit?.append(tx, { type: 'session.revoked', origin: origin(userId, meta), targetId: userId, details: { count: gone.length, kept_session_id: keepId } })
+        }
+        return gone
+      })
       return rows.length
     },
 

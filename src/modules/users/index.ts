@@ -10,6 +10,8 @@ import { errorResponses } from '../../http/schemas'
 import { PasswordChange, toUserResponse, UserCreate, UserIdParams, UserResponse, UserUpdate, UserView, V1List, V2List, viewUser, type UserDirectory } from './model'
 import { decodeCursor, type UserService } from './service'
 import type { Actor } from '../../lib/actor'
+import type { Origin } from '../audit/service'
+import type { ClientMeta } from '../sessions/service'
 
 const listQuery = querySpec({
   skip: skipParam(`Rows to skip (O(skip); at most ${MAX_SKIP})`),
@@ -23,7 +25,8 @@ const v2Query = querySpec({
   after: { type: 'string', maxLength: 64, description: 'next_cursor of the previous page (keyset pagination)' },
   q: { type: 'string', maxLength: 254, description: 'Username prefix, case-insensitive; for admins also an e-mail prefix' },
   role: { type: 'string', maxLength: 5, enum: ['user', 'admin'] as const, description: 'Only users with this role (admins only)' },
-  status: { type: 'string', maxLength: 8, enum: ['active', 'inactive'] as const, description: 'Only active or only deactivated users (admins only); overrides include_inactive' }
+  status: { type: 'string', maxLength: 8, enum: ['active', 'inactive'] as const, description: 'Only active or only deactivated users (admins only); overrides include_inactive' },
+  email_verified: { type: 'string', maxLength: 5, enum: ['true', 'false'] as const, description: 'Only users whose e-mail address is (true) or is not (false) confirmed (admins only)' }
 })
 
 function assertSelfOrAdmin(actor: Actor, targetId: number): void {
@@ -36,22 +39,24 @@ interface Deps {
   allowSignup: boolean
   /** USER_DIRECTORY: what non-admins see of other users. */
   directory: UserDirectory
+  clientMeta: (request: Request) => ClientMeta
 }
 
 const DIRECTORY_NOTE =
   'With USER_DIRECTORY=restricted (the default) a non-admin gets UserPublic (id, username, created_at) for every user but themself; ' +
   'admins, the caller\'s own row and USER_DIRECTORY=open get the full UserResponse. Inactive users are listed to admins only.'
 
-export function usersModule({ users, auth, allowSignup, directory }: Deps) {
+export function usersModule({ users, auth, allowSignup, directory, clientMeta }: Deps) {
+  const origin = (request: Request, actor: { id: number } | undefined): Origin => ({ actorId: actor?.id ?? null, ...clientMeta(request) })
   return new Elysia({ name: 'roster.users' })
     .use(bodyPlugin)
     .use(auth)
     .post(
       '/users',
-      async ({ body, actor, set }) => {
+      async ({ body, actor, request, set }) => {
         // Signup must know whether an admin asks: a token is optional, but checked when sent.
         if (!allowSignup && actor?.role !== 'admin') throw Forbidden('Signup is disabled')
-        const row = await users.create(body, actor)
+        const row = await users.create(body, actor, origin(request, actor))
         set.status = 201
         return toUserResponse(row)
       },
@@ -87,8 +92,8 @@ export function usersModule({ users, auth, allowSignup, directory }: Deps) {
     })
     .put(
       '/users/me/password',
-      async ({ user, body, set }) => {
-        await users.changePassword(user.id, body.current_password, body.new_password)
+      async ({ user, body, request, set }) => {
+        await users.changePassword(user.id, body.current_password, body.new_password, origin(request, user))
         set.status = 204
       },
       {
@@ -107,9 +112,9 @@ export function usersModule({ users, auth, allowSignup, directory }: Deps) {
     })
     .put(
       '/users/:user_id',
-      async ({ params, body, actor }) => {
+      async ({ params, body, actor, request }) => {
         assertSelfOrAdmin(actor, params.user_id)
-        return toUserResponse(await users.update(params.user_id, body, actor, true))
+        return toUserResponse(await users.update(params.user_id, body, actor, true, origin(request, actor)))
       },
       {
         auth: 'users:write',
@@ -126,12 +131,12 @@ export function usersModule({ users, auth, allowSignup, directory }: Deps) {
     )
     .patch(
       '/users/:user_id',
-      async ({ params, body, actor }) => {
+      async ({ params, body, actor, request }) => {
         assertSelfOrAdmin(actor, params.user_id)
         if (Object.keys(body).length === 0) {
           throw new RequestValidationError([{ field: 'body', message: 'At least one field is required', type: 'missing' }])
         }
-        return toUserResponse(await users.update(params.user_id, body, actor, false))
+        return toUserResponse(await users.update(params.user_id, body, actor, false, origin(request, actor)))
       },
       {
         auth: 'users:write',
@@ -148,9 +153,9 @@ export function usersModule({ users, auth, allowSignup, directory }: Deps) {
     )
     .delete(
       '/users/:user_id',
-      async ({ params, actor, set }) => {
+      async ({ params, actor, request, set }) => {
         assertSelfOrAdmin(actor, params.user_id)
-        await users.delete(params.user_id)
+        await users.delete(params.user_id, origin(request, actor))
         set.status = 204
       },
       {
@@ -182,8 +187,8 @@ export function versionedUsersModule({ users, auth, directory }: Pick<Deps, 'use
       ({ query, actor }) => {
         const q = v2Query.parse(query)
         const admin = actor.role === 'admin'
-        // Inactive users, and filtering by role or status, would tell a non-admin what the directory hides.
-        if (!admin && (q.include_inactive || q.role !== undefined || q.status !== undefined)) throw Forbidden()
+        // Inactive users, and filtering by role, status or confirmation, would tell a non-admin what the directory hides.
+        if (!admin && (q.include_inactive || q.role !== undefined || q.status !== undefined || q.email_verified !== undefined)) throw Forbidden()
         let after: number | undefined
         if (q.after !== undefined) {
           after = decodeCursor(q.after)
@@ -199,7 +204,8 @@ export function versionedUsersModule({ users, auth, directory }: Pick<Deps, 'use
           q: q.q?.trim() || undefined,
           matchEmail: admin,
           role: q.role as 'user' | 'admin' | undefined,
-          active
+          active,
+          verified: q.email_verified === undefined ? undefined : q.email_verified === 'true'
         })
         return then(page, (page) => ({
           version: '2.0' as const,
@@ -216,7 +222,7 @@ export function versionedUsersModule({ users, auth, directory }: Pick<Deps, 'use
           summary: 'List users (v2) with keyset pagination',
           description:
             'Follow next_cursor with `after` for pages whose cost does not grow with depth. `skip` is O(skip) and capped. ' +
-            '`q` finds users whose username (for admins: or e-mail) starts with it, case-insensitively; `include_inactive`, `role` and `status` are for admins (403 otherwise). Filters keep the keyset order by id. ' +
+            '`q` finds users whose username (for admins: or e-mail) starts with it, case-insensitively; `include_inactive`, `role`, `status` and `email_verified` are for admins (403 otherwise). Filters keep the keyset order by id. ' +
             DIRECTORY_NOTE,
           parameters: v2Query.parameters
         }

@@ -58,9 +58,10 @@ export const UserCreate = t.Object(
     age: t.Optional(Age),
     // Honoured only when an admin creates the user; ignored otherwise.
     role: t.Optional(Role),
-    is_active: t.Optional(t.Boolean())
+    is_active: t.Optional(t.Boolean()),
+    email_verified: t.Optional(t.Boolean({ description: 'Admins only: create the account with its address already verified' }))
   },
-  { description: 'role and is_active are applied only when the caller is an admin' }
+  { description: 'role, is_active and email_verified are applied only when the caller is an admin' }
 )
 export type UserCreate = Static<typeof UserCreate>
 
@@ -90,6 +91,7 @@ export const UserResponse = t.Object(
     age: Type.Union([Type.Integer(), Type.Null()]),
     role: Role,
     is_active: t.Boolean(),
+    email_verified: t.Boolean({ description: 'The address was confirmed through its verification link' }),
     mfa_enabled: t.Boolean({ description: 'TOTP second factor is on' }),
     created_at: t.String({ format: 'date-time' })
   },
@@ -112,7 +114,7 @@ export type UserPublic = Static<typeof UserPublic>
 export const UserView = t.Union([UserResponse, UserPublic])
 
 /** What a listing reads: the response's columns, not the hash. */
-export type ListedUser = Pick<UserRow, 'id' | 'username' | 'email' | 'age' | 'role' | 'isActive' | 'mfaEnabled' | 'createdAt'>
+export type ListedUser = Pick<UserRow, 'id' | 'username' | 'email' | 'age' | 'role' | 'isActive' | 'emailVerified' | 'mfaEnabled' | 'createdAt'>
 
 export function toUserResponse(u: ListedUser): UserResponse {
   return {
@@ -122,6 +124,7 @@ export function toUserResponse(u: ListedUser): UserResponse {
     age: u.age,
     role: u.role,
     is_active: u.isActive,
+    email_verified: u.emailVerified,
     mfa_enabled: u.mfaEnabled,
     created_at: u.createdAt
   }

@@ -9,6 +9,7 @@ import { AppError, BadRequest, NotFound, RequestValidationError } from '../../li
 import { hashPassword, verifyPassword } from '../../lib/password'
 import { then, type MaybePromise } from '../../lib/maybe'
 import { trimPage } from '../../lib/page'
+import { SYSTEM, type Origin } from '../audit/service'
 import { foldKey, mixesScripts } from '../../lib/unicode'
 import type { ListedUser } from './model'
 
@@ -19,14 +20,33 @@ import type { ListedUser } from './model'
  */
 export interface UserHooks {
   /** A user row was inserted. */
-  created: ((tx: Tx, user: UserRow) => Promise<void>)[]
+  created: ((tx: Tx, user: UserRow, origin: Origin, source: CreatedBy) => Promise<void>)[]
+  /** PUT/PATCH changed these fields (names only; `password` when one was set). */
+  updated: ((tx: Tx, before: UserRow, after: UserRow, fields: string[], origin: Origin) => Promise<void>)[]
+  /** The e-mail address changed (the row already holds the new one, unverified). */
+  emailChanged: ((tx: Tx, user: UserRow, oldEmail: string, origin: Origin) => Promise<void>)[]
+  /** A new password was set by the user or an admin (not by a reset link). */
+  passwordChanged: ((tx: Tx, userId: number, origin: Origin) => Promise<void>)[]
   /** Every credential issued so far must stop working (password change, deactivation, deletion). */
   credentialsRevoked: ((tx: Tx, userId: number) => Promise<void>)[]
   /** The user is about to be deleted; may return work to run after the commit (removing files). */
   deleting: ((tx: Tx, userId: number) => Promise<(() => void) | void>)[]
+  /** The user row is gone (same transaction). */
+  deleted: ((tx: Tx, user: UserRow, origin: Origin) => Promise<void>)[]
 }
 
-export const newUserHooks = (): UserHooks => ({ created: [], credentialsRevoked: [], deleting: [] })
+export const newUserHooks = (): UserHooks => ({
+  created: [],
+  updated: [],
+  emailChanged: [],
+  passwordChanged: [],
+  credentialsRevoked: [],
+  deleting: [],
+  deleted: []
+})
+
+/** How an account came to be: recorded with user.created. */
+export type CreatedBy = 'signup' | 'admin' | 'invitation' | 'bootstrap'
 
 export interface NewUser {
   username: string
@@ -35,9 +55,11 @@ export interface NewUser {
   age?: number | null
   role?: Role
   is_active?: boolean
+  /** Honoured only from an admin (and for invited or bootstrapped accounts). */
+  email_verified?: boolean
 }
 
-export type UserChanges = Partial<NewUser>
+export type UserChanges = Omit<Partial<NewUser>, 'email_verified'>
 
 export interface PageOptions {
   after?: number
@@ -50,6 +72,8 @@ export interface PageOptions {
   role?: Role
   /** Only active (true) or only deactivated (false) users; overrides includeInactive. */
   active?: boolean
+  /** Only users whose e-mail address is (true) or is not (false) confirmed. */
+  verified?: boolean
 }
 
 /** A page's filters, the limit counting the one extra row. */
@@ -61,12 +85,13 @@ interface Search {
   prefix?: { lo: string; hi: string; email: boolean }
   role?: Role
   active?: boolean
+  verified?: boolean
 }
 
 /** Advisory-lock key of every change that could remove the last active admin. */
 const ADMINS_LOCK = 'users:admins'
 
-const normalizeEmail = (email: string) => email.trim().toLowerCase()
+export const normalizeEmail = (email: string) => email.trim().toLowerCase()
 
 /** Refuses a username that mixes scripts the way look-alike impersonations do (UTS #39; see lib/unicode.ts). */
 function assertSingleScript(username: string | undefined): void {
@@ -94,14 +119,27 @@ export function decodeCursor(cursor: string): number | undefined {
 // (SQLite has no boolean). PostgreSQL
 // runs the same reads as Drizzle prepared statements.
 const ROW_COLUMNS = `id, username, email, hashed_password AS hashedPassword, age, role, is_active AS isActive,
-  mfa_enabled AS mfaEnabled, token_version AS tokenVersion, created_at AS createdAt, updated_at AS updatedAt`
-const PUBLIC_COLUMNS = 'id, username, email, age, role, is_active AS isActive, mfa_enabled AS mfaEnabled, created_at AS createdAt'
+  mfa_enabled AS mfaEnabled, token_version AS tokenVersion, email_verified AS emailVerified, created_at AS createdAt, updated_at AS updatedAt`
+const PUBLIC_COLUMNS = 'id, username, email, age, role, is_active AS isActive, mfa_enabled AS mfaEnabled, email_verified AS emailVerified, created_at AS createdAt'
 
-type Raw<T> = Omit<T, 'isActive' | 'mfaEnabled'> & { isActive: number | boolean; mfaEnabled: number | boolean }
-function fromRaw<T extends { isActive: boolean; mfaEnabled: boolean }>(row: Raw<T>): T {
+type Raw<T> = Omit<T, 'isActive' | 'mfaEnabled' | 'emailVerified'> & { isActive: number | boolean; mfaEnabled: number | boolean; emailVerified: number | boolean }
+function fromRaw<T extends { isActive: boolean; mfaEnabled: boolean; emailVerified: boolean }>(row: Raw<T>): T {
   row.isActive = row.isActive === 1 || row.isActive === true
   row.mfaEnabled = row.mfaEnabled === 1 || row.mfaEnabled === true
+  row.emailVerified = row.emailVerified === 1 || row.emailVerified === true
   return row as T
+}
+
+/** PUT/PATCH fields that differ from the row (password: whenever one is given). */
+function changedFields(before: UserRow, after: UserRow, passwordSet: boolean): string[] {
+  const fields: string[] = []
+  if (before.username !== after.username) fields.push('username')
+  if (before.email !== after.email) fields.push('email')
+  if (passwordSet) fields.push('password')
+  if (before.age !== after.age) fields.push('age')
+  if (before.role !== after.role) fields.push('role')
+  if (before.isActive !== after.isActive) fields.push('is_active')
+  return fields
 }
 
 export function createUserService(data: Data, hooks: UserHooks = newUserHooks()) {
@@ -163,8 +201,55 @@ export function createUserService(data: Data, hooks: UserHooks = newUserHooks())
   const lockedById = (tx: Tx, id: number): Promise<UserRow | undefined> =>
     data.forUpdate(tx.select().from(users).where(eq(users.id, id))).then((r) => r[0])
 
+  /**
+   * Inserts a user inside the caller's write transaction (signup, invitation
+   * acceptance) and fires the created hooks there.
+   */
+  async function insertUser(tx: Tx, input: NewUser, hashedPassword: string, actor: Actor | undefined, origin: Origin, source: CreatedBy): Promise<UserRow> {
+    const email = normalizeEmail(input.email)
+    const now = new Date().toISOString()
+    const trusted = actor?.role === 'admin' || source === 'invitation'
+    await assertUnique(tx, input.username, email)
+    const [row] = await tx
+      .insert(users)
+      .values({
+        username: input.username,
+        email,
+        usernameKey: foldKey(input.username),
+        emailKey: foldKey(email),
+        hashedPassword,
+        age: input.age ?? null,
+        // Mass assignment: only an admin (or the admin's invitation) may choose these.
+        role: trusted ? (input.role ?? 'user') : 'user',
+        isActive: trusted ? (input.is_active ?? true) : true,
+        // Admins made at start-up or by `roster create-admin` are verified.
+        emailVerified: source === 'bootstrap' || (trusted ? (input.email_verified ?? false) : false),
+        createdAt: now,
+        updatedAt: now
+      })
+      .returning()
+    for (const h of hooks.created) await h(tx, row!, origin, source)
+    return row!
+  }
+
   return {
     hooks,
+
+    /** Inside the caller's transaction; a taken name or address is thrown as the contract's 400. */
+    async insert(tx: Tx, input: NewUser, hashedPassword: string, actor: Actor | undefined, origin: Origin, source: CreatedBy): Promise<UserRow> {
+      try {
+        return await insertUser(tx, input, hashedPassword, actor, origin, source)
+      } catch (err) {
+        mapUniqueViolation(err)
+      }
+    },
+
+    /** Refuses a username or e-mail already taken (on `q`: inside a transaction, pass it). */
+    assertAvailable(username: string | undefined, email: string | undefined, q: Tx = db): Promise<void> {
+      // The same rule as signup: an invited person cannot pick a look-alike name either.
+      assertSingleScript(username)
+      return assertUnique(q, username, email === undefined ? undefined : normalizeEmail(email))
+    },
 
     /** Synchronous on SQLite: the hot path of every authenticated request. */
     getById(id: number): MaybePromise<UserRow | undefined> {
@@ -203,7 +288,7 @@ export function createUserService(data: Data, hooks: UserHooks = newUserHooks())
     /** Keyset page: cost independent of depth. Filters narrow it (see HotReads.search). */
     page(opts: PageOptions): MaybePromise<{ rows: ListedUser[]; nextCursor: string | null }> {
       const after = opts.after ?? 0
-      const filtered = opts.q !== undefined || opts.role !== undefined || opts.active !== undefined
+      const filtered = opts.q !== undefined || opts.role !== undefined || opts.active !== undefined || opts.verified !== undefined
       const lo = opts.q === undefined ? undefined : foldKey(opts.q)
       const found = filtered
         ? hot.search({
@@ -213,7 +298,8 @@ export function createUserService(data: Data, hooks: UserHooks = newUserHooks())
             // Every text starting with `lo` sorts between it and it + the highest code point.
             prefix: lo === undefined ? undefined : { lo, hi: `${lo}\u{10FFFF}`, email: opts.matchEmail === true },
             role: opts.role,
-            active: opts.active ?? (opts.includeInactive ? undefined : true)
+            active: opts.active ?? (opts.includeInactive ? undefined : true),
+            verified: opts.verified
           })
         : hot.page(after, opts.limit + 1, opts.skip, opts.includeInactive)
       return then(found, (all) => {
@@ -222,36 +308,15 @@ export function createUserService(data: Data, hooks: UserHooks = newUserHooks())
       })
     },
 
-    async create(input: NewUser, actor: Actor | undefined): Promise<UserRow> {
+    async create(input: NewUser, actor: Actor | undefined, origin: Origin = SYSTEM): Promise<UserRow> {
       const email = normalizeEmail(input.email)
       assertSingleScript(input.username)
       // Cheap check before the expensive hash, repeated inside the transaction.
       await assertUnique(db, input.username, email)
       const hashedPassword = await hashPassword(input.password)
-      const now = new Date().toISOString()
-      const isAdmin = actor?.role === 'admin'
+      const source: CreatedBy = actor === undefined ? 'signup' : actor.id === 0 ? 'bootstrap' : 'admin'
       try {
-        return await data.transaction(async (tx) => {
-          await assertUnique(tx, input.username, email)
-          const [row] = await tx
-            .insert(users)
-            .values({
-              username: input.username,
-              email,
-              usernameKey: foldKey(input.username),
-              emailKey: foldKey(email),
-              hashedPassword,
-              age: input.age ?? null,
-              // Mass assignment: only an admin may choose these.
-              role: isAdmin ? (input.role ?? 'user') : 'user',
-              isActive: isAdmin ? (input.is_active ?? true) : true,
-              createdAt: now,
-              updatedAt: now
-            })
-            .returning()
-          for (const h of hooks.created) await h(tx, row!)
-          return row!
-        })
+        return await data.transaction((tx) => insertUser(tx, input, hashedPassword, actor, origin, source))
       } catch (err) {
         mapUniqueViolation(err)
       }
@@ -262,7 +327,7 @@ export function createUserService(data: Data, hooks: UserHooks = newUserHooks())
      * Permission to touch this user at all is checked by the caller; here, who
      * may change role and is_active.
      */
-    async update(id: number, changes: UserChanges, actor: Actor, replace: boolean): Promise<UserRow> {
+    async update(id: number, changes: UserChanges, actor: Actor, replace: boolean, origin: Origin = { ...SYSTEM, actorId: actor.id }): Promise<UserRow> {
       const target = await hot.byId(id)
       if (!target) throw NotFound('User not found')
       const isAdmin = actor.role === 'admin'
@@ -298,16 +363,27 @@ export function createUserService(data: Data, hooks: UserHooks = newUserHooks())
           if (!current) throw NotFound('User not found')
           await assertUnique(tx, changes.username, email, id)
           await assertAdminRemains(tx, current, { role: set.role ?? current.role, isActive: set.isActive ?? current.isActive })
-          const [row] = await tx.update(users).set(set).where(eq(users.id, id)).returning()
+          // A new address is unverified until its own link is used.
+          const emailChanged = email !== undefined && email !== current.email
+          const [updated] = await tx
+            .update(users)
+            .set(emailChanged ? { ...set, emailVerified: false } : set)
+            .where(eq(users.id, id))
+            .returning()
+          const row = updated ?? current
           if (hashedPassword !== undefined || set.isActive === false) await revokeCredentials(tx, id)
-          return row ?? current
+          const fields = changedFields(current, row, hashedPassword !== undefined)
+          if (fields.length > 0) for (const h of hooks.updated) await h(tx, current, row, fields, origin)
+          if (hashedPassword !== undefined) for (const h of hooks.passwordChanged) await h(tx, id, origin)
+          if (emailChanged) for (const h of hooks.emailChanged) await h(tx, row, current.email, origin)
+          return row
         })
       } catch (err) {
         mapUniqueViolation(err)
       }
     },
 
-    async changePassword(id: number, current: string, next: string): Promise<void> {
+    async changePassword(id: number, current: string, next: string, origin: Origin = { ...SYSTEM, actorId: id }): Promise<void> {
       const user = await hot.byId(id)
       if (!user) throw NotFound('User not found')
       if (!(await verifyPassword(current, user.hashedPassword))) throw BadRequest('Incorrect password')
@@ -315,6 +391,7 @@ export function createUserService(data: Data, hooks: UserHooks = newUserHooks())
       await data.transaction(async (tx) => {
         await tx.update(users).set({ hashedPassword, updatedAt: new Date().toISOString() }).where(eq(users.id, id))
         await revokeCredentials(tx, id)
+        for (const h of hooks.passwordChanged) await h(tx, id, origin)
       })
     },
 
@@ -322,6 +399,11 @@ export function createUserService(data: Data, hooks: UserHooks = newUserHooks())
     async setPassword(tx: Tx, id: number, hashedPassword: string): Promise<void> {
       await tx.update(users).set({ hashedPassword, updatedAt: new Date().toISOString() }).where(eq(users.id, id))
       await revokeCredentials(tx, id)
+    },
+
+    /** Marks the user's current address verified (its link was used); inside the caller's transaction. */
+    async markVerified(tx: Tx, id: number): Promise<void> {
+      await tx.update(users).set({ emailVerified: true }).where(eq(users.id, id))
     },
 
     /** Stores a hash made with the current parameters (after a successful login), unless the password changed meanwhile. */
@@ -335,7 +417,7 @@ export function createUserService(data: Data, hooks: UserHooks = newUserHooks())
       )
     },
 
-    async delete(id: number): Promise<void> {
+    async delete(id: number, origin: Origin = SYSTEM): Promise<void> {
       const after: (() => void)[] = []
       await data.transaction(async (tx) => {
         await data.lock(tx, ADMINS_LOCK)
@@ -348,6 +430,7 @@ export function createUserService(data: Data, hooks: UserHooks = newUserHooks())
         }
         for (const h of hooks.credentialsRevoked) await h(tx, id)
         await tx.delete(users).where(eq(users.id, id))
+        for (const h of hooks.deleted) await h(tx, target, origin)
       })
       for (const fn of after) fn()
     },
@@ -361,7 +444,7 @@ export function createUserService(data: Data, hooks: UserHooks = newUserHooks())
       const exists = async () => (await byUsername(db, admin.username)) !== undefined || (await byEmail(db, admin.email)) !== undefined
       if (await exists()) return 'exists'
       try {
-        await this.create({ ...admin, role: 'admin', is_active: true }, { id: 0, role: 'admin' })
+        await this.create({ ...admin, role: 'admin', is_active: true, email_verified: true }, { id: 0, role: 'admin' })
       } catch (err) {
         if (err instanceof AppError && err.status === 400 && (await exists())) return 'exists'
         throw err
@@ -424,6 +507,7 @@ function sqliteHotReads(sqlite: Database): HotReads {
       args.push(f.role)
     }
     if (f.active !== undefined) where.push(`${plain}is_active = ${f.active ? 1 : 0}`)
+    if (f.verified !== undefined) where.push(`${plain}email_verified = ${f.verified ? 1 : 0}`)
     const text = `SELECT ${PUBLIC_COLUMNS} FROM users WHERE ${where.join(' AND ')} ORDER BY id LIMIT ? OFFSET ?`
     let stmt = searches.get(text)
     if (!stmt) searches.set(text, (stmt = sqlite.query(text)))
@@ -452,6 +536,7 @@ function drizzleHotReads({ db, t: { users } }: Data): HotReads {
     age: users.age,
     role: users.role,
     isActive: users.isActive,
+    emailVerified: users.emailVerified,
     mfaEnabled: users.mfaEnabled,
     createdAt: users.createdAt
   }
@@ -484,6 +569,7 @@ function drizzleHotReads({ db, t: { users } }: Data): HotReads {
       }
       if (f.role !== undefined) conds.push(eq(users.role, f.role))
       if (f.active !== undefined) conds.push(eq(users.isActive, f.active))
+      if (f.verified !== undefined) conds.push(eq(users.emailVerified, f.verified))
       return db.select(publicColumns).from(users).where(and(...conds)).orderBy(asc(users.id)).limit(f.limit).offset(f.skip).execute()
     }
   }
