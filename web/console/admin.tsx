@@ -6,14 +6,15 @@ import { Loaded, Pager, Table, useAction, useLoad, useSearch } from './common'
 import { EventList } from './me'
 
 export function Users() {
-  const { form, filters, cursors, setCursors, after, set, apply } = useSearch({ q: '', role: '', status: '' })
+  const { form, filters, cursors, setCursors, after, set, apply } = useSearch({ q: '', role: '', status: '', verified: '' })
   const query = {
     limit: 25,
     include_inactive: true,
     ...(after ? { after } : {}),
     ...(filters.q.trim() ? { q: filters.q.trim() } : {}),
     ...(filters.role ? { role: filters.role as 'user' | 'admin' } : {}),
-    ...(filters.status ? { status: filters.status as 'active' | 'inactive' } : {})
+    ...(filters.status ? { status: filters.status as 'active' | 'inactive' } : {}),
+    ...(filters.verified ? { email_verified: filters.verified as 'true' | 'false' } : {})
   }
   const [load, reload] = useLoad(() => api.GET('/api/v2/users', { params: { query } }), [JSON.stringify(query)])
   return (
@@ -23,6 +24,7 @@ export function Users() {
         <Field label="Username or e-mail starts with" type="search" value={form.q} onInput={set('q')} />
         <Select label="Role" value={form.role} onChange={set('role')} options={[['', 'any'], ['user', 'user'], ['admin', 'admin']]} />
         <Select label="Status" value={form.status} onChange={set('status')} options={[['', 'any'], ['active', 'active'], ['inactive', 'deactivated']]} />
+        <Select label="E-mail" value={form.verified} onChange={set('verified')} options={[['', 'any'], ['true', 'confirmed'], ['false', 'not confirmed']]} />
         <div class="field">
           <Button type="submit" busy={load.state === 'loading'}>
             Search

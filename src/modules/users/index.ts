@@ -25,7 +25,8 @@ const v2Query = querySpec({
   after: { type: 'string', maxLength: 64, description: 'next_cursor of the previous page (keyset pagination)' },
   q: { type: 'string', maxLength: 254, description: 'Username prefix, case-insensitive; for admins also an e-mail prefix' },
   role: { type: 'string', maxLength: 5, enum: ['user', 'admin'] as const, description: 'Only users with this role (admins only)' },
-  status: { type: 'string', maxLength: 8, enum: ['active', 'inactive'] as const, description: 'Only active or only deactivated users (admins only); overrides include_inactive' }
+  status: { type: 'string', maxLength: 8, enum: ['active', 'inactive'] as const, description: 'Only active or only deactivated users (admins only); overrides include_inactive' },
+  email_verified: { type: 'string', maxLength: 5, enum: ['true', 'false'] as const, description: 'Only users whose e-mail address is (true) or is not (false) confirmed (admins only)' }
 })
 
 function assertSelfOrAdmin(actor: Actor, targetId: number): void {
@@ -186,8 +187,8 @@ export function versionedUsersModule({ users, auth, directory }: Pick<Deps, 'use
       ({ query, actor }) => {
         const q = v2Query.parse(query)
         const admin = actor.role === 'admin'
-        // Inactive users, and filtering by role or status, would tell a non-admin what the directory hides.
-        if (!admin && (q.include_inactive || q.role !== undefined || q.status !== undefined)) throw Forbidden()
+        // Inactive users, and filtering by role, status or confirmation, would tell a non-admin what the directory hides.
+        if (!admin && (q.include_inactive || q.role !== undefined || q.status !== undefined || q.email_verified !== undefined)) throw Forbidden()
         let after: number | undefined
         if (q.after !== undefined) {
           after = decodeCursor(q.after)
@@ -203,7 +204,8 @@ export function versionedUsersModule({ users, auth, directory }: Pick<Deps, 'use
           q: q.q?.trim() || undefined,
           matchEmail: admin,
           role: q.role as 'user' | 'admin' | undefined,
-          active
+          active,
+          verified: q.email_verified === undefined ? undefined : q.email_verified === 'true'
         })
         return then(page, (page) => ({
           version: '2.0' as const,
@@ -220,7 +222,7 @@ export function versionedUsersModule({ users, auth, directory }: Pick<Deps, 'use
           summary: 'List users (v2) with keyset pagination',
           description:
             'Follow next_cursor with `after` for pages whose cost does not grow with depth. `skip` is O(skip) and capped. ' +
-            '`q` finds users whose username (for admins: or e-mail) starts with it, case-insensitively; `include_inactive`, `role` and `status` are for admins (403 otherwise). Filters keep the keyset order by id. ' +
+            '`q` finds users whose username (for admins: or e-mail) starts with it, case-insensitively; `include_inactive`, `role`, `status` and `email_verified` are for admins (403 otherwise). Filters keep the keyset order by id. ' +
             DIRECTORY_NOTE,
           parameters: v2Query.parameters
         }

@@ -72,6 +72,8 @@ export interface PageOptions {
   role?: Role
   /** Only active (true) or only deactivated (false) users; overrides includeInactive. */
   active?: boolean
+  /** Only users whose e-mail address is (true) or is not (false) confirmed. */
+  verified?: boolean
 }
 
 /** A page's filters, the limit counting the one extra row. */
@@ -83,6 +85,7 @@ interface Search {
   prefix?: { lo: string; hi: string; email: boolean }
   role?: Role
   active?: boolean
+  verified?: boolean
 }
 
 /** Advisory-lock key of every change that could remove the last active admin. */
@@ -285,7 +288,7 @@ export function createUserService(data: Data, hooks: UserHooks = newUserHooks())
     /** Keyset page: cost independent of depth. Filters narrow it (see HotReads.search). */
     page(opts: PageOptions): MaybePromise<{ rows: ListedUser[]; nextCursor: string | null }> {
       const after = opts.after ?? 0
-      const filtered = opts.q !== undefined || opts.role !== undefined || opts.active !== undefined
+      const filtered = opts.q !== undefined || opts.role !== undefined || opts.active !== undefined || opts.verified !== undefined
       const lo = opts.q === undefined ? undefined : foldKey(opts.q)
       const found = filtered
         ? hot.search({
@@ -295,7 +298,8 @@ export function createUserService(data: Data, hooks: UserHooks = newUserHooks())
             // Every text starting with `lo` sorts between it and it + the highest code point.
             prefix: lo === undefined ? undefined : { lo, hi: `${lo}\u{10FFFF}`, email: opts.matchEmail === true },
             role: opts.role,
-            active: opts.active ?? (opts.includeInactive ? undefined : true)
+            active: opts.active ?? (opts.includeInactive ? undefined : true),
+            verified: opts.verified
           })
         : hot.page(after, opts.limit + 1, opts.skip, opts.includeInactive)
       return then(found, (all) => {
@@ -503,6 +507,7 @@ function sqliteHotReads(sqlite: Database): HotReads {
       args.push(f.role)
     }
     if (f.active !== undefined) where.push(`${plain}is_active = ${f.active ? 1 : 0}`)
+    if (f.verified !== undefined) where.push(`${plain}email_verified = ${f.verified ? 1 : 0}`)
     const text = `SELECT ${PUBLIC_COLUMNS} FROM users WHERE ${where.join(' AND ')} ORDER BY id LIMIT ? OFFSET ?`
     let stmt = searches.get(text)
     if (!stmt) searches.set(text, (stmt = sqlite.query(text)))
@@ -564,6 +569,7 @@ function drizzleHotReads({ db, t: { users } }: Data): HotReads {
       }
       if (f.role !== undefined) conds.push(eq(users.role, f.role))
       if (f.active !== undefined) conds.push(eq(users.isActive, f.active))
+      if (f.verified !== undefined) conds.push(eq(users.emailVerified, f.verified))
       return db.select(publicColumns).from(users).where(and(...conds)).orderBy(asc(users.id)).limit(f.limit).offset(f.skip).execute()
     }
   }
