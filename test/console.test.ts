@@ -47,6 +47,14 @@ async function go(page: Page, link: string, heading: string | RegExp) {
   await page.locator('.loading').waitFor({ state: 'detached' })
 }
 
+/** Signed in as the admin, on one user's page, reached from the users list. */
+async function openUser(page: Page, r: Roster, username: string) {
+  await signIn(page, r, ADMIN.username, ADMIN.password)
+  await go(page, 'Users', 'Users')
+  await page.getByRole('link', { name: username, exact: true }).click()
+  await page.getByRole('heading', { name: username, level: 1 }).waitFor()
+}
+
 /** axe-core finds nothing serious, and nothing sticks out sideways at the current width. */
 async function check(page: Page) {
   expect(await axeViolations(page)).toEqual([])
@@ -309,10 +317,7 @@ describe('console for admins', () => {
     const bob = await createUser(r, 'bob')
     const bobSession = (await loginToken(r, 'bob', PASSWORD)).json
     const { page, context, foreign, errors } = await openPage(await browser(), r.url)
-    await signIn(page, r, ADMIN.username, ADMIN.password)
-    await go(page, 'Users', 'Users')
-    await page.getByRole('link', { name: 'bob', exact: true }).click()
-    await page.getByRole('heading', { name: 'bob', level: 1 }).waitFor()
+    await openUser(page, r, 'bob')
 
     // Cancelled: nothing happens.
     await page.getByRole('button', { name: 'Sign out everywhere' }).click()
@@ -354,10 +359,7 @@ describe('console for admins', () => {
     expect((await loginToken(r, 'carol', PASSWORD)).json.mfa_required).toBe(true)
 
     const { page, context, foreign, errors } = await openPage(await browser(), r.url)
-    await signIn(page, r, ADMIN.username, ADMIN.password)
-    await go(page, 'Users', 'Users')
-    await page.getByRole('link', { name: 'carol', exact: true }).click()
-    await page.getByRole('heading', { name: 'carol', level: 1 }).waitFor()
+    await openUser(page, r, 'carol')
     const twoFactor = page.locator('dt', { hasText: 'Two-factor' }).locator('xpath=following-sibling::dd[1]')
     expect(await twoFactor.textContent()).toBe('on')
     await page.getByRole('button', { name: 'Reset two-factor' }).click()
