@@ -3,7 +3,7 @@
 // do are refused; passwords are NFC-normalised, with older raw hashes accepted.
 import { describe, expect, test } from 'bun:test'
 import type { Data } from '../src/db/data'
-import { fillUserKeys } from '../src/db/user-keys'
+import { fillUserKeys, KeyFillError } from '../src/db/user-keys'
 import { foldKey } from '../src/lib/unicode'
 import { admin, makeApp, PASSWORD, req, signup, userBody, type TestApp } from './helpers'
 
@@ -238,7 +238,9 @@ describe('existing rows get their keys at start', () => {
     // The third transaction dies as a killed process would: the first two batches are committed.
     let n = 0
     const dying: Data = { ...t.data, transaction: (fn) => (++n <= 2 ? t.data.transaction(fn) : Promise.reject(new Error('killed'))) }
-    await expect(fillUserKeys(dying, { batch: 2 })).rejects.toThrow('killed')
+    const killed = await fillUserKeys(dying, { batch: 2 }).catch((err: unknown) => err)
+    expect(killed).toBeInstanceOf(KeyFillError)
+    expect((killed as KeyFillError).cause).toEqual(new Error('killed'))
     const half = await keys(t)
     expect(half.map((r) => r.u)).toEqual(['strasse', 'x1', 'y1', `strasse #${ids[3]}`, null, null, null, null])
     expect(half.map((r) => r.e)).toEqual(['a@example.com', 'x1@example.com', 'y1@example.com', 'b@example.com', null, null, null, null])
