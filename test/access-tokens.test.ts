@@ -79,6 +79,7 @@ const ROUTES: Route[] = [
   { name: 'GET /admin/emails', scope: 'admin', owner: 'root', call: (w, k) => req(w.t, 'GET', '/admin/emails', { token: k }), ok: 200 },
   { name: 'POST /admin/emails/{id}/retry', scope: 'admin', owner: 'root', call: (w, k) => req(w.t, 'POST', '/admin/emails/999999/retry', { token: k }), ok: 404 },
   { name: 'DELETE /users/{id}/mfa', scope: 'admin', owner: 'root', call: (w, k) => req(w.t, 'DELETE', `/users/${w.alice.id}/mfa`, { token: k }), ok: 204 },
+  { name: 'DELETE /users/{id}/sessions', scope: 'admin', owner: 'root', call: (w, k) => req(w.t, 'DELETE', `/users/${w.alice.id}/sessions`, { token: k }), ok: 204 },
   { name: 'GET /metrics', scope: 'admin', owner: 'root', call: (w, k) => req(w.t, 'GET', '/metrics', { token: k }), ok: 200 }
 ]
 

@@ -254,6 +254,11 @@ const SCENARIOS: Record<string, Scenario> = {
     valid: async (w) => ({ token: w.root.token, params: { user_id: (await withTotp(w)).id } }),
     more: async (w) => [['an unknown user', { token: w.root.token, params: { user_id: 999999 } }, 404]]
   },
+  'DELETE /users/{user_id}/sessions': {
+    admin: true,
+    valid: async (w) => ({ token: w.root.token, params: { user_id: (await w.fresh()).id } }),
+    more: async (w) => [['an unknown user', { token: w.root.token, params: { user_id: 999999 } }, 404]]
+  },
   'POST /auth/tokens': {
     valid: (w) => ({ token: w.alice.token, json: { name: 'ci', scopes: ['users:read'] } }),
     more: async (w) => [['the admin scope for a plain user', { token: w.alice.token, json: { name: 'ci', scopes: ['admin'] } }, 403]]

@@ -47,6 +47,14 @@ async function go(page: Page, link: string, heading: string | RegExp) {
   await page.locator('.loading').waitFor({ state: 'detached' })
 }
 
+/** Signed in as the admin, on one user's page, reached from the users list. */
+async function openUser(page: Page, r: Roster, username: string) {
+  await signIn(page, r, ADMIN.username, ADMIN.password)
+  await go(page, 'Users', 'Users')
+  await page.getByRole('link', { name: username, exact: true }).click()
+  await page.getByRole('heading', { name: username, level: 1 }).waitFor()
+}
+
 /** axe-core finds nothing serious, and nothing sticks out sideways at the current width. */
 async function check(page: Page) {
   expect(await axeViolations(page)).toEqual([])
@@ -299,6 +307,74 @@ describe('console for admins', () => {
     await page.getByRole('cell', { name: /^user\.deactivated/ }).waitFor()
     await check(page)
     await shot(page, 'audit')
+    expect(foreign).toEqual([])
+    expect(errors).toEqual([])
+    await context.close()
+  }, SLOW)
+
+  test("sign a user out everywhere from their page, after a confirmation: their tokens stop, the audit trail shows it", async () => {
+    const r = await startRoster()
+    const bob = await createUser(r, 'bob')
+    const bobSession = (await loginToken(r, 'bob', PASSWORD)).json
+    const { page, context, foreign, errors } = await openPage(await browser(), r.url)
+    await openUser(page, r, 'bob')
+
+    // Cancelled: nothing happens.
+    await page.getByRole('button', { name: 'Sign out everywhere' }).click()
+    await page.getByRole('group', { name: 'Confirm' }).getByText('Sign bob out on every device?').waitFor()
+    await check(page)
+    await page.getByRole('button', { name: 'Cancel' }).click()
+    await page.getByRole('button', { name: 'Sign out everywhere' }).waitFor()
+    expect((await api(r, 'GET', '/users/me', undefined, bobSession.access_token)).status).toBe(200)
+
+    // Confirmed: every session of bob ends.
+    await page.getByRole('button', { name: 'Sign out everywhere' }).click()
+    await page.getByRole('button', { name: 'Yes, sign out everywhere' }).click()
+    await page.getByRole('status').filter({ hasText: 'bob is signed out everywhere.' }).waitFor()
+    await page.getByRole('cell', { name: /^session\.revoked/ }).waitFor()
+    await check(page)
+    expect((await api(r, 'GET', '/users/me', undefined, bobSession.access_token)).status).toBe(401)
+    expect((await api(r, 'POST', '/auth/refresh', { refresh_token: bobSession.refresh_token })).status).toBe(401)
+    const rootToken = (await loginToken(r, ADMIN.username, ADMIN.password)).json.access_token
+    const rootId = (await api(r, 'GET', '/users/me', undefined, rootToken)).json.id
+    const audit = await api(r, 'GET', `/admin/audit?type=session.revoked&target_id=${bob.id}`, undefined, rootToken)
+    expect(audit.json.events).toHaveLength(1)
+    expect(audit.json.events[0]).toMatchObject({ actor_id: rootId, target_id: bob.id, details: { count: 1, by: 'admin' } })
+    // The admin's own session was not touched.
+    await go(page, 'Users', 'Users')
+    expect(foreign).toEqual([])
+    expect(errors).toEqual([])
+    await context.close()
+  }, SLOW)
+
+  test("reset the two-factor sign-in of a user who lost their authenticator: they sign in with the password alone", async () => {
+    const r = await startRoster()
+    const carol = await createUser(r, 'carol')
+    // Carol turns TOTP on through the API.
+    const carolToken = (await loginToken(r, 'carol', PASSWORD)).json.access_token
+    const setup = await api(r, 'POST', '/auth/mfa/totp/setup', { password: PASSWORD }, carolToken)
+    expect(setup.status).toBe(200)
+    const code = TOTP.generate({ secret: Secret.fromBase32(setup.json.secret) })
+    expect((await api(r, 'POST', '/auth/mfa/totp/enable', { code }, carolToken)).status).toBe(200)
+    expect((await loginToken(r, 'carol', PASSWORD)).json.mfa_required).toBe(true)
+
+    const { page, context, foreign, errors } = await openPage(await browser(), r.url)
+    await openUser(page, r, 'carol')
+    const twoFactor = page.locator('dt', { hasText: 'Two-factor' }).locator('xpath=following-sibling::dd[1]')
+    expect(await twoFactor.textContent()).toBe('on')
+    await page.getByRole('button', { name: 'Reset two-factor' }).click()
+    await page.getByRole('status').filter({ hasText: 'Two-factor sign-in is off for carol.' }).waitFor()
+    await page.locator('dt', { hasText: 'Two-factor' }).locator('xpath=following-sibling::dd[1]', { hasText: 'off' }).waitFor()
+    await page.getByRole('button', { name: 'Reset two-factor' }).waitFor({ state: 'detached' })
+    await page.getByRole('cell', { name: /^mfa\.disabled/ }).waitFor()
+    await check(page)
+
+    // The password alone signs carol in now, and TOTP is off on her account.
+    const login = await loginToken(r, 'carol', PASSWORD)
+    expect(login.status).toBe(200)
+    expect(login.json.mfa_required).toBeUndefined()
+    const me = await api(r, 'GET', '/users/me', undefined, login.json.access_token)
+    expect(me.json.mfa_enabled).toBe(false)
     expect(foreign).toEqual([])
     expect(errors).toEqual([])
     await context.close()

@@ -2,7 +2,8 @@
 // after NFKC + case folding; usernames that mix scripts the way impersonations
 // do are refused; passwords are NFC-normalised, with older raw hashes accepted.
 import { describe, expect, test } from 'bun:test'
-import { fillUserKeys } from '../src/db/user-keys'
+import type { Data } from '../src/db/data'
+import { fillUserKeys, KeyFillError } from '../src/db/user-keys'
 import { foldKey } from '../src/lib/unicode'
 import { admin, makeApp, PASSWORD, req, signup, userBody, type TestApp } from './helpers'
 
@@ -189,4 +190,67 @@ describe('existing rows get their keys at start', () => {
     expect(await fillUserKeys(t.data)).toEqual([])
     expect((await t.data.migrate()).keyCollisions).toEqual([])
   })
+  // Rows as written before the keys existed; returns their ids.
+  async function legacyUsers(t: TestApp, rows: [string, string][]): Promise<number[]> {
+    const hash = await Bun.password.hash(PASSWORD)
+    const now = new Date().toISOString()
+    const ids: number[] = []
+    for (const [username, email] of rows) {
+      const [row] = await t.sql<{ id: number }>(
+        'INSERT INTO users (username, email, hashed_password, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id',
+        username, email, hash, now, now
+      )
+      ids.push(Number(row!.id))
+    }
+    return ids
+  }
+  const keys = (t: TestApp) => t.sql<{ u: string | null; e: string | null }>('SELECT username_key AS u, email_key AS e FROM users ORDER BY id')
+
+  // Collisions across batches (1 and 4), inside one batch (5 and 6), and across the kill below (5 and 8).
+  const LEGACY: [string, string][] = [
+    ['Straße', 'a@example.com'],
+    ['x1', 'x1@example.com'],
+    ['y1', 'y1@example.com'],
+    ['strasse', 'b@example.com'],
+    ['Иван', 'ИВАН@example.com'],
+    ['иван', 'c@example.com'],
+    ['z1', 'z1@example.com'],
+    ['other', 'иван@example.com']
+  ]
+  const expected = (ids: number[]) => ({
+    u: ['strasse', 'x1', 'y1', `strasse #${ids[3]}`, 'иван', `иван #${ids[5]}`, 'z1', 'other'],
+    e: ['a@example.com', 'x1@example.com', 'y1@example.com', 'b@example.com', 'иван@example.com', 'c@example.com', 'z1@example.com', `иван@example.com #${ids[7]}`]
+  })
+
+  test('in batches: more rows than one batch end exactly as one batch would', async () => {
+    for (const batch of [2, 3, 1000]) {
+      const t = await makeApp()
+      const ids = await legacyUsers(t, LEGACY)
+      expect({ batch, collisions: await fillUserKeys(t.data, { batch }) }).toEqual({ batch, collisions: [ids[3]!, ids[5]!, ids[7]!] })
+      const rows = await keys(t)
+      expect({ batch, u: rows.map((r) => r.u), e: rows.map((r) => r.e) }).toEqual({ batch, ...expected(ids) })
+    }
+  })
+
+  test('a run killed after some batches keeps them; the next run finishes and reports every collision', async () => {
+    const t = await makeApp()
+    const ids = await legacyUsers(t, LEGACY)
+    // The third transaction dies as a killed process would: the first two batches are committed.
+    let n = 0
+    const dying: Data = { ...t.data, transaction: (fn) => (++n <= 2 ? t.data.transaction(fn) : Promise.reject(new Error('killed'))) }
+    const killed = await fillUserKeys(dying, { batch: 2 }).catch((err: unknown) => err)
+    expect(killed).toBeInstanceOf(KeyFillError)
+    expect((killed as KeyFillError).cause).toEqual(new Error('killed'))
+    const half = await keys(t)
+    expect(half.map((r) => r.u)).toEqual(['strasse', 'x1', 'y1', `strasse #${ids[3]}`, null, null, null, null])
+    expect(half.map((r) => r.e)).toEqual(['a@example.com', 'x1@example.com', 'y1@example.com', 'b@example.com', null, null, null, null])
+    // The next start: the collision found before the kill is reported with the new ones.
+    expect(await fillUserKeys(t.data, { batch: 2 })).toEqual([ids[3]!, ids[5]!, ids[7]!])
+    const rows = await keys(t)
+    expect({ u: rows.map((r) => r.u), e: rows.map((r) => r.e) }).toEqual(expected(ids))
+    expect((await req(t, 'POST', '/auth/login', { body: { username: 'ИВАН', password: PASSWORD } })).status).toBe(200)
+    expect((await req(t, 'POST', '/auth/login', { body: { username: 'c@example.com', password: PASSWORD } })).status).toBe(200)
+    expect(await fillUserKeys(t.data, { batch: 2 })).toEqual([])
+  })
 })
+

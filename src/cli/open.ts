@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { ConfigError, resolveSecret, type Config } from '../config'
 import { DB_FILE } from '../db/client'
 import { pgData, sqliteData, type Data } from '../db/data'
+import { KeyFillError } from '../db/user-keys'
 import { createLogger, type Logger } from '../lib/log'
 import { CliError, codeOf } from './errors'
 
@@ -53,9 +54,14 @@ export async function openData(config: Config, logger: Logger = createLogger(con
     }
   } catch (err) {
     await data.close().catch(() => {})
+    const failed = err instanceof KeyFillError ? err.cause : err
+    const errno = (failed as { errno?: unknown; cause?: { errno?: unknown } })?.cause?.errno ?? (failed as { errno?: unknown })?.errno
+    const code = typeof errno === 'string' ? ` (${errno})` : codeOf(failed)
+    if (err instanceof KeyFillError) {
+      // The keys are filled a batch per transaction: the committed batches stay.
+      throw new CliError(`${variable}: filling the users' comparison keys failed; the users done so far keep theirs and the next start continues${code}`)
+    }
     // Migrations run in one transaction: nothing was changed.
-    const errno = (err as { errno?: unknown; cause?: { errno?: unknown } })?.cause?.errno ?? (err as { errno?: unknown })?.errno
-    const code = typeof errno === 'string' ? ` (${errno})` : codeOf(err)
     throw new CliError(`${variable}: applying migrations failed, the database is unchanged${code}`)
   }
   return data

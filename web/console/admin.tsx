@@ -1,5 +1,6 @@
 // Admin pages: people, one person, invitations, the e-mail outbox, the audit log.
-import { useState } from 'preact/hooks'
+import type { ComponentChildren } from 'preact'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import { api, type User } from '../api'
 import { Button, Field, formatTime, Heading, Link, Notice, Select } from '../ui'
 import { Loaded, Pager, Table, useAction, useLoad, useSearch } from './common'
@@ -80,6 +81,7 @@ function UserPanel(props: { user: User; me: User; onChange: (u: User) => void })
   const [age, setAge] = useState(u.age === null ? '' : String(u.age))
   const [confirmName, setConfirmName] = useState('')
   const [deleted, setDeleted] = useState(false)
+  const [confirmSignOut, setConfirmSignOut] = useState(false)
   const act = useAction()
   const self = u.id === props.me.id
   const patch = async (name: string, body: Record<string, unknown>, done: string) => {
@@ -153,9 +155,32 @@ function UserPanel(props: { user: User; me: User; onChange: (u: User) => void })
             Reset two-factor
           </Button>
         )}
+        {u.is_active && !confirmSignOut && (
+          <Button kind="plain" onClick={() => setConfirmSignOut(true)}>
+            Sign out everywhere
+          </Button>
+        )}
       </div>
+      {confirmSignOut && (
+        <Confirm
+          yes="Yes, sign out everywhere"
+          busy={act.busy === 'sessions'}
+          onCancel={() => setConfirmSignOut(false)}
+          onYes={async () => {
+            const done = self ? 'You are signed out everywhere.' : `${u.username} is signed out everywhere.`
+            if (await act.run('sessions', () => api.DELETE('/users/{user_id}/sessions', { params: { path: { user_id: u.id } } }), done)) {
+              setConfirmSignOut(false)
+              reloadAudit()
+            }
+          }}
+        >
+          Sign {self ? 'yourself' : u.username} out on every device? Each session ends at once{self ? ', this one included' : ''}. Personal access tokens and the password stay.
+        </Confirm>
+      )}
       {self && <p class="hint">You cannot deactivate yourself or remove your own admin role here.</p>}
-      <p class="hint">Deactivating ends every session of the user at once; activating again lets them sign in anew.</p>
+      <p class="hint">
+        Signing out everywhere ends every session of the user; they can sign in again with their password. Deactivating also revokes their personal access tokens and keeps them out until they are activated again.
+      </p>
 
       <h2>Edit</h2>
       <form
@@ -197,6 +222,25 @@ function UserPanel(props: { user: User; me: User; onChange: (u: User) => void })
         </form>
       </div>
     </>
+  )
+}
+
+/** Asks before an action that cannot be undone; focus moves to the question's first button. */
+function Confirm(props: { children: ComponentChildren; yes: string; busy: boolean; onYes: () => void; onCancel: () => void }) {
+  const ref = useRef<HTMLDivElement>(null)
+  useEffect(() => ref.current?.querySelector('button')?.focus(), [])
+  return (
+    <div class="panel" role="group" aria-label="Confirm" ref={ref}>
+      <p>{props.children}</p>
+      <div class="row">
+        <Button kind="danger" busy={props.busy} onClick={props.onYes}>
+          {props.yes}
+        </Button>
+        <Button kind="plain" disabled={props.busy} onClick={props.onCancel}>
+          Cancel
+        </Button>
+      </div>
+    </div>
   )
 }
 
@@ -293,7 +337,7 @@ export function Invitations() {
                             class="btn plain small"
                             busy={act.busy === `x${i.id}`}
                             aria-label={`Revoke the invitation of ${i.email}`}
-                            onClick={async () => (await act.run(`x${i.id}`, () => api.DELETE('/admin/invitations/{id}', { params: { path: { id: i.id } } }), 'Invitation revoked.')) && reload()}
+                            onClick={async () => (await act.run(`x${i.id}`, () => api.DELETE('/admin/invitations/{invitation_id}', { params: { path: { invitation_id: i.id } } }), 'Invitation revoked.')) && reload()}
                           >
                             Revoke
                           </Button>

@@ -1,8 +1,7 @@
 // What every signed-in person can do with their own account.
 import { encode } from 'uqr'
 import { useState } from 'preact/hooks'
-import { api, forget, type User } from '../api'
-import type { AuditEvent } from '../pending'
+import { api, forget, type AuditEvent, type User } from '../api'
 import { Button, Field, formatTime, Heading, Notice, Select } from '../ui'
 import { Loaded, Pager, Table, useAction, useLoad } from './common'
 
@@ -333,7 +332,7 @@ export function Tokens(props: { me: User }) {
                             class="btn plain small"
                             busy={act.busy === `rm${tk.id}`}
                             aria-label={`Revoke token ${tk.name}`}
-                            onClick={async () => (await act.run(`rm${tk.id}`, () => api.DELETE('/auth/tokens/{id}', { params: { path: { id: tk.id } } }), 'Token revoked.')) && reload()}
+                            onClick={async () => (await act.run(`rm${tk.id}`, () => api.DELETE('/auth/tokens/{token_id}', { params: { path: { token_id: tk.id } } }), 'Token revoked.')) && reload()}
                           >
                             Revoke
                           </Button>

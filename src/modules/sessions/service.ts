@@ -13,7 +13,7 @@ import type { SessionRow } from '../../db/schema'
 import { then, type MaybePromise } from '../../lib/maybe'
 import { NotFound, Unauthorized } from '../../lib/errors'
 import { createSealer, hashToken, newToken } from '../../lib/token'
-import type { AuditService } from '../audit/service'
+import type { AuditService, Origin } from '../audit/service'
 
 export const INVALID_REFRESH = 'Invalid refresh token'
 /** How long a just-rotated refresh token is still accepted (two tabs refreshing at once). */
@@ -79,6 +79,16 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
 
   async function revoke(tx: Tx, id: string, t: number) {
     await tx.update(sessions).set({ revokedAt: t, successor: null }).where(and(eq(sessions.id, id), isNull(sessions.revokedAt)))
+  }
+
+  /** Revokes every session of the user not revoked yet (but `keepId`); returns their ids. */
+  function revokeUserSessions(tx: Tx, userId: number, keepId?: string): Promise<{ id: string }[]> {
+    const open = and(eq(sessions.userId, userId), isNull(sessions.revokedAt))
+    return tx
+      .update(sessions)
+      .set({ revokedAt: now(), successor: null })
+      .where(keepId === undefined ? open : and(open, ne(sessions.id, keepId)))
+      .returning({ id: sessions.id })
   }
 
   /**
@@ -257,11 +267,7 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
     /** Revokes every live session of the user except `keepId`. Returns how many. */
     async revokeOthers(userId: number, keepId: string, meta: ClientMeta = NO_CLIENT): Promise<number> {
       const rows = await data.transaction(async (tx) => {
-        const gone = await tx
-          .update(sessions)
-          .set({ revokedAt: now(), successor: null })
-          .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), ne(sessions.id, keepId)))
-          .returning({ id: sessions.id })
+        const gone = await revokeUserSessions(tx, userId, keepId)
         if (gone.length > 0) {
           await audit?.append(tx, { type: 'session.revoked', origin: origin(userId, meta), targetId: userId, details: { count: gone.length, kept_session_id: keepId } })
         }
@@ -270,12 +276,27 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
       return rows.length
     },
 
+    /**
+     * An admin signs a user out everywhere: every session of theirs ends (its
+     * refresh token and access tokens with it). Personal access tokens are not
+     * sessions and stay. The user row is locked first, as a login locks it
+     * before inserting its session: a login commits either before this (its
+     * session is revoked here) or after it (a new session, which stands).
+     * Recorded even when there was nothing to revoke: it is an admin's act on
+     * someone else's account. Returns how many sessions ended.
+     */
+    async revokeAllOf(userId: number, by: Origin): Promise<number> {
+      return data.transaction(async (tx) => {
+        if (!(await userState(tx, userId, true))) throw NotFound('User not found')
+        const gone = await revokeUserSessions(tx, userId)
+        await audit?.append(tx, { type: 'session.revoked', origin: by, targetId: userId, details: { count: gone.length, by: 'admin' } })
+        return gone.length
+      })
+    },
+
     /** For UserHooks.credentialsRevoked: inside the caller's transaction. */
     async revokeAll(tx: Tx, userId: number): Promise<void> {
-      await tx
-        .update(sessions)
-        .set({ revokedAt: now(), successor: null })
-        .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)))
+      await revokeUserSessions(tx, userId)
     }
   }
 }
