@@ -99,7 +99,8 @@ describe('deleting a user with thousands of files', () => {
     const deleted = await req(t, 'DELETE', `/users/${bob.id}`, { token: root.token })
     expect(deleted.status).toBe(204)
     // Answered before the files went: their removal is not part of the request.
-    expect(onDisk()).toBe(5000)
+    // (It starts right after the answer, so a first batch may already be gone.)
+    expect(onDisk()).toBeGreaterThan(0)
     expect(Number((await t.sql<{ n: number }>('SELECT count(*) AS n FROM files'))[0]!.n)).toBe(0)
 
     // Other requests are answered while the bytes are being removed.

@@ -8,6 +8,7 @@ import { hashToken } from '../src/lib/token'
 import { MAX_RESENDS_PER_HOUR } from '../src/modules/verification/service'
 import { admin, expectNoSecrets, login, makeApp, PASSWORD, req, signup, userBody, type TestApp } from './helpers'
 import { auditRows, INVALID_TOKEN, linkToken, mailTo, PUBLIC_URL, test, withMail } from './lifecycle-helpers'
+import { until } from './mail-helpers'
 
 const verify = (t: TestApp, token: unknown) => req(t, 'POST', '/auth/verify-email', { body: { token } })
 const me = async (t: TestApp, token: string) => (await req(t, 'GET', '/users/me', { token })).json
@@ -43,8 +44,10 @@ describe('signup mail and POST /auth/verify-email', () => {
       expect(await verify(t, token)).toMatchObject({ status: 400, json: INVALID_TOKEN })
 
       // One mail per signup, and once sent its body keeps no link.
-      await Bun.sleep(50)
-      const rows = (await t.db.select().from(t.tables.emailOutbox).where(eq(t.tables.emailOutbox.toAddress, 'alice@example.com')))
+      // (The row is marked sent just after the SMTP server accepted the mail.)
+      const aliceMails = () => t.db.select().from(t.tables.emailOutbox).where(eq(t.tables.emailOutbox.toAddress, 'alice@example.com'))
+      await until(async () => (await aliceMails()).every((r) => r.status === 'sent'))
+      const rows = await aliceMails()
       expect(rows).toHaveLength(1)
       expect(rows[0]).toMatchObject({ status: 'sent', textBody: '', htmlBody: '' })
       const events = (await auditRows(t)).filter((e) => e.type === 'email.verified')
