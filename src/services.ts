@@ -10,6 +10,7 @@ import { createCounters } from './db/counters'
 import { createAccessTokenService } from './modules/access-tokens/service'
 import { auditUserChanges } from './modules/audit/hooks'
 import { createAuditService } from './modules/audit/service'
+import { createReentryCheck } from './modules/auth/reentry'
 import { createAuthService } from './modules/auth/service'
 import { createSharedLoginThrottle } from './modules/auth/shared-throttle'
 import { createLoginThrottle } from './modules/auth/throttle'
@@ -37,7 +38,13 @@ export interface ServiceDeps {
 export function createServices(deps: ServiceDeps) {
   const { config, data, logger } = deps
   const hooks = newUserHooks()
-  const users = createUserService(data, hooks)
+  // Several instances share one PostgreSQL database: failed logins and the
+  // strict /auth/* buckets add up there. One SQLite instance counts in memory.
+  const counters = data.kind === 'pg' ? createCounters(data) : undefined
+  // The failed-login throttle, which also counts passwords re-entered by signed-in users.
+  const throttle = counters ? createSharedLoginThrottle(counters) : createLoginThrottle()
+  const reenter = createReentryCheck(throttle)
+  const users = createUserService(data, hooks, reenter)
   const audit = createAuditService(data)
   // Every user change is recorded in the transaction that makes it.
   auditUserChanges(audit, hooks)
@@ -49,9 +56,6 @@ export function createServices(deps: ServiceDeps) {
   })
   // Password change, reset, deactivation and deletion end every session.
   hooks.credentialsRevoked.push((tx, userId) => sessions.revokeAll(tx, userId))
-  // Several instances share one PostgreSQL database: failed logins and the
-  // strict /auth/* buckets add up there. One SQLite instance counts in memory.
-  const counters = data.kind === 'pg' ? createCounters(data) : undefined
   const mail = createMailService(data, config, deps.mailer)
   const verification = createVerificationService({ data, users, mail, audit, publicUrl: config.publicUrl })
   // The welcome mail (with the verification link) is written in the new user's
@@ -69,9 +73,9 @@ export function createServices(deps: ServiceDeps) {
       }
     }
   }
-  const auth = createAuthService(users, authOptions, counters ? createSharedLoginThrottle(counters) : createLoginThrottle())
+  const auth = createAuthService(users, authOptions, throttle)
   const accessTokens = createAccessTokenService(data, { now: deps.now, audit })
-  const mfa = createMfaService({ data, secretKey: deps.secret, throttle: auth.throttle, now: deps.now, audit })
+  const mfa = createMfaService({ data, secretKey: deps.secret, throttle, reenter, now: deps.now, audit })
   // Personal access tokens and pending logins die with the credentials
   // (password change or reset, deactivation, deletion). TOTP itself stays on.
   hooks.credentialsRevoked.push((tx, userId) => accessTokens.revokeAll(tx, userId))

@@ -2,6 +2,7 @@
 // the binary and a decoy .env / bunfig.toml (which must be ignored).
 import { afterEach, beforeAll, describe, expect, test } from 'bun:test'
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { Database } from 'bun:sqlite'
 import { join } from 'node:path'
 import pkg from '../package.json' with { type: 'json' }
 import { baseEnv, buildBinary, cleanup, scratchDir, openDb, postJson, runCli, userBody } from './binary'
@@ -212,6 +213,32 @@ describe('migrate', () => {
     expect(tables).toEqual(expect.arrayContaining(['users', 'sessions', 'email_outbox', 'files', '__drizzle_migrations']))
     // Twice is fine.
     expect((await runCli(f.bin, ['migrate'], { cwd: f.cwd, env })).code).toBe(0)
+  })
+
+  test('users written before the Unicode keys get them; a failed fill is one line saying the next start continues', async () => {
+    const f = folder()
+    const env = baseEnv(f.dataDir)
+    expect((await runCli(f.bin, ['migrate'], { cwd: f.cwd, env })).code).toBe(0)
+    const file = join(f.dataDir, 'roster.db')
+    const write = (sql: string) => {
+      const db = new Database(file)
+      db.run(sql)
+      db.close()
+    }
+    const now = new Date().toISOString()
+    write(`INSERT INTO users (username, email, hashed_password, created_at, updated_at) VALUES ('Straße', 'a@example.com', 'x', '${now}', '${now}')`)
+    // Any failure while filling: here a trigger refuses every update of users.
+    write("CREATE TRIGGER refuse BEFORE UPDATE ON users BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    const failed = await runCli(f.bin, ['migrate'], { cwd: f.cwd, env })
+    expect(failed.code).toBe(1)
+    oneLine(failed.stderr)
+    expect(failed.stderr).toStartWith("roster: DATA_DIR: filling the users' comparison keys failed; the users done so far keep theirs and the next start continues")
+    expect(failed.stderr).not.toContain(f.dataDir)
+    write('DROP TRIGGER refuse')
+    expect((await runCli(f.bin, ['migrate'], { cwd: f.cwd, env })).code).toBe(0)
+    const db = openDb(file)
+    expect(db.query('SELECT username_key AS k FROM users').all()).toEqual([{ k: 'strasse' }])
+    db.close()
   })
 })
 

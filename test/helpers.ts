@@ -246,3 +246,16 @@ export function scenarios<W extends { t: TestApp }>(list: Scenario<W>[], makeWor
   }
 }
 
+/**
+ * Counts argon2 verifications from now on in this test file (its `n`; reset it
+ * between tests), to prove that a refused attempt computes no hash.
+ */
+export function countPasswordChecks(): { n: number } {
+  const checks = { n: 0 }
+  const real = Bun.password.verify
+  Bun.password.verify = ((...args: Parameters<typeof real>) => {
+    checks.n++
+    return real(...args)
+  }) as typeof real
+  return checks
+}

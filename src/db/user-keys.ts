@@ -3,7 +3,7 @@
 // PostgreSQL has Unicode case folding with NFKC), so this runs after the
 // migrations, at every start, on either engine; with nothing to fill it is one
 // indexed lookup.
-import { and, asc, eq, gt, inArray, isNull, like, or } from 'drizzle-orm'
+import { and, asc, eq, gt, inArray, isNull, like, lte, max, min, or } from 'drizzle-orm'
 import { foldKey } from '../lib/unicode'
 import type { Data } from './data'
 
@@ -14,17 +14,18 @@ export class KeyFillError extends Error {
   }
 }
 
-/** Rows per transaction: memory and lock time stay flat whatever the table's size. */
+/** Ids per transaction: memory and lock time stay flat whatever the table's size. */
 export const KEY_BATCH = 1000
 
 /**
- * Fills the missing keys in id order, a batch of rows per transaction, so a
- * million users cost what a thousand do in memory, and a start killed midway
- * keeps the batches it committed: a row whose key is still NULL is one still
- * to do, and the next start carries on from there. Each batch takes the lowest
- * ids still missing, under an advisory lock (instances starting together take
- * turns batch by batch), so the order below holds across batches, runs and
- * instances.
+ * Fills the missing keys in id order, one window of `batch` ids per
+ * transaction, so a million users cost what a thousand do in memory, and a
+ * start killed midway keeps the windows it committed: a row whose key is still
+ * NULL is one still to do, and the next start carries on from there. Windows
+ * go up from the lowest id still missing, each under an advisory lock
+ * (instances starting together take turns window by window, and one finds
+ * done what the other filled), so the order below holds across windows, runs
+ * and instances.
  *
  * Two existing users whose names (or addresses) fold to one key (`Straße`/
  * `strasse`, written when only ASCII case was compared): the older one keeps
@@ -38,12 +39,18 @@ export const KEY_BATCH = 1000
  */
 export async function fillUserKeys(data: Data, opts: { batch?: number } = {}): Promise<number[]> {
   const { users } = data.t
-  const [any] = await data.db.select({ id: users.id }).from(users).where(missingKey(data)).limit(1)
-  if (!any) return []
+  const batch = opts.batch ?? KEY_BATCH
+  const [span] = await data.db
+    .select({ first: min(users.id).mapWith(Number), last: max(users.id).mapWith(Number) })
+    .from(users)
+    .where(missingKey(data))
+  if (span?.first == null || span.last == null) return []
+  // Windows of ids, not "the next N rows still missing": that query walks
+  // every missing row of the keys' indexes and sorts them, once per batch.
   // Every row at or below the cursor has its keys (new rows are written with them).
-  for (let cursor: number | undefined = 0; cursor !== undefined; ) {
+  for (let cursor = span.first - 1; cursor < span.last; cursor += batch) {
     try {
-      cursor = await fillBatch(data, cursor, opts.batch ?? KEY_BATCH)
+      await fillWindow(data, cursor, cursor + batch)
     } catch (err) {
       throw new KeyFillError(err)
     }
@@ -59,8 +66,8 @@ export async function fillUserKeys(data: Data, opts: { batch?: number } = {}): P
 
 const missingKey = (data: Data) => or(isNull(data.t.users.usernameKey), isNull(data.t.users.emailKey))
 
-/** Fills the first `batch` rows above `cursor` that miss a key, in one transaction; returns the last id, or undefined when none was left. */
-function fillBatch(data: Data, cursor: number, batch: number): Promise<number | undefined> {
+/** Fills the keys of the rows with ids in (from, to] that miss one, in one transaction. */
+function fillWindow(data: Data, from: number, to: number): Promise<void> {
   const { users } = data.t
   const missing = missingKey(data)
   return data.transaction(async (tx) => {
@@ -68,10 +75,9 @@ function fillBatch(data: Data, cursor: number, batch: number): Promise<number | 
     const rows = await tx
       .select({ id: users.id, username: users.username, email: users.email, usernameKey: users.usernameKey, emailKey: users.emailKey })
       .from(users)
-      .where(and(gt(users.id, cursor), missing))
+      .where(and(gt(users.id, from), lte(users.id, to), missing))
       .orderBy(asc(users.id))
-      .limit(batch)
-    if (!rows.length) return undefined
+    if (!rows.length) return
     const wanted = rows.map((r) => ({ id: r.id, username: r.usernameKey ?? foldKey(r.username), email: r.emailKey ?? foldKey(r.email), row: r }))
     // Keys held before this batch (older rows, earlier batches), then the ones this batch hands out.
     const names = wanted.filter((w) => w.row.usernameKey === null).map((w) => w.username)
@@ -83,7 +89,6 @@ function fillBatch(data: Data, cursor: number, batch: number): Promise<number | 
       const emailKey = w.row.emailKey ?? claim(takenEmails, w.email, w.id)
       await tx.update(users).set({ usernameKey, emailKey }).where(and(eq(users.id, w.id), missing))
     }
-    return rows[rows.length - 1]!.id
   })
 }
 

@@ -11,6 +11,23 @@ export function hashToken(token: string): string {
   return new Bun.CryptoHasher('sha256').update(token).digest('hex')
 }
 
+/** Longer than any token Roster issues (43 characters); refused before hashing. */
+export const MAX_TOKEN_LENGTH = 256
+
+/**
+ * A new single-use token valid `ttlMs` from `now`: the clear token for the mail
+ * (the only time it exists), and what its row stores.
+ */
+export function issueToken(now: number, ttlMs: number): { token: string; stored: { tokenHash: string; createdAt: number; expiresAt: number } } {
+  const token = newToken()
+  return { token, stored: { tokenHash: hashToken(token), createdAt: now, expiresAt: now + ttlMs } }
+}
+
+/** The hash to look a presented token up by; undefined when it cannot be one Roster issued (empty, or too long). */
+export function presentedHash(token: string): string | undefined {
+  return token.length === 0 || token.length > MAX_TOKEN_LENGTH ? undefined : hashToken(token)
+}
+
 /**
  * Symmetric sealing (AES-256-GCM) of a short secret that must be handed out
  * again later, with a key derived from the signing secret: what the database

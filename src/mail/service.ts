@@ -7,7 +7,20 @@ import type { Data, Tx } from '../db/data'
 import { AppError, NotFound } from '../lib/errors'
 import { trimPage } from '../lib/page'
 import { counts, enqueueEmail, getEmail, listEmails, retry, type EmailSummary, type NewEmail, type OutboxStatus } from './outbox'
+import type { AuditService } from '../modules/audit/service'
+import type { UserService } from '../modules/users/service'
 import { messageIdFor } from './transport'
+
+/** What a service that mails single-use links (verification, invitations, password reset) is built from. */
+export interface LinkMailerDeps {
+  data: Data
+  users: UserService
+  mail: MailService
+  audit: AuditService
+  /** The base of the links in the mails. */
+  publicUrl: string
+  now?: () => number
+}
 
 export interface MailKicker {
   kick(): void

@@ -5,17 +5,15 @@
 // the transaction that creates the user, so of concurrent accepts one wins and a
 // failed creation (a taken username) leaves the invitation pending.
 import { and, asc, eq, gt, isNull } from 'drizzle-orm'
-import type { Data, Tx } from '../../db/data'
+import type { Tx } from '../../db/data'
 import type { InvitationRow, Role, UserRow } from '../../db/schema'
 import { BadRequest, INVALID_TOKEN, NotFound } from '../../lib/errors'
 import { hashPassword } from '../../lib/password'
-import { hashToken, newToken } from '../../lib/token'
-import type { MailService } from '../../mail/service'
+import { issueToken, presentedHash } from '../../lib/token'
+import type { LinkMailerDeps } from '../../mail/service'
 import { invitationMail, INVITE_TOKEN_TTL_MS } from '../../mail/templates'
-import type { AuditService, Origin } from '../audit/service'
-import { normalizeEmail, type UserService } from '../users/service'
-
-const MAX_TOKEN_LENGTH = 256
+import type { Origin } from '../audit/service'
+import { normalizeEmail } from '../users/service'
 
 export interface InvitationView {
   id: number
@@ -31,16 +29,7 @@ export function toInvitationView(r: InvitationRow): InvitationView {
   return { id: r.id, email: r.email, role: r.role, created_at: iso(r.createdAt), expires_at: iso(r.expiresAt) }
 }
 
-interface Deps {
-  data: Data
-  users: UserService
-  mail: MailService
-  audit: AuditService
-  publicUrl: string
-  now?: () => number
-}
-
-export function createInvitationService({ data, users, mail, audit, publicUrl, now = Date.now }: Deps) {
+export function createInvitationService({ data, users, mail, audit, publicUrl, now = Date.now }: LinkMailerDeps) {
   const { db } = data
   const { invitations } = data.t
   const pending = (t: number) => and(isNull(invitations.acceptedAt), isNull(invitations.revokedAt), gt(invitations.expiresAt, t))
@@ -67,10 +56,10 @@ export function createInvitationService({ data, users, mail, audit, publicUrl, n
         await users.assertAvailable(undefined, email, tx)
         const older = await data.forUpdate(tx.select().from(invitations).where(and(eq(invitations.email, email), pending(t))))
         await revokeRows(tx, older, t, origin, 'superseded')
-        const token = newToken()
+        const { token, stored } = issueToken(t, INVITE_TOKEN_TTL_MS)
         const [row] = await tx
           .insert(invitations)
-          .values({ email, role: input.role, tokenHash: hashToken(token), invitedBy: origin.actorId, createdAt: t, expiresAt: t + INVITE_TOKEN_TTL_MS })
+          .values({ email, role: input.role, invitedBy: origin.actorId, ...stored })
           .returning()
         await mail.enqueue(tx, invitationMail({ to: email, role: input.role, token, publicUrl }))
         await audit.append(tx, { type: 'invitation.created', origin, details: { invitation_id: row!.id, email, role: input.role } })
@@ -96,8 +85,8 @@ export function createInvitationService({ data, users, mail, audit, publicUrl, n
 
     /** Creates the invited account. Unknown, spent, revoked and expired tokens get the same 400. */
     async accept(input: { token: string; username: string; password: string; age?: number | null }, origin: Origin): Promise<UserRow> {
-      if (input.token.length === 0 || input.token.length > MAX_TOKEN_LENGTH) throw BadRequest(INVALID_TOKEN)
-      const tokenHash = hashToken(input.token)
+      const tokenHash = presentedHash(input.token)
+      if (!tokenHash) throw BadRequest(INVALID_TOKEN)
       // Checked before hashing, so a flood of bad tokens costs no argon2 time.
       const [early] = await db.select().from(invitations).where(and(eq(invitations.tokenHash, tokenHash), pending(now())))
       if (!early) throw BadRequest(INVALID_TOKEN)

@@ -21,8 +21,8 @@ export function mfaModule({ mfa, auth, clientMeta }: Deps) {
     .use(auth)
     .post(
       '/auth/mfa/totp/setup',
-      async ({ user, body, set }) => {
-        const out = await mfa.setup(user, body.password)
+      async ({ user, body, request, set }) => {
+        const out = await mfa.setup(user, body.password, clientMeta(request).ip)
         set.headers['cache-control'] = 'no-store'
         return out
       },
@@ -30,12 +30,12 @@ export function mfaModule({ mfa, auth, clientMeta }: Deps) {
         auth: true,
         accepts: 'json',
         body: TotpSetupBody,
-        response: { 200: TotpSetupResponse, ...errorResponses(400, 401, 422) },
+        response: { 200: TotpSetupResponse, ...errorResponses(400, 401, 422, 429) },
         detail: {
           tags: ['mfa'],
           summary: 'Start TOTP setup: a new secret for the authenticator app',
           description:
-            'The password is re-entered (400 `{"detail":"Incorrect password"}`). Nothing is active until /auth/mfa/totp/enable receives a code made from this secret; ' +
+            'The password is re-entered (400 `{"detail":"Incorrect password"}`; it counts in the failed-login throttle: 429 `{"detail":"Too many password attempts"}` with Retry-After). Nothing is active until /auth/mfa/totp/enable receives a code made from this secret; ' +
             'calling setup again replaces the pending secret. 400 `{"detail":"TOTP is already enabled"}` when it is on. The secret is stored encrypted and never shown again.'
         }
       }
@@ -71,12 +71,13 @@ export function mfaModule({ mfa, auth, clientMeta }: Deps) {
         auth: true,
         accepts: 'json',
         body: TotpDisableBody,
-        response: { 204: t.Void({ description: 'TOTP is off; the secret and recovery codes are deleted' }), ...errorResponses(400, 401, 422) },
+        response: { 204: t.Void({ description: 'TOTP is off; the secret and recovery codes are deleted' }), ...errorResponses(400, 401, 422, 429) },
         detail: {
           tags: ['mfa'],
           summary: 'Turn TOTP off (password and a code)',
           description:
-            'The code may be a current TOTP code or an unused recovery code. 400 `{"detail":"Incorrect password"}`, `{"detail":"Invalid code"}`, or `{"detail":"TOTP is not enabled"}`.'
+            'The code may be a current TOTP code or an unused recovery code. 400 `{"detail":"Incorrect password"}`, `{"detail":"Invalid code"}`, or `{"detail":"TOTP is not enabled"}`. ' +
+            'Each attempt counts in the failed-login throttle (a wrong password or code keeps its place; both right clear the count): over it, 429 `{"detail":"Too many password attempts"}` with Retry-After.'
         }
       }
     )

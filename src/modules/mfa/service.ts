@@ -11,10 +11,10 @@ import { Secret, TOTP } from 'otpauth'
 import type { Data, Tx } from '../../db/data'
 import type { UserRow } from '../../db/schema'
 import { BadRequest, NotFound, TooManyRequests, Unauthorized } from '../../lib/errors'
-import { verifyPassword } from '../../lib/password'
 import { createSecretBox } from '../../lib/secretbox'
 import { hashToken, newToken } from '../../lib/token'
 import { SYSTEM, type AuditService, type Origin } from '../audit/service'
+import type { ReentryCheck } from '../auth/reentry'
 import type { Throttle } from '../auth/service'
 
 export const INVALID_CODE = 'Invalid code'
@@ -36,6 +36,8 @@ interface Deps {
   secretKey: string
   /** The login throttle: every code attempt counts in it like a password attempt. */
   throttle: Throttle
+  /** The password re-entered for setup and disable, checked in that throttle too. */
+  reenter: ReentryCheck
   now?: () => number
   /** mfa.enabled, mfa.disabled and mfa.failed are recorded here, in their transaction. */
   audit?: AuditService
@@ -57,7 +59,7 @@ function newRecoveryCode(): string {
   return b32.match(/.{4}/g)!.join('-')
 }
 
-export function createMfaService({ data, secretKey, throttle, now = Date.now, audit }: Deps) {
+export function createMfaService({ data, secretKey, throttle, reenter, now = Date.now, audit }: Deps) {
   const { db, t } = data
   const { totpSecrets, recoveryCodes, mfaChallenges, users: usersTable } = t
   const box = createSecretBox(secretKey, 'totp-secret')
@@ -121,15 +123,12 @@ export function createMfaService({ data, secretKey, throttle, now = Date.now, au
       )
       .then((r) => r[0])
 
-  async function checkPassword(user: UserRow, password: string): Promise<void> {
-    if (!(await verifyPassword(password, user.hashedPassword))) throw BadRequest('Incorrect password')
-  }
-
   return {
     /** A new secret for the caller; nothing is active until enable() gets a code made from it. */
-    async setup(user: UserRow, password: string): Promise<Setup> {
+    async setup(user: UserRow, password: string, ip: string | null): Promise<Setup> {
       if (user.mfaEnabled) throw BadRequest('TOTP is already enabled')
-      await checkPassword(user, password)
+      // TOTP is off: a right password settles the count as a login without TOTP does.
+      await (await reenter(user, password, ip)).succeeded()
       const secret = new Secret({ size: 20 })
       const sealed = box.seal(secret.bytes, String(user.id))
       await data.transaction(async (tx) => {
@@ -167,17 +166,31 @@ export function createMfaService({ data, secretKey, throttle, now = Date.now, au
       return codes
     },
 
-    /** Turns TOTP off: the password and a code (TOTP or recovery). */
+    /**
+     * Turns TOTP off: the password and a code (TOTP or recovery), one attempt
+     * in the login throttle: a wrong password or a wrong code keeps its place,
+     * both right clear the account's counter (as a login's code does).
+     */
     async disable(user: UserRow, password: string, code: string, origin: Origin = SYSTEM): Promise<CodeKind> {
       if (!user.mfaEnabled) throw BadRequest('TOTP is not enabled')
-      await checkPassword(user, password)
-      return data.transaction(async (tx) => {
-        const kind = await spendCode(tx, user.id, code)
-        if (!kind) throw BadRequest(INVALID_CODE)
-        await removeAll(tx, user.id)
-        await audit?.append(tx, { type: 'mfa.disabled', origin, targetId: user.id, details: { by: 'self', factor: kind } })
-        return kind
-      })
+      const checked = await reenter(user, password, origin.ip)
+      let kind: CodeKind | undefined
+      try {
+        kind = await data.transaction(async (tx) => {
+          const spent = await spendCode(tx, user.id, code)
+          if (!spent) return undefined
+          await removeAll(tx, user.id)
+          await audit?.append(tx, { type: 'mfa.disabled', origin, targetId: user.id, details: { by: 'self', factor: spent } })
+          return spent
+        })
+      } catch (err) {
+        // Nothing was judged: the place goes back.
+        await checked.release()
+        throw err
+      }
+      if (!kind) throw BadRequest(INVALID_CODE)
+      await checked.succeeded()
+      return kind
     },
 
     /** An admin turns TOTP off for a locked-out user. */

@@ -3,27 +3,21 @@
 // once and the work happens right after, so neither the body nor the timing
 // differs. The token row and its mail are written in one transaction.
 import { and, count, eq, gt, isNull } from 'drizzle-orm'
-import type { Data, Tx } from '../../db/data'
+import type { Tx } from '../../db/data'
 import { BadRequest, INVALID_TOKEN } from '../../lib/errors'
 import type { Logger } from '../../lib/log'
 import { hashPassword } from '../../lib/password'
-import { hashToken, newToken } from '../../lib/token'
-import type { MailService } from '../../mail/service'
+import { issueToken, presentedHash } from '../../lib/token'
+import type { LinkMailerDeps } from '../../mail/service'
 import { passwordResetMail, RESET_TOKEN_TTL_MS } from '../../mail/templates'
-import { SYSTEM, type AuditService, type Origin } from '../audit/service'
-import type { UserService } from '../users/service'
+import { SYSTEM, type Origin } from '../audit/service'
 
 /** At most this many reset mails per address per hour (counted in password_reset_tokens). */
 export const MAX_RESETS_PER_HOUR = 3
 
 const HOUR_MS = 3_600_000
 
-interface Deps {
-  data: Data
-  users: UserService
-  mail: MailService
-  audit: AuditService
-  publicUrl: string
+interface Deps extends LinkMailerDeps {
   logger: Logger
 }
 
@@ -49,10 +43,8 @@ export function createPasswordResetService({ data, users, mail, audit, publicUrl
       // Recorded for known addresses only; an unknown one changes nothing.
       await audit.append(tx, { type: 'password.reset_requested', origin, targetId: user.id, details: { mailed: !capped } })
       if (capped) return 'capped'
-      const token = newToken()
-      await tx
-        .insert(passwordResetTokens)
-        .values({ userId: user.id, tokenHash: hashToken(token), createdAt: now, expiresAt: now + RESET_TOKEN_TTL_MS })
+      const { token, stored } = issueToken(now, RESET_TOKEN_TTL_MS)
+      await tx.insert(passwordResetTokens).values({ userId: user.id, ...stored })
       await mail.enqueue(tx, passwordResetMail({ to: user.email, username: user.username, token, publicUrl }))
       return 'queued'
     })
@@ -91,7 +83,8 @@ export function createPasswordResetService({ data, users, mail, audit, publicUrl
 
     /** Sets the new password; the token, every other outstanding token and every session die with it. */
     async confirm(token: string, newPassword: string, origin: Origin = SYSTEM): Promise<void> {
-      const tokenHash = hashToken(token)
+      const tokenHash = presentedHash(token)
+      if (!tokenHash) throw BadRequest(INVALID_TOKEN)
       // Checked before hashing, so a flood of bad tokens costs no argon2 time.
       const first = await usable(db, tokenHash)
       if (!first || !(await users.getById(first.userId))?.isActive) throw BadRequest(INVALID_TOKEN)

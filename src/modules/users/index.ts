@@ -100,8 +100,14 @@ export function usersModule({ users, auth, allowSignup, directory, clientMeta }:
         auth: 'users:write',
         accepts: 'json',
         body: PasswordChange,
-        response: { 204: t.Void({ description: 'Password changed; every earlier token is revoked' }), ...errorResponses(400, 401, 422) },
-        detail: { tags: ['users'], summary: "Change the caller's password" }
+        response: { 204: t.Void({ description: 'Password changed; every earlier token is revoked' }), ...errorResponses(400, 401, 422, 429) },
+        detail: {
+          tags: ['users'],
+          summary: "Change the caller's password",
+          description:
+            '400 `{"detail":"Incorrect password"}` for a wrong current password. The current password counts in the failed-login throttle of the account and client IP: ' +
+            'over it, 429 `{"detail":"Too many password attempts"}` with Retry-After, checked before any hash, even for the right password.'
+        }
       }
     )
     .get('/users/:user_id', ({ params, actor }) => then(users.getVisible(params.user_id, actor), (u) => viewUser(u, actor, directory)), {

@@ -6,10 +6,11 @@ import { constraintError, constraintName, type Data, type Tx } from '../../db/da
 import type { Role, UserRow } from '../../db/schema'
 import type { Actor } from '../../lib/actor'
 import { AppError, BadRequest, NotFound, RequestValidationError } from '../../lib/errors'
-import { hashPassword, verifyPassword } from '../../lib/password'
+import { hashPassword } from '../../lib/password'
 import { then, type MaybePromise } from '../../lib/maybe'
 import { trimPage } from '../../lib/page'
 import { SYSTEM, type Origin } from '../audit/service'
+import type { ReentryCheck } from '../auth/reentry'
 import { foldKey, mixesScripts } from '../../lib/unicode'
 import type { ListedUser } from './model'
 
@@ -142,7 +143,7 @@ function changedFields(before: UserRow, after: UserRow, passwordSet: boolean): s
   return fields
 }
 
-export function createUserService(data: Data, hooks: UserHooks = newUserHooks()) {
+export function createUserService(data: Data, hooks: UserHooks, reenter: ReentryCheck) {
   const { db, t } = data
   const { users } = t
   const hot = data.sqlite ? sqliteHotReads(data.sqlite) : drizzleHotReads(data)
@@ -383,10 +384,13 @@ export function createUserService(data: Data, hooks: UserHooks = newUserHooks())
       }
     },
 
+    /** The current password is checked like a login's, in its throttle (auth/reentry.ts); `origin.ip` is the client's. */
     async changePassword(id: number, current: string, next: string, origin: Origin = { ...SYSTEM, actorId: id }): Promise<void> {
       const user = await hot.byId(id)
       if (!user) throw NotFound('User not found')
-      if (!(await verifyPassword(current, user.hashedPassword))) throw BadRequest('Incorrect password')
+      const checked = await reenter(user, current, origin.ip)
+      // Settled as a login is: with TOTP on, only a correct code clears the counter.
+      await (user.mfaEnabled ? checked.release() : checked.succeeded())
       const hashedPassword = await hashPassword(next)
       await data.transaction(async (tx) => {
         await tx.update(users).set({ hashedPassword, updatedAt: new Date().toISOString() }).where(eq(users.id, id))

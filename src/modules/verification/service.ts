@@ -4,39 +4,27 @@
 // user has since replaced verifies nothing. Spending is one conditional UPDATE
 // (unused and unexpired), so of any number of concurrent submits one wins.
 import { and, asc, eq, gt, isNull } from 'drizzle-orm'
-import type { Data, Tx } from '../../db/data'
+import type { Tx } from '../../db/data'
 import type { UserRow } from '../../db/schema'
 import { BadRequest, INVALID_TOKEN, TooManyRequests } from '../../lib/errors'
-import { hashToken, newToken } from '../../lib/token'
-import type { MailService } from '../../mail/service'
+import { issueToken, presentedHash } from '../../lib/token'
+import type { LinkMailerDeps } from '../../mail/service'
 import { emailChangedMail, verifyEmailMail, VERIFY_TOKEN_TTL_MS, welcomeMail } from '../../mail/templates'
-import type { AuditService, Origin } from '../audit/service'
-import type { UserService } from '../users/service'
+import type { Origin } from '../audit/service'
 
 /** Resent verification mails allowed per user per hour. */
 export const MAX_RESENDS_PER_HOUR = 3
 const HOUR_MS = 3_600_000
-const MAX_TOKEN_LENGTH = 256
 
 type Reason = 'signup' | 'resend' | 'email_change'
 
-interface Deps {
-  data: Data
-  users: UserService
-  mail: MailService
-  audit: AuditService
-  publicUrl: string
-  now?: () => number
-}
-
-export function createVerificationService({ data, users, mail, audit, publicUrl, now = Date.now }: Deps) {
+export function createVerificationService({ data, users, mail, audit, publicUrl, now = Date.now }: LinkMailerDeps) {
   const { emailVerificationTokens: tokens } = data.t
 
   /** Stores a new token for the user's current address and returns it (the only time it exists in clear). */
   async function issue(tx: Tx, user: Pick<UserRow, 'id' | 'email'>, reason: Reason): Promise<string> {
-    const token = newToken()
-    const t = now()
-    await tx.insert(tokens).values({ userId: user.id, email: user.email, tokenHash: hashToken(token), reason, createdAt: t, expiresAt: t + VERIFY_TOKEN_TTL_MS })
+    const { token, stored } = issueToken(now(), VERIFY_TOKEN_TTL_MS)
+    await tx.insert(tokens).values({ userId: user.id, email: user.email, reason, ...stored })
     return token
   }
 
@@ -89,8 +77,8 @@ export function createVerificationService({ data, users, mail, audit, publicUrl,
 
     /** Spends a token and marks its address verified. Unknown, spent and expired tokens get the same 400. */
     async verify(token: string, origin: Origin): Promise<void> {
-      if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw BadRequest(INVALID_TOKEN)
-      const tokenHash = hashToken(token)
+      const tokenHash = presentedHash(token)
+      if (!tokenHash) throw BadRequest(INVALID_TOKEN)
       await data.transaction(async (tx) => {
         const t = now()
         const [spent] = await tx
