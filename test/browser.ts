@@ -43,8 +43,10 @@ export interface OpenPage {
  */
 export async function openPage(browser: Browser, origin: string, opts: { width?: number; height?: number } = {}): Promise<OpenPage> {
   const context = await browser.newContext({ viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 } })
-  // Well under a test's own budget, so a missing element fails with its locator.
-  context.setDefaultTimeout(15_000)
+  // Well under a browser test's own budget (SLOW, 180 s), so a missing element
+  // fails with its locator; generous, because one step (a page load, a password
+  // hash behind a click) took over 15 s on a machine loaded 10 times over.
+  context.setDefaultTimeout(60_000)
   const foreign: string[] = []
   const errors: string[] = []
   const own = new URL(origin).origin

@@ -39,7 +39,7 @@ async function open(base: string) {
 async function openDocs(page: Page, url: string) {
   await page.goto(url)
   // Swagger UI shows a spinner until it has fetched and rendered the document.
-  await page.waitForSelector('#operations-users-getUsersMe', { timeout: 20_000 })
+  await page.waitForSelector('#operations-users-getUsersMe', { timeout: 60_000 })
 }
 
 async function authorize(page: Page, username: string, password: string) {
@@ -49,7 +49,7 @@ async function authorize(page: Page, username: string, password: string) {
   await page.click('.auth-btn-wrapper button.authorize')
   // Swagger UI swaps the button for "Logout" once the token endpoint answered 200.
   const logout = page.locator('.auth-btn-wrapper button', { hasText: 'Logout' })
-  await logout.or(page.locator('.auth-container .errors')).first().waitFor({ timeout: 10_000 })
+  await logout.or(page.locator('.auth-container .errors')).first().waitFor({ timeout: 60_000 })
   const loggedIn = await logout.count()
   if (!loggedIn) console.log(await page.locator('.modal-ux').innerText())
   await page.click('.auth-btn-wrapper button.btn-done')
@@ -71,7 +71,7 @@ async function execute(op: ReturnType<Page['locator']>): Promise<{ status: strin
   if (await live.count()) await op.locator('button.btn-clear').click()
   await op.locator('button.execute').click()
   const status = op.locator('.live-responses-table tbody .response-col_status').first()
-  await status.waitFor({ timeout: 10_000 })
+  await status.waitFor({ timeout: 60_000 })
   return {
     status: (await status.innerText()).trim(),
     body: await op.locator('.live-responses-table .response-col_description pre').first().innerText()
@@ -101,7 +101,7 @@ describe('docs page in chromium', () => {
       expect(seen.foreign).toEqual([])
       expect(seen.failed).toEqual(['401 /users/me'])
       expect(seen.errors.filter((p) => !/status of 401/.test(p))).toEqual([])
-    }, 60_000)
+    }, 180_000)
   }
 
   test('a wrong password is refused in the dialog and the call stays 401', async () => {
@@ -113,9 +113,9 @@ describe('docs page in chromium', () => {
     await page.fill('#oauth_username', 'bob')
     await page.fill('#oauth_password', 'Wrong1234')
     await page.click('.auth-btn-wrapper button.authorize')
-    await page.waitForSelector('.auth-container .errors', { timeout: 10_000 })
+    await page.waitForSelector('.auth-container .errors', { timeout: 60_000 })
     expect(await page.locator('.auth-btn-wrapper button', { hasText: 'Logout' }).count()).toBe(0)
     await page.click('.auth-btn-wrapper button.btn-done')
     expect((await execute(await openUsersMe(page))).status).toBe('401')
-  }, 60_000)
+  }, 180_000)
 })
