@@ -7,6 +7,7 @@ import { clientKey, createRateLimiter } from '../src/http/ratelimit'
 import { connect } from 'node:net'
 import { admin, expectNoSecrets, makeApp, PASSWORD, req, SECRET, tempDir, userBody, userWithToken } from './helpers'
 import { SOURCE, startServer } from './server'
+import { cleanups } from './cleanup'
 
 const ip = (n: number) => ({ 'x-forwarded-for': `203.0.113.${n}` })
 
@@ -528,6 +529,12 @@ describe('size refusals over a real server always carry the JSON body', () => {
 
   test('a Content-Length far over every limit: 413 {"detail":...} from Roster, not an empty one from the server', async () => {
     const s = await startServer(SOURCE, { env: { DATA_DIR: tempDir(), SECRET_KEY: SECRET, MAX_UPLOAD_BYTES: '1024', LOG_LEVEL: 'warn' } })
+    // The server outlived the test run before (bun test's exit does not always
+    // run the launcher's exit hook): stopped here, whatever the outcome.
+    cleanups.push(async () => {
+      s.proc.kill('SIGKILL')
+      await s.exited
+    })
     const post = (path: string, body: unknown) =>
       fetch(`${s.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<any>)
     await post('/users', userBody('big'))
