@@ -1,4 +1,5 @@
 import { t } from 'elysia'
+import { MAX_TOKEN_LENGTH } from '../../lib/token'
 import { Type } from '@sinclair/typebox'
 
 export const LoginBody = t.Object(
@@ -17,5 +18,5 @@ export const TokenResponse = t.Object({
 })
 
 export const RefreshBody = t.Object({
-  refresh_token: t.String({ minLength: 1, maxLength: 256, description: 'The refresh token from /auth/login or the last /auth/refresh' })
+  refresh_token: t.String({ minLength: 1, maxLength: MAX_TOKEN_LENGTH, description: 'The refresh token from /auth/login or the last /auth/refresh' })
 })

@@ -1,4 +1,5 @@
 import { t } from 'elysia'
+import { MAX_TOKEN_LENGTH } from '../../lib/token'
 import { Type } from '@sinclair/typebox'
 import { Age, Email, Password, Role, Username } from '../users/model'
 
@@ -21,7 +22,7 @@ export const InvitationResponse = t.Object(
 export const InvitationIdParams = t.Object({ invitation_id: t.Integer({ description: 'Invitation id' }) })
 
 export const AcceptInvite = t.Object({
-  token: t.String({ minLength: 1, maxLength: 256, description: 'The token from the invitation link' }),
+  token: t.String({ minLength: 1, maxLength: MAX_TOKEN_LENGTH, description: 'The token from the invitation link' }),
   username: Username,
   password: Password,
   age: t.Optional(Age)

@@ -1,5 +1,6 @@
 // TOTP and the login's second step: schemas defined once for validation, responses and docs.
 import { t } from 'elysia'
+import { MAX_TOKEN_LENGTH } from '../../lib/token'
 import { Type } from '@sinclair/typebox'
 
 const Code = t.String({
@@ -42,6 +43,6 @@ export const MfaRequired = t.Object(
 )
 
 export const MfaVerifyBody = t.Object({
-  mfa_token: t.String({ minLength: 1, maxLength: 256 }),
+  mfa_token: t.String({ minLength: 1, maxLength: MAX_TOKEN_LENGTH }),
   code: Code
 })

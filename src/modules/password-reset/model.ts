@@ -1,10 +1,11 @@
 import { t } from 'elysia'
+import { MAX_TOKEN_LENGTH } from '../../lib/token'
 import { Email, Password } from '../users/model'
 
 export const ResetRequest = t.Object({ email: Email })
 
 export const ResetConfirm = t.Object({
-  token: t.String({ minLength: 1, maxLength: 256, description: 'The token from the e-mailed link' }),
+  token: t.String({ minLength: 1, maxLength: MAX_TOKEN_LENGTH, description: 'The token from the e-mailed link' }),
   new_password: Password
 })
 

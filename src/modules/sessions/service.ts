@@ -12,7 +12,7 @@ import type { Data, Tx } from '../../db/data'
 import type { SessionRow } from '../../db/schema'
 import { then, type MaybePromise } from '../../lib/maybe'
 import { NotFound, Unauthorized } from '../../lib/errors'
-import { createSealer, hashToken, newToken } from '../../lib/token'
+import { createSealer, hashToken, newToken, presentedHash } from '../../lib/token'
 import type { AuditService, Origin } from '../audit/service'
 
 export const INVALID_REFRESH = 'Invalid refresh token'
@@ -20,8 +20,6 @@ export const INVALID_REFRESH = 'Invalid refresh token'
 export const GRACE_MS = 5_000
 /** Revoked or expired rows are kept this long (reuse of a revoked session's token stays a clean 401), then purged. */
 const KEEP_DEAD_MS = 24 * 60 * 60 * 1000
-/** Refresh tokens are 43 base64url characters; anything much longer is not ours. */
-const MAX_TOKEN_LENGTH = 256
 
 export interface ClientMeta {
   userAgent: string | null
@@ -113,8 +111,8 @@ export function createSessionService(data: Data, opts: SessionServiceOptions) {
    * refresh with the same token waits, then finds it spent.
    */
   async function lookup(tx: Tx, token: unknown): Promise<{ row: SessionRow; spent: boolean } | undefined> {
-    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return undefined
-    const h = hashToken(token)
+    const h = typeof token === 'string' ? presentedHash(token) : undefined
+    if (h === undefined) return undefined
     const [row] = await data.forUpdate(tx.select().from(sessions).where(eq(sessions.tokenHash, h)))
     if (row) return { row, spent: false }
     const [prev] = await data.forUpdate(tx.select().from(sessions).where(eq(sessions.previousTokenHash, h)))

@@ -1,7 +1,8 @@
 import { t } from 'elysia'
+import { MAX_TOKEN_LENGTH } from '../../lib/token'
 
 export const VerifyEmailBody = t.Object({
-  token: t.String({ minLength: 1, maxLength: 256, description: 'The token from the e-mailed link' })
+  token: t.String({ minLength: 1, maxLength: MAX_TOKEN_LENGTH, description: 'The token from the e-mailed link' })
 })
 
 export const ResendAccepted = t.Object(
