@@ -2,6 +2,7 @@
 // chromium (`.ci/run` installs it). playwright-core never downloads a browser, which
 // would fail offline. Each launch gets a fresh temporary profile (Playwright creates
 // and removes it), so no cookie, cache or storage carries over between runs.
+import { expect } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
@@ -90,6 +91,11 @@ export async function axeViolations(page: Page): Promise<AxeViolation[]> {
     return r.violations.map((v: any) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n: any) => String(n.target)) }))
   })
   return (found as AxeViolation[]).filter((v) => v.impact === 'serious' || v.impact === 'critical')
+}
+
+/** The page as it is now has no serious or critical accessibility violation. */
+export async function expectAccessible(page: Page): Promise<void> {
+  expect(await axeViolations(page)).toEqual([])
 }
 
 /** Everything the page's origin keeps in localStorage and sessionStorage. */

@@ -3,18 +3,13 @@
 // password, then used; nothing is spent by loading a page; nothing leaves Roster's
 // origin; no token lands in localStorage; no serious accessibility violation.
 import { afterEach, describe, expect, test } from 'bun:test'
-import type { Page } from 'playwright-core'
 import { cleanup } from './binary'
 import { until, type ReceivedMail } from './mail-helpers'
-import { axeViolations, openPage, storage } from './browser'
+import { expectAccessible, openPage, storage } from './browser'
 import { api, createUser, loginToken, sharedBrowser, SLOW, startRoster } from './console-world'
 
 afterEach(cleanup)
 const browser = sharedBrowser()
-
-async function expectAccessible(page: Page) {
-  expect(await axeViolations(page)).toEqual([])
-}
 
 describe('reset password from the e-mail', () => {
   test('the link opens a page that spends the token only on submit, with the API’s rules', async () => {

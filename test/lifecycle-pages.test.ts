@@ -2,9 +2,8 @@
 // compiled binary: nothing is spent by loading them (a mail scanner's GET), the
 // button spends the token once, and a second use says the link no longer works.
 import { afterEach, describe, expect, test } from 'bun:test'
-import type { Page } from 'playwright-core'
 import { cleanup } from './binary'
-import { axeViolations, openPage, storage } from './browser'
+import { expectAccessible, openPage, storage } from './browser'
 import { ADMIN, api, createUser, loginToken, sharedBrowser, SLOW, startRoster, type Roster } from './console-world'
 import { PASSWORD } from './helpers'
 import { until, type ReceivedMail } from './mail-helpers'
@@ -23,10 +22,6 @@ async function linkFrom(r: Roster, to: string, page: string): Promise<string> {
   return link
 }
 
-async function accessible(page: Page) {
-  expect(await axeViolations(page)).toEqual([])
-}
-
 describe('verify e-mail from the welcome mail', () => {
   test('the button confirms the address once', async () => {
     const r = await startRoster()
@@ -38,17 +33,17 @@ describe('verify e-mail from the welcome mail', () => {
     const { page, context, foreign, errors } = await openPage(await browser(), r.url)
     await page.goto(link)
     await page.getByRole('heading', { name: 'Confirm your e-mail address' }).waitFor()
-    await accessible(page)
+    await expectAccessible(page)
     expect((await api(r, 'GET', '/users/me', undefined, token)).json.email_verified).toBe(false)
     await page.getByRole('button', { name: 'Confirm my e-mail address' }).click()
     await page.getByRole('heading', { name: 'E-mail address confirmed' }).waitFor()
-    await accessible(page)
+    await expectAccessible(page)
     expect((await api(r, 'GET', '/users/me', undefined, token)).json.email_verified).toBe(true)
 
     await page.goto(link)
     await page.getByRole('button', { name: 'Confirm my e-mail address' }).click()
     await page.getByRole('heading', { name: 'This link no longer works' }).waitFor()
-    await accessible(page)
+    await expectAccessible(page)
     expect(foreign).toEqual([])
     expect(errors).toEqual([])
     expect((await storage(page)).local).toEqual({})
@@ -74,23 +69,23 @@ describe('invitation from the console to a new account', () => {
     await page.getByRole('button', { name: 'Send invitation' }).click()
     await page.getByRole('status').filter({ hasText: 'Invitation sent to newbie@example.com.' }).waitFor()
     await page.getByRole('cell', { name: 'newbie@example.com', exact: true }).waitFor()
-    await accessible(page)
+    await expectAccessible(page)
 
     const link = await linkFrom(r, 'newbie@example.com', 'accept-invite')
     const invitee = await openPage(b, r.url)
     const p = invitee.page
     await p.goto(link)
     await p.getByRole('heading', { name: 'Accept your invitation' }).waitFor()
-    await accessible(p)
+    await expectAccessible(p)
     await p.getByLabel('Username').fill('newbie')
     await p.getByLabel('Password').fill('weakpassword')
     await p.getByRole('button', { name: 'Create my account' }).click()
     await p.getByRole('alert').filter({ hasText: 'Password must contain at least one digit and one uppercase letter' }).waitFor()
-    await accessible(p)
+    await expectAccessible(p)
     await p.getByLabel('Password').fill('Newbie1234')
     await p.getByRole('button', { name: 'Create my account' }).click()
     await p.getByRole('heading', { name: 'Your account is ready' }).waitFor()
-    await accessible(p)
+    await expectAccessible(p)
 
     const login = await loginToken(r, 'newbie', 'Newbie1234')
     expect(login.status).toBe(200)
