@@ -248,14 +248,17 @@ export function scenarios<W extends { t: TestApp }>(list: Scenario<W>[], makeWor
 
 /**
  * Counts argon2 verifications from now on in this test file (its `n`; reset it
- * between tests), to prove that a refused attempt computes no hash.
+ * between tests), to prove that a refused attempt computes no hash. With
+ * `which`, only the checks it accepts, given their outcome (it runs in the
+ * caller's async context).
  */
-export function countPasswordChecks(): { n: number } {
+export function countPasswordChecks(which: (passed: boolean) => boolean = () => true): { n: number } {
   const checks = { n: 0 }
   const real = Bun.password.verify
-  Bun.password.verify = ((...args: Parameters<typeof real>) => {
-    checks.n++
-    return real(...args)
+  Bun.password.verify = (async (...args: Parameters<typeof real>) => {
+    const passed = await real(...args)
+    if (which(passed)) checks.n++
+    return passed
   }) as typeof real
   return checks
 }
